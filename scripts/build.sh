@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of vcsnap with CMake + Ninja.
+#   scripts/build.sh release   -> build/release (RelWithDebInfo, -O3)
+#   scripts/build.sh asan      -> build/asan    (Debug, ASan + UBSan)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour="${1:-release}"
+case "$flavour" in
+  release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  asan) args=(-DCMAKE_BUILD_TYPE=Debug -DVCSNAP_SANITIZE=ON -DVCSNAP_BUILD_BENCHMARKS=OFF) ;;
+  *) echo "usage: $0 release|asan" >&2; exit 2 ;;
+esac
+cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null
+cmake --build "build/$flavour" --parallel "$(nproc)"

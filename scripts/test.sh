@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs what is
+# missing, builds the normal and the ASan/UBSan flavours, and runs every test
+# of both with CTest. The last line is CTest's summary of the sanitizer run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs="$(nproc)"
+status=0
+for flavour in release asan; do
+  echo "=== build: $flavour"
+  scripts/build.sh "$flavour"
+  echo "=== test: $flavour"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  if ! ctest --test-dir "build/$flavour" --output-on-failure -j "$jobs"; then
+    status=1
+  fi
+done
+exit $status

@@ -1,0 +1,88 @@
+// `vcsnap init`: creates a repository and fixes its parameters.
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "format/repo_config.h"
+#include "repo/repository.h"
+#include "util/units.h"
+
+namespace vcsnap::cli {
+namespace {
+
+class InitCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand(
+        "init", "create a repository; its parameters are fixed for its life");
+    sub->add_option("--compression", compression_,
+                    "chunk group compression: zstd, lz4 or none")
+        ->capture_default_str();
+    sub->add_option("--segment-size", segment_size_,
+                    "segment size, a power of two (CBT granule unit)")
+        ->capture_default_str();
+    sub->add_option("--avg-chunk", avg_chunk_,
+                    "average content-defined chunk size, a power of two")
+        ->capture_default_str();
+    sub->add_option("--container-size", container_size_,
+                    "target size of a VM store container")
+        ->capture_default_str();
+    return sub;
+  }
+
+  Status Validate() override {
+    config_ = RepoConfig::NewDefault();
+    VCSNAP_ASSIGN_OR_RETURN(config_.compression,
+                            ParseCompression(compression_));
+    VCSNAP_ASSIGN_OR_RETURN(uint64_t seg, ParseByteSize(segment_size_));
+    VCSNAP_ASSIGN_OR_RETURN(uint64_t avg, ParseByteSize(avg_chunk_));
+    VCSNAP_ASSIGN_OR_RETURN(config_.container_size,
+                            ParseByteSize(container_size_));
+    if (seg > UINT32_MAX || avg > UINT32_MAX / 4) {
+      return Status::InvalidArgument("--segment-size or --avg-chunk too large");
+    }
+    config_.segment_size = static_cast<uint32_t>(seg);
+    // min/max follow the average in the ratio the defaults use (1/4, 4x).
+    config_.chunk_avg = static_cast<uint32_t>(avg);
+    config_.chunk_min = std::max<uint32_t>(1, config_.chunk_avg / 4);
+    config_.chunk_max = config_.chunk_avg * 4;
+    return config_.Validate();
+  }
+
+  Status Run(const GlobalOptions& global) override {
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Init(global.repo, config_));
+    const RepoConfig& c = repo->config();
+    std::printf(
+        "created vcsnap repository %s at %s\n"
+        "  segment size   %s\n"
+        "  chunks         gear CDC, min %s / avg %s / max %s, SHA-256\n"
+        "  compression    %s\n"
+        "  containers     %s, blocks of at most %s\n",
+        c.RepoIdHex().c_str(), global.repo.c_str(),
+        FormatByteSize(c.segment_size).c_str(),
+        FormatByteSize(c.chunk_min).c_str(),
+        FormatByteSize(c.chunk_avg).c_str(),
+        FormatByteSize(c.chunk_max).c_str(),
+        std::string(CompressionName(c.compression)).c_str(),
+        FormatByteSize(c.container_size).c_str(),
+        FormatByteSize(c.max_object_size).c_str());
+    return Status::Ok();
+  }
+
+ private:
+  std::string compression_ = "zstd";
+  std::string segment_size_ = "2MiB";
+  std::string avg_chunk_ = "4KiB";
+  std::string container_size_ = "1GiB";
+  RepoConfig config_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeInitCommand() {
+  return std::make_unique<InitCommand>();
+}
+
+}  // namespace vcsnap::cli

@@ -1,0 +1,44 @@
+// File: cli/command.h
+//
+// The shape of a vcsnap subcommand. main.cc builds the CLI11 parser, asks
+// every command to declare its flags (Setup), and after parsing runs the one
+// chosen: Validate() checks flag values (failure = bad usage, exit 2), Run()
+// does the work (failure = exit 1). Both return a Status whose message is the
+// one-line error printed to stderr.
+//
+// Thread safety: commands run on the main thread.
+
+#ifndef VCSNAP_CLI_COMMAND_H_
+#define VCSNAP_CLI_COMMAND_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace vcsnap::cli {
+
+struct GlobalOptions {
+  std::string repo;  // --repo or VCSNAP_REPO
+};
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  // Adds the subcommand and its flags to `app`; returns the subcommand.
+  virtual CLI::App* Setup(CLI::App& app) = 0;
+  virtual Status Validate() { return Status::Ok(); }
+  virtual Status Run(const GlobalOptions& global) = 0;
+};
+
+std::unique_ptr<Command> MakeInitCommand();
+std::unique_ptr<Command> MakeStatsCommand();
+
+}  // namespace vcsnap::cli
+
+#endif  // VCSNAP_CLI_COMMAND_H_

@@ -1,0 +1,122 @@
+#include "recipe/catalog.h"
+
+#include <charconv>
+
+#include "format/envelope.h"
+#include "recipe/names.h"
+#include "util/coding.h"
+
+namespace vcsnap {
+namespace {
+
+constexpr uint16_t kVersion = 1;
+constexpr size_t kEntry = 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4;
+const EnvelopeSpec kSpec{
+    {'V', 'C', 'A', 'T'}, "snapshot catalog", 1, kVersion, 16ull << 20};
+
+}  // namespace
+
+const CatalogEntry* Catalog::Find(uint32_t id) const {
+  for (const CatalogEntry& e : entries) {
+    if (e.id == id) return &e;
+  }
+  return nullptr;
+}
+
+const CatalogEntry* Catalog::Latest() const {
+  return entries.empty() ? nullptr : &entries.back();
+}
+
+Bytes EncodeCatalog(const Catalog& c, std::string_view identity) {
+  Bytes body;
+  ByteWriter w(&body);
+  w.U32(c.next_id);
+  w.U32(static_cast<uint32_t>(c.entries.size()));
+  for (const CatalogEntry& e : c.entries) {
+    w.U32(e.id);
+    w.U32(e.parent);
+    w.U64(e.time_unix);
+    w.U64(e.image_size);
+    w.U64(e.logical_bytes);
+    w.U64(e.stored_bytes);
+    w.U32(e.pds_generation);
+    w.U32(e.flags);
+  }
+  return EncodeEnvelope(kSpec, kVersion, identity, body);
+}
+
+Result<Catalog> DecodeCatalog(ByteView bytes, std::string_view identity) {
+  VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
+                          DecodeEnvelope(kSpec, identity, bytes));
+  const std::string where = "snapshot catalog " + std::string(identity);
+  ByteReader r(env.body, where);
+  Catalog c;
+  VCSNAP_ASSIGN_OR_RETURN(c.next_id, r.U32("next id"));
+  VCSNAP_ASSIGN_OR_RETURN(uint32_t count, r.U32("count"));
+  if (r.remaining() != static_cast<uint64_t>(count) * kEntry) {
+    return Status::Corruption(where + ": " + std::to_string(count) +
+                              " entries do not fit " +
+                              std::to_string(r.remaining()) + " bytes");
+  }
+  c.entries.resize(count);
+  uint32_t prev = 0;
+  for (CatalogEntry& e : c.entries) {
+    VCSNAP_ASSIGN_OR_RETURN(e.id, r.U32("id"));
+    VCSNAP_ASSIGN_OR_RETURN(e.parent, r.U32("parent"));
+    VCSNAP_ASSIGN_OR_RETURN(e.time_unix, r.U64("time"));
+    VCSNAP_ASSIGN_OR_RETURN(e.image_size, r.U64("image size"));
+    VCSNAP_ASSIGN_OR_RETURN(e.logical_bytes, r.U64("logical bytes"));
+    VCSNAP_ASSIGN_OR_RETURN(e.stored_bytes, r.U64("stored bytes"));
+    VCSNAP_ASSIGN_OR_RETURN(e.pds_generation, r.U32("pds generation"));
+    VCSNAP_ASSIGN_OR_RETURN(e.flags, r.U32("flags"));
+    if (e.id <= prev || e.id >= c.next_id || e.parent >= e.id) {
+      return Status::Corruption(where + ": snapshot ids out of order at id " +
+                                std::to_string(e.id));
+    }
+    prev = e.id;
+  }
+  return c;
+}
+
+Result<Catalog> LoadCatalog(Backend& backend, const std::string& vm) {
+  const std::string name = CatalogName(vm);
+  Result<Bytes> raw = backend.Get(name);
+  if (!raw.ok()) {
+    if (raw.status().IsNotFound()) return Catalog{};
+    return raw.status().WithContext("VM " + vm);
+  }
+  Result<Catalog> c = DecodeCatalog(*raw, name);
+  if (!c.ok()) return c.status().WithContext("VM " + vm);
+  return c;
+}
+
+Status CommitCatalog(Backend& backend, const std::string& vm,
+                     const Catalog& catalog) {
+  const std::string name = CatalogName(vm);
+  return backend.Put(name, EncodeCatalog(catalog, name))
+      .WithContext("VM " + vm + ": commit catalog");
+}
+
+Result<uint32_t> ResolveSnapshotId(const Catalog& catalog,
+                                   const std::string& vm,
+                                   const std::string& text) {
+  if (text == "latest") {
+    const CatalogEntry* last = catalog.Latest();
+    if (last == nullptr) {
+      return Status::NotFound("VM " + vm + " has no snapshots");
+    }
+    return last->id;
+  }
+  uint32_t id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id == 0) {
+    return Status::InvalidArgument("snapshot ID '" + text +
+                                   "' is not a positive number or 'latest'");
+  }
+  if (catalog.Find(id) == nullptr) {
+    return Status::NotFound("VM " + vm + " has no snapshot " + text);
+  }
+  return id;
+}
+
+}  // namespace vcsnap

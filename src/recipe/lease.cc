@@ -1,0 +1,156 @@
+#include "recipe/lease.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "format/envelope.h"
+#include "recipe/names.h"
+
+namespace vcsnap {
+namespace {
+
+constexpr uint16_t kVersion = 1;
+const EnvelopeSpec kSpec{{'V', 'L', 'S', 'E'}, "lease", 1, kVersion, 4096};
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+uint64_t NowUnix() { return static_cast<uint64_t>(std::time(nullptr)); }
+
+std::string NewToken() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  static const char* kHex = "0123456789abcdef";
+  std::string t;
+  for (int i = 0; i < 32; ++i) t += kHex[rng() & 15];
+  return t;
+}
+
+Bytes Encode(const LeaseHolder& h, const std::string& name) {
+  nlohmann::json j = {{"host", h.host},
+                      {"pid", h.pid},
+                      {"command", h.command},
+                      {"started", h.started_unix},
+                      {"token", h.token}};
+  std::string body = j.dump();
+  return EncodeEnvelope(kSpec, kVersion, name, AsBytes(body));
+}
+
+Result<LeaseHolder> Decode(ByteView bytes, const std::string& name) {
+  VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
+                          DecodeEnvelope(kSpec, name, bytes));
+  nlohmann::json j = nlohmann::json::parse(AsChars(env.body), nullptr,
+                                           /*allow_exceptions=*/false);
+  if (!j.is_object() || !j["host"].is_string() ||
+      !j["pid"].is_number_integer() || !j["command"].is_string() ||
+      !j["started"].is_number_unsigned() || !j["token"].is_string()) {
+    return Status::Corruption("lease " + name + ": malformed holder record");
+  }
+  LeaseHolder h;
+  h.host = j["host"].get<std::string>();
+  h.pid = j["pid"].get<int64_t>();
+  h.command = j["command"].get<std::string>();
+  h.started_unix = j["started"].get<uint64_t>();
+  h.token = j["token"].get<std::string>();
+  return h;
+}
+
+}  // namespace
+
+std::string LeaseHolder::Describe() const {
+  char when[64] = "?";
+  std::time_t t = static_cast<std::time_t>(started_unix);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) != nullptr) {
+    std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  }
+  std::string out = "'" + command + "' (pid " + std::to_string(pid) +
+                    " on host " + host + " since " + when;
+  if (DeadOnThisHost()) out += ", process no longer running";
+  return out + ")";
+}
+
+bool LeaseHolder::DeadOnThisHost() const {
+  if (host != HostName() || pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+Result<std::unique_ptr<Lease>> Lease::Acquire(Backend* backend,
+                                              const std::string& vm,
+                                              const std::string& command) {
+  LeaseHolder me{HostName(), static_cast<int64_t>(::getpid()), command,
+                 NowUnix(), NewToken()};
+  const std::string name = LeaseName(vm);
+  Status s = backend->Create(name, Encode(me, name));
+  if (s.IsAlreadyExists()) {
+    Result<LeaseHolder> holder = ReadLease(*backend, vm);
+    std::string who = holder.ok() ? holder->Describe() : "an unknown holder";
+    return Status::Busy("VM " + vm + " is locked by " + who +
+                        "; if no vcsnap is working on it, run 'vcsnap unlock "
+                        "--vm " +
+                        vm + "'");
+  }
+  VCSNAP_RETURN_IF_ERROR(s.WithContext("VM " + vm + ": take lease"));
+  return std::unique_ptr<Lease>(new Lease(backend, vm, std::move(me)));
+}
+
+Lease::~Lease() { Release().IgnoreError(); }
+
+Status Lease::Verify() {
+  Result<LeaseHolder> now = ReadLease(*backend_, vm_);
+  if (now.ok() && now->token == holder_.token) return Status::Ok();
+  if (!now.ok() && !now.status().IsNotFound()) return now.status();
+  return Status::Busy("VM " + vm_ +
+                      ": our lease was broken by someone else; not committing");
+}
+
+Status Lease::Release() {
+  if (released_) return Status::Ok();
+  // Never delete a lease that is no longer ours.
+  Status mine = Verify();
+  released_ = true;
+  if (!mine.ok()) return mine;
+  Status s = backend_->Delete(LeaseName(vm_));
+  if (s.IsNotFound()) return Status::Ok();
+  return s;
+}
+
+Result<LeaseHolder> ReadLease(Backend& backend, const std::string& vm) {
+  const std::string name = LeaseName(vm);
+  VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend.Get(name));
+  return Decode(raw, name);
+}
+
+Result<LeaseHolder> BreakLease(Backend& backend, const std::string& vm,
+                               bool force, std::chrono::seconds stale_after) {
+  Result<LeaseHolder> holder = ReadLease(backend, vm);
+  if (!holder.ok() && !holder.status().IsCorruption()) {
+    if (holder.status().IsNotFound()) {
+      return Status::NotFound("VM " + vm + " is not locked");
+    }
+    return holder.status();
+  }
+  if (holder.ok() && !force) {
+    uint64_t age = NowUnix() - std::min(NowUnix(), holder->started_unix);
+    bool stale = holder->DeadOnThisHost() ||
+                 static_cast<int64_t>(age) > stale_after.count();
+    if (!stale) {
+      return Status::Busy("VM " + vm + " is locked by " + holder->Describe() +
+                          ", which may still be running; use --force if you "
+                          "are sure it is not");
+    }
+  }
+  VCSNAP_RETURN_IF_ERROR(backend.Delete(LeaseName(vm)));
+  if (holder.ok()) return *holder;
+  return LeaseHolder{"unknown", 0, "unreadable lease", 0, ""};
+}
+
+}  // namespace vcsnap

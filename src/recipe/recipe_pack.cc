@@ -1,0 +1,100 @@
+#include "recipe/recipe_pack.h"
+
+#include <algorithm>
+
+#include "recipe/names.h"
+
+namespace vcsnap {
+
+std::string RecipeIdentity(const std::string& pack_name, uint32_t offset) {
+  return pack_name + "@" + std::to_string(offset);
+}
+
+RecipePackWriter::RecipePackWriter(Backend* backend, std::string vm,
+                                   uint32_t snapshot_id, uint64_t pack_bytes)
+    : backend_(backend),
+      vm_(std::move(vm)),
+      snapshot_id_(snapshot_id),
+      pack_bytes_(std::min(pack_bytes, backend->max_object_size())) {}
+
+Result<SegmentRecipeRef> RecipePackWriter::Add(
+    const std::vector<RecipeEntry>& entries) {
+  // One record is at most ~45 B per entry; a pack always takes at least one.
+  const uint64_t estimate = 32 + 57ull * entries.size();
+  if (!buffer_.empty() && buffer_.size() + estimate > pack_bytes_) {
+    VCSNAP_RETURN_IF_ERROR(FlushPack());
+  }
+  const std::string name = RecipePackName(vm_, snapshot_id_, pack_);
+  const uint32_t offset = static_cast<uint32_t>(buffer_.size());
+  Bytes record = EncodeSegmentRecipe(entries, RecipeIdentity(name, offset));
+  if (buffer_.size() + record.size() > backend_->max_object_size()) {
+    return Status::InvalidArgument("segment recipe of " +
+                                   std::to_string(record.size()) +
+                                   " bytes does not fit in a pack");
+  }
+  buffer_.insert(buffer_.end(), record.begin(), record.end());
+  return SegmentRecipeRef{snapshot_id_, pack_, offset,
+                          static_cast<uint32_t>(record.size())};
+}
+
+Status RecipePackWriter::FlushPack() {
+  if (buffer_.empty()) return Status::Ok();
+  VCSNAP_RETURN_IF_ERROR(
+      backend_->Put(RecipePackName(vm_, snapshot_id_, pack_), buffer_));
+  bytes_written_ += buffer_.size();
+  ++packs_written_;
+  ++pack_;
+  buffer_.clear();
+  return Status::Ok();
+}
+
+Status RecipePackWriter::Finish() { return FlushPack(); }
+
+RecipeReader::RecipeReader(Backend* backend, std::string vm,
+                           uint64_t segment_size, size_t cached_packs)
+    : backend_(backend),
+      vm_(std::move(vm)),
+      segment_size_(segment_size),
+      cached_packs_(std::max<size_t>(cached_packs, 1)) {}
+
+Result<std::shared_ptr<const Bytes>> RecipeReader::Pack(
+    const std::string& name) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (it->name == name) {
+        cache_.splice(cache_.begin(), cache_, it);
+        return cache_.front().bytes;
+      }
+    }
+  }
+  Result<Bytes> got = backend_->Get(name);
+  if (!got.ok()) {
+    return got.status().WithContext("VM " + vm_ + ": recipe pack");
+  }
+  auto bytes = std::make_shared<const Bytes>(std::move(*got));
+  std::lock_guard lock(mu_);
+  cache_.push_front(CachedPack{name, bytes});
+  if (cache_.size() > cached_packs_) cache_.pop_back();
+  return bytes;
+}
+
+Result<std::vector<RecipeEntry>> RecipeReader::Read(
+    const SegmentRecipeRef& ref) {
+  const std::string name = RecipePackName(vm_, ref.snapshot_id, ref.pack);
+  VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> pack, Pack(name));
+  if (static_cast<uint64_t>(ref.offset) + ref.length > pack->size()) {
+    return Status::Corruption("VM " + vm_ + ": segment recipe at " + name +
+                              "@" + std::to_string(ref.offset) + "+" +
+                              std::to_string(ref.length) +
+                              " lies past the end of the " +
+                              std::to_string(pack->size()) + "-byte pack");
+  }
+  ByteView record = ByteView(*pack).subspan(ref.offset, ref.length);
+  Result<std::vector<RecipeEntry>> entries = DecodeSegmentRecipe(
+      record, RecipeIdentity(name, ref.offset), segment_size_);
+  if (!entries.ok()) return entries.status().WithContext("VM " + vm_);
+  return entries;
+}
+
+}  // namespace vcsnap

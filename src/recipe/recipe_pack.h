@@ -1,0 +1,96 @@
+// File: recipe/recipe_pack.h
+//
+// The per-VM append-only recipe store. A backup writes the segment recipes of
+// its dirty segments into *packs*: objects "vm/<vm>/recipes/<snapshot>.<n>"
+// of at most a few MiB, each written whole, once, with an atomic Put. A
+// segment recipe is then named by a SegmentRecipeRef (which snapshot's packs,
+// which pack, offset, length); later snapshots whose segment is clean point
+// at the same ref -- nothing is copied.
+//
+// Crash story: packs are written before the snapshot recipe and the catalog
+// that refer to them, so a committed snapshot never names a missing pack; a
+// crashed backup leaves packs no catalog entry names, which gc removes.
+//
+// Thread safety: RecipePackWriter is single-threaded. RecipeReader is
+// thread-safe (an internal mutex guards its small cache of whole packs).
+
+#ifndef VCSNAP_RECIPE_RECIPE_PACK_H_
+#define VCSNAP_RECIPE_RECIPE_PACK_H_
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "recipe/segment_recipe.h"
+
+namespace vcsnap {
+
+struct SegmentRecipeRef {
+  uint32_t snapshot_id = 0;  // the snapshot whose backup wrote the pack
+  uint32_t pack = 0;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  bool operator==(const SegmentRecipeRef&) const = default;
+};
+
+class RecipePackWriter {
+ public:
+  // `backend` must outlive the writer. Packs are cut at `pack_bytes` (capped
+  // to the backend's object limit).
+  RecipePackWriter(Backend* backend, std::string vm, uint32_t snapshot_id,
+                   uint64_t pack_bytes = 8ull << 20);
+
+  // Adds one segment recipe; the ref is valid once Finish returns OK.
+  Result<SegmentRecipeRef> Add(const std::vector<RecipeEntry>& entries);
+  // Writes the last, partly filled pack. Durable on OK.
+  Status Finish();
+
+  uint32_t packs_written() const { return packs_written_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+
+ private:
+  Status FlushPack();
+
+  Backend* const backend_;
+  const std::string vm_;
+  const uint32_t snapshot_id_;
+  const uint64_t pack_bytes_;
+  uint32_t pack_ = 0;
+  Bytes buffer_;
+  uint32_t packs_written_ = 0;
+  uint64_t bytes_written_ = 0;
+};
+
+class RecipeReader {
+ public:
+  // `backend` must outlive the reader; `segment_size` bounds every recipe.
+  RecipeReader(Backend* backend, std::string vm, uint64_t segment_size,
+               size_t cached_packs = 4);
+
+  Result<std::vector<RecipeEntry>> Read(const SegmentRecipeRef& ref);
+
+ private:
+  struct CachedPack {
+    std::string name;
+    std::shared_ptr<const Bytes> bytes;
+  };
+  Result<std::shared_ptr<const Bytes>> Pack(const std::string& name);
+
+  Backend* const backend_;
+  const std::string vm_;
+  const uint64_t segment_size_;
+  const size_t cached_packs_;
+  std::mutex mu_;
+  std::list<CachedPack> cache_;  // most recently used first; guarded by mu_
+};
+
+// The identity a record at `offset` of pack `pack_name` is bound to.
+std::string RecipeIdentity(const std::string& pack_name, uint32_t offset);
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_RECIPE_RECIPE_PACK_H_

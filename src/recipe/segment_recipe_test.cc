@@ -1,0 +1,112 @@
+#include "recipe/segment_recipe.h"
+
+#include "backend/mem_backend.h"
+#include "recipe/recipe_pack.h"
+#include "testing/status_matchers.h"
+#include "util/coding.h"
+
+namespace vcsnap {
+namespace {
+
+using ::vcsnap::testing::StatusIs;
+using ::vcsnap::testing::StatusIsWith;
+
+std::vector<RecipeEntry> Sample() {
+  std::vector<RecipeEntry> v(3);
+  v[0].kind = ChunkKind::kVm;
+  v[0].length = 4000;
+  v[0].fp.fill(0xaa);
+  v[0].vm_ref = (3ull << 48) | 12345;
+  v[1].kind = ChunkKind::kZero;
+  v[1].length = 8192;
+  v[2].kind = ChunkKind::kPds;
+  v[2].length = 5000;
+  v[2].fp.fill(0x5c);
+  v[2].pds_generation = 4;
+  v[2].pds_offset = 1ull << 33;
+  v[2].pds_size = 2100;
+  return v;
+}
+
+TEST(SegmentRecipe, RoundTrip) {
+  auto v = Sample();
+  Bytes rec = EncodeSegmentRecipe(v, "p@0");
+  auto d = DecodeSegmentRecipe(rec, "p@0", 2 << 20);
+  ASSERT_OK(d);
+  EXPECT_EQ(*d, v);
+  auto empty = DecodeSegmentRecipe(EncodeSegmentRecipe({}, "e"), "e", 1);
+  ASSERT_OK(empty);
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(SegmentRecipe, BadMagic) {
+  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  rec[1] ^= 1;
+  EXPECT_THAT(DecodeSegmentRecipe(rec, "p", 2 << 20),
+              StatusIsWith(StatusCode::kCorruption, "bad magic"));
+}
+
+TEST(SegmentRecipe, TruncatedAtEveryLength) {
+  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  for (size_t n = 0; n < rec.size(); ++n) {
+    EXPECT_THAT(DecodeSegmentRecipe(ByteView(rec).first(n), "p", 2 << 20),
+                StatusIs(StatusCode::kCorruption));
+  }
+}
+
+TEST(SegmentRecipe, EveryFlippedByteIsDetected) {
+  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  for (size_t i = 0; i < rec.size(); ++i) {
+    Bytes c = rec;
+    c[i] ^= 0x40;
+    EXPECT_FALSE(DecodeSegmentRecipe(c, "p", 2 << 20).ok()) << i;
+  }
+}
+
+TEST(SegmentRecipe, MisplacedRecordFailsChecksum) {
+  Bytes rec = EncodeSegmentRecipe(Sample(), "pack.0@0");
+  EXPECT_THAT(DecodeSegmentRecipe(rec, "pack.0@4096", 2 << 20),
+              StatusIsWith(StatusCode::kCorruption, "checksum"));
+}
+
+TEST(SegmentRecipe, LengthsBeyondTheSegmentAreCorruption) {
+  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  EXPECT_THAT(DecodeSegmentRecipe(rec, "p", 10000),
+              StatusIsWith(StatusCode::kCorruption, "exceed the segment"));
+}
+
+TEST(RecipePack, WriterAndReaderRoundTripAcrossPacks) {
+  MemBackend mem;
+  RecipePackWriter w(&mem, "vm1", 5, /*pack_bytes=*/1000);
+  std::vector<SegmentRecipeRef> refs;
+  for (int i = 0; i < 10; ++i) {
+    auto v = Sample();
+    v[0].length = 100 + i;
+    auto ref = w.Add(v);
+    ASSERT_OK(ref);
+    refs.push_back(*ref);
+  }
+  ASSERT_OK(w.Finish());
+  EXPECT_GT(w.packs_written(), 1u);
+  RecipeReader r(&mem, "vm1", 2 << 20, /*cached_packs=*/1);
+  for (int i = 9; i >= 0; --i) {
+    auto got = r.Read(refs[i]);
+    ASSERT_OK(got);
+    EXPECT_EQ((*got)[0].length, 100u + i);
+  }
+  SegmentRecipeRef bad = refs[0];
+  bad.length += 1000000;
+  EXPECT_THAT(r.Read(bad),
+              StatusIsWith(StatusCode::kCorruption, "past the end"));
+  bad = refs[1];
+  bad.offset = refs[0].offset;  // another record's place
+  bad.length = refs[0].length;
+  if (bad.pack == refs[0].pack && refs[1].offset != refs[0].offset) {
+    EXPECT_TRUE(r.Read(bad).ok());  // same bytes, same place: a valid record
+  }
+  SegmentRecipeRef missing{99, 0, 0, 10};
+  EXPECT_THAT(r.Read(missing), StatusIsWith(StatusCode::kNotFound, "vm1"));
+}
+
+}  // namespace
+}  // namespace vcsnap

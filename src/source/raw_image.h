@@ -1,0 +1,60 @@
+// File: source/raw_image.h
+//
+// RawImage: a VM disk image read as raw bytes -- a regular (usually sparse)
+// file or a block device (e.g. /dev/nbd0 exported by qemu-nbd). Reads whole
+// segments with pread and asks the file system which segments are holes
+// (SEEK_DATA) so unallocated ranges of sparse images cost no read at all.
+//
+// The size is taken once at Open; the image must not change while a backup
+// reads it (the caller snapshots it first).
+//
+// Thread safety: Read and IsHole may be called concurrently from any threads
+// (Read uses pread; IsHole serialises its lseek on an internal mutex).
+
+#ifndef VCSNAP_SOURCE_RAW_IMAGE_H_
+#define VCSNAP_SOURCE_RAW_IMAGE_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "util/bytes.h"
+#include "util/result.h"
+
+namespace vcsnap {
+
+class RawImage {
+ public:
+  // InvalidArgument for missing paths, directories and other non-images;
+  // errors name the path.
+  static Result<std::unique_ptr<RawImage>> Open(const std::string& path);
+  ~RawImage();
+  RawImage(const RawImage&) = delete;
+  RawImage& operator=(const RawImage&) = delete;
+
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+  // True iff [offset, offset + length) holds no allocated data (reads as
+  // zeros without I/O). False when the file system cannot tell.
+  bool IsHole(uint64_t offset, uint64_t length);
+
+  // Reads [offset, offset + length) into *out (resized); the range must lie
+  // within the image. IOError naming the path and offset on failure or on a
+  // short read (the image shrank).
+  Status Read(uint64_t offset, uint64_t length, Bytes* out) const;
+
+ private:
+  RawImage(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
+
+  const int fd_;
+  const uint64_t size_;
+  const std::string path_;
+  std::mutex seek_mu_;  // lseek(SEEK_DATA) moves the file offset
+};
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_SOURCE_RAW_IMAGE_H_

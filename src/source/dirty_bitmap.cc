@@ -10,6 +10,11 @@
 #include "util/units.h"
 
 namespace vcsnap {
+namespace {
+
+uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
 
 DirtyBitmap DirtyBitmap::AllDirty(uint64_t segments) {
   DirtyBitmap b;
@@ -34,7 +39,7 @@ Result<DirtyBitmap> DirtyBitmap::Parse(ByteView bits, uint64_t granularity,
   if (!IsPowerOfTwo(segment_size)) {
     return Status::InvalidArgument("segment size is not a power of two");
   }
-  const uint64_t granules = SegmentCount(image_size, granularity);
+  const uint64_t granules = CeilDiv(image_size, granularity);
   const uint64_t max_bytes = (granules + 7) / 8;
   if (bits.size() > max_bytes) {
     return Status::InvalidArgument(
@@ -44,7 +49,7 @@ Result<DirtyBitmap> DirtyBitmap::Parse(ByteView bits, uint64_t granularity,
         " needs at most " + std::to_string(max_bytes));
   }
   DirtyBitmap b;
-  const uint64_t segments = SegmentCount(image_size, segment_size);
+  const uint64_t segments = CeilDiv(image_size, segment_size);
   b.dirty_.assign(segments, 0);
   const uint64_t known = static_cast<uint64_t>(bits.size()) * 8;
   for (uint64_t g = 0; g < granules; ++g) {
@@ -76,7 +81,7 @@ Result<DirtyBitmap> DirtyBitmap::Load(const std::string& path,
     status = Status::InvalidArgument("bitmap " + path + ": not a regular file");
   } else {
     const uint64_t granules =
-        SegmentCount(image_size, std::max<uint64_t>(granularity, 1));
+        CeilDiv(image_size, std::max<uint64_t>(granularity, 1));
     const uint64_t max_bytes = (granules + 7) / 8;
     uint64_t size = static_cast<uint64_t>(st.st_size);
     if (size > max_bytes && granularity >= 512 && IsPowerOfTwo(granularity)) {

@@ -49,11 +49,6 @@ class DirtyBitmap {
   std::vector<uint8_t> dirty_;  // one entry per segment, 0 or 1
 };
 
-// Number of segments of `segment_size` covering `image_size` bytes.
-inline uint64_t SegmentCount(uint64_t image_size, uint64_t segment_size) {
-  return (image_size + segment_size - 1) / segment_size;
-}
-
 }  // namespace vcsnap
 
 #endif  // VCSNAP_SOURCE_DIRTY_BITMAP_H_

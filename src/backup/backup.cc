@@ -1,0 +1,289 @@
+#include "backup/backup.h"
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <thread>
+
+#include "backup/progress.h"
+#include "backup/segment_dedup.h"
+#include "backup/similarity.h"
+#include "chunk/chunker.h"
+#include "chunk/parallel.h"
+#include "chunk/segment.h"
+#include "recipe/catalog.h"
+#include "recipe/lease.h"
+#include "recipe/names.h"
+#include "source/dirty_bitmap.h"
+#include "source/raw_image.h"
+#include "store/vm_store.h"
+#include "util/sysinfo.h"
+
+namespace vcsnap {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+class BackupJob {
+ public:
+  BackupJob(Repository& repo, const BackupOptions& options)
+      : repo_(repo),
+        backend_(repo.backend()),
+        options_(options),
+        segment_size_(repo.config().segment_size) {}
+
+  Result<BackupResult> Run() {
+    const auto start = Clock::now();
+    VCSNAP_RETURN_IF_ERROR(Prepare());
+    VCSNAP_RETURN_IF_ERROR(Dedup());
+    result_.seconds_dedup = Since(start);
+    const auto commit_start = Clock::now();
+    VCSNAP_RETURN_IF_ERROR(Commit());
+    result_.seconds_commit = Since(commit_start);
+    result_.seconds = Since(start);
+    result_.peak_rss_bytes = PeakRssBytes();
+    return result_;
+  }
+
+ private:
+  Status Prepare();
+  Status LoadParent();
+  Status Dedup();
+  Status DedupDirty(const std::vector<uint64_t>& dirty);
+  Status Commit();
+
+  SegmentExtent Extent(uint64_t index) const {
+    return SegmentAt(recipe_.image_size, segment_size_, index);
+  }
+
+  Repository& repo_;
+  Backend& backend_;
+  const BackupOptions& options_;
+  const uint32_t segment_size_;
+  const std::string& vm() const { return options_.vm; }
+
+  std::unique_ptr<RawImage> image_;
+  std::unique_ptr<Lease> lease_;
+  Catalog catalog_;
+  std::optional<SnapshotRecipe> parent_;
+  std::optional<DirtyBitmap> bitmap_;
+  std::unique_ptr<VmStore> store_;
+  std::unique_ptr<Chunker> chunker_;
+  std::unique_ptr<RecipePackWriter> packs_;
+  std::unique_ptr<RecipeReader> parent_recipes_;
+  std::unique_ptr<SimilarityIndex> similarity_;
+  SnapshotRecipe recipe_;
+  BackupResult result_;
+};
+
+Status BackupJob::Prepare() {
+  VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm()));
+  VCSNAP_ASSIGN_OR_RETURN(image_, RawImage::Open(options_.image_path));
+  recipe_.image_size = image_->size();
+  recipe_.segment_size = segment_size_;
+  const uint64_t segments = SegmentCount(recipe_.image_size, segment_size_);
+  if (segments * 25 + 4096 > backend_.max_object_size()) {
+    return Status::InvalidArgument(
+        "image " + options_.image_path + " has " + std::to_string(segments) +
+        " segments, more than one snapshot recipe object can describe");
+  }
+  // Check the bitmap before taking the lease: a bad one is the caller's
+  // mistake and should not need a lease to report.
+  if (options_.bitmap_path.has_value()) {
+    uint64_t gran = options_.bitmap_granularity == 0
+                        ? segment_size_
+                        : options_.bitmap_granularity;
+    VCSNAP_ASSIGN_OR_RETURN(
+        bitmap_, DirtyBitmap::Load(*options_.bitmap_path, gran,
+                                   recipe_.image_size, segment_size_));
+  }
+  VCSNAP_ASSIGN_OR_RETURN(chunker_, MakeChunker(repo_.config()));
+  VCSNAP_ASSIGN_OR_RETURN(lease_, Lease::Acquire(&backend_, vm(), "backup"));
+  Status marker = backend_.Create(VmMarkerName(vm()), ByteView());
+  if (!marker.ok() && !marker.IsAlreadyExists()) return marker;
+  VCSNAP_ASSIGN_OR_RETURN(catalog_, LoadCatalog(backend_, vm()));
+  VCSNAP_RETURN_IF_ERROR(LoadParent());
+  VCSNAP_ASSIGN_OR_RETURN(store_,
+                          VmStore::Open(&backend_, vm(), repo_.config()));
+  recipe_.id = catalog_.next_id;
+  packs_ = std::make_unique<RecipePackWriter>(&backend_, vm(), recipe_.id);
+  similarity_ = std::make_unique<SimilarityIndex>(options_.similar_segments,
+                                                  /*recent_segments=*/16);
+  if (parent_.has_value()) {
+    parent_recipes_ =
+        std::make_unique<RecipeReader>(&backend_, vm(), segment_size_);
+    similarity_->AddParent(*parent_);
+  }
+  result_.vm = vm();
+  result_.snapshot = recipe_.id;
+  result_.image_size = recipe_.image_size;
+  result_.segments = segments;
+  return Status::Ok();
+}
+
+Status BackupJob::LoadParent() {
+  const CatalogEntry* latest = catalog_.Latest();
+  if (latest == nullptr) return Status::Ok();
+  const std::string name = SnapshotRecipeName(vm(), latest->id);
+  Result<Bytes> raw = backend_.Get(name);
+  if (!raw.ok()) {
+    return raw.status().WithContext("VM " + vm() + ": parent snapshot " +
+                                    std::to_string(latest->id));
+  }
+  VCSNAP_ASSIGN_OR_RETURN(parent_, DecodeSnapshotRecipe(*raw, name));
+  if (parent_->segment_size != segment_size_ || parent_->id != latest->id) {
+    return Status::Corruption("VM " + vm() + ": snapshot recipe " + name +
+                              " does not match the catalog");
+  }
+  recipe_.parent = parent_->id;
+  result_.parent = parent_->id;
+  return Status::Ok();
+}
+
+Status BackupJob::Dedup() {
+  const uint64_t segments = result_.segments;
+  recipe_.segments.assign(segments, SegmentSlot{});
+  recipe_.stats.logical = recipe_.image_size;
+  std::vector<uint64_t> dirty;
+  for (uint64_t i = 0; i < segments; ++i) {
+    const SegmentExtent e = Extent(i);
+    bool clean =
+        parent_.has_value() && bitmap_.has_value() &&
+        i < parent_->segments.size() && !bitmap_->dirty(i) &&
+        SegmentAt(parent_->image_size, segment_size_, i).length == e.length;
+    if (clean) {
+      recipe_.segments[i] = parent_->segments[i];  // level 1: by reference
+      recipe_.stats.level1 += e.length;
+    } else {
+      dirty.push_back(i);
+    }
+  }
+  result_.segments_dirty = dirty.size();
+  return DedupDirty(dirty);
+}
+
+Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
+  // Holes of a sparse image are zero segments without a read.
+  std::vector<uint8_t> hole(dirty.size(), 0);
+  std::vector<uint64_t> to_read;
+  for (size_t k = 0; k < dirty.size(); ++k) {
+    const SegmentExtent e = Extent(dirty[k]);
+    hole[k] = image_->IsHole(e.offset, e.length) ? 1 : 0;
+    if (!hole[k]) to_read.push_back(dirty[k]);
+  }
+  uint64_t dirty_bytes = 0;
+  for (uint64_t i : dirty) dirty_bytes += Extent(i).length;
+  Progress progress("backup " + vm(), dirty_bytes,
+                    options_.progress && StderrIsTerminal());
+
+  unsigned threads = options_.threads != 0
+                         ? options_.threads
+                         : std::max(1u, std::thread::hardware_concurrency());
+  SegmentPipeline pipe(*chunker_, threads, 2 * threads + 2);
+  std::thread reader([&] {
+    for (uint64_t index : to_read) {
+      const SegmentExtent e = Extent(index);
+      Bytes data;
+      Status s = image_->Read(e.offset, e.length, &data);
+      if (!s.ok()) {
+        pipe.Close(s);
+        return;
+      }
+      if (!pipe.Submit(index, std::move(data)).ok()) return;  // cancelled
+    }
+    pipe.Close();
+  });
+
+  SegmentDeduper deduper(store_.get(), options_.pds, parent_recipes_.get(),
+                         similarity_.get(), &recipe_.stats);
+  Status status;
+  SegmentResult r;
+  SegmentOutcome outcome;
+  for (size_t k = 0; k < dirty.size() && status.ok(); ++k) {
+    const uint64_t index = dirty[k];
+    const SegmentExtent e = Extent(index);
+    if (hole[k]) {
+      recipe_.segments[index].zero = true;
+      recipe_.stats.zero += e.length;
+      progress.Add(e.length);
+      continue;
+    }
+    Result<bool> got = pipe.Next(&r);
+    if (!got.ok() || !*got || r.index != index) {
+      status = got.ok() ? Status::IOError("backup pipeline lost segment " +
+                                          std::to_string(index))
+                        : got.status();
+      break;
+    }
+    const SegmentSlot* parent_slot =
+        parent_.has_value() && index < parent_->segments.size()
+            ? &parent_->segments[index]
+            : nullptr;
+    status = deduper.Process(r.data, r.chunks, parent_slot, &outcome);
+    if (!status.ok()) break;
+    SegmentSlot& slot = recipe_.segments[index];
+    slot.zero = outcome.zero;
+    if (!outcome.zero) {
+      Result<SegmentRecipeRef> ref = packs_->Add(outcome.entries);
+      if (!ref.ok()) {
+        status = ref.status();
+        break;
+      }
+      slot.signature = outcome.signature;
+      slot.ref = *ref;
+      similarity_->AddCurrent(
+          outcome.signature,
+          std::make_shared<const std::vector<RecipeEntry>>(outcome.entries));
+    }
+    progress.Add(e.length);
+  }
+  if (!status.ok()) pipe.Cancel();
+  reader.join();
+  progress.Finish();
+  return status.WithContext("VM " + vm());
+}
+
+Status BackupJob::Commit() {
+  // 1. chunk data, then container indexes.
+  VCSNAP_RETURN_IF_ERROR(store_->Flush().WithContext("VM " + vm()));
+  // 2. segment recipes.
+  VCSNAP_RETURN_IF_ERROR(packs_->Finish().WithContext("VM " + vm()));
+  // 3. the snapshot recipe.
+  recipe_.time_unix = static_cast<uint64_t>(std::time(nullptr));
+  recipe_.pds_generation =
+      options_.pds != nullptr ? options_.pds->generation() : 0;
+  recipe_.stats.stored_bytes = store_->writer_stats().stored_bytes_written;
+  const std::string name = SnapshotRecipeName(vm(), recipe_.id);
+  Bytes encoded = EncodeSnapshotRecipe(recipe_, name);
+  VCSNAP_RETURN_IF_ERROR(backend_.Put(name, encoded).WithContext("VM " + vm()));
+  // 4. the catalog: the snapshot exists from this Put on.
+  VCSNAP_RETURN_IF_ERROR(lease_->Verify());
+  CatalogEntry entry;
+  entry.id = recipe_.id;
+  entry.parent = recipe_.parent;
+  entry.time_unix = recipe_.time_unix;
+  entry.image_size = recipe_.image_size;
+  entry.logical_bytes = recipe_.stats.logical;
+  entry.stored_bytes = recipe_.stats.stored_bytes;
+  entry.pds_generation = recipe_.pds_generation;
+  catalog_.entries.push_back(entry);
+  catalog_.next_id = recipe_.id + 1;
+  VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend_, vm(), catalog_));
+  lease_->Release().IgnoreError();  // committed; a stale lease is harmless
+  result_.stats = recipe_.stats;
+  result_.metadata_bytes = packs_->bytes_written() + encoded.size();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options) {
+  BackupJob job(repo, options);
+  return job.Run();
+}
+
+}  // namespace vcsnap

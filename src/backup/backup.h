@@ -1,0 +1,68 @@
+// File: backup/backup.h
+//
+// RunBackup: one snapshot of one VM's disk image, with the three levels of
+// VM-centric dedup (paper §4.1, §5.1):
+//
+//   level 1  a segment the dirty bitmap marks clean, with the parent holding
+//            a segment of the same extent, reuses the parent's segment recipe
+//            by reference: no read, no chunking;
+//   level 2  a dirty segment's chunks are matched against the parent's recipe
+//            of the same segment and of similar segments (backup/similarity.h);
+//   level 3  what is left is looked up in batches in the PDS index;
+//   the rest is stored in the VM's store; zero chunks become holes.
+//
+// Commit protocol (crash-safe by construction): chunk data + container
+// indexes (VmStore::Flush), then segment-recipe packs, then the snapshot
+// recipe, then -- after re-checking the lease -- the catalog, whose atomic
+// replacement is the moment the snapshot exists. A backup that fails at any
+// point leaves every earlier snapshot intact and no visible snapshot; what it
+// wrote is unreferenced and reclaimed by gc.
+//
+// Thread safety: one call per VM at a time (the lease enforces it across
+// processes); backups of different VMs may run concurrently on one
+// Repository.
+
+#ifndef VCSNAP_BACKUP_BACKUP_H_
+#define VCSNAP_BACKUP_BACKUP_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "pds/pds_index.h"
+#include "recipe/snapshot_recipe.h"
+#include "repo/repository.h"
+
+namespace vcsnap {
+
+struct BackupOptions {
+  std::string vm;
+  std::string image_path;
+  std::optional<std::string> bitmap_path;
+  uint64_t bitmap_granularity = 0;  // 0: the segment size
+  unsigned threads = 0;             // chunk/hash workers; 0: all cores
+  size_t similar_segments = 2;      // K of level-2 similarity search
+  bool progress = false;            // draw a progress bar on a terminal
+  const PdsIndex* pds = nullptr;    // null: empty PDS
+};
+
+struct BackupResult {
+  std::string vm;
+  uint32_t snapshot = 0;
+  uint32_t parent = 0;  // 0: none
+  uint64_t image_size = 0;
+  BackupStats stats;
+  uint64_t segments = 0;
+  uint64_t segments_dirty = 0;
+  uint64_t metadata_bytes = 0;  // recipe packs + snapshot recipe + catalog
+  double seconds = 0;
+  double seconds_dedup = 0;   // reading, chunking, matching, storing
+  double seconds_commit = 0;  // flushing and committing
+  uint64_t peak_rss_bytes = 0;
+};
+
+Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options);
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_BACKUP_BACKUP_H_

@@ -1,0 +1,386 @@
+// End-to-end backup and restore over generated images: byte-exact restores,
+// the level accounting, the lease, bad inputs, corruption, and a crash at
+// every backend operation of a backup.
+
+#include "backup/backup.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "backend/fault_backend.h"
+#include "backend/mem_backend.h"
+#include "backup/restore.h"
+#include "recipe/catalog.h"
+#include "recipe/lease.h"
+#include "recipe/names.h"
+#include "testing/forwarding_backend.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace vcsnap {
+namespace {
+
+using ::vcsnap::testing::StatusIs;
+using ::vcsnap::testing::StatusIsWith;
+
+constexpr uint32_t kSeg = 64 << 10;
+
+RepoConfig SmallConfig() {
+  RepoConfig c = RepoConfig::NewDefault();
+  c.segment_size = kSeg;
+  c.chunk_min = 256;
+  c.chunk_avg = 1024;
+  c.chunk_max = 4096;
+  c.group_chunks = 16;
+  c.max_object_size = 1 << 20;
+  c.container_size = 2 << 20;
+  return c;
+}
+
+// Deterministic, compressible, chunk-shaped content: words from a small
+// vocabulary, so that content repeats at chunk level across segments.
+Bytes Text(size_t n, uint64_t seed) {
+  static const char* kWords[] = {
+      "alpha ", "beta ", "gamma ",       "delta\n",     "kernel ",
+      "lib ",   "usr ",  "etc/passwd\n", "0123456789 ", "log: ok\n"};
+  std::mt19937_64 rng(seed);
+  Bytes out;
+  while (out.size() < n) {
+    const char* w = kWords[rng() % 10];
+    out.insert(out.end(), w, w + std::strlen(w));
+  }
+  out.resize(n);
+  return out;
+}
+
+class BackupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::vcsnap::testing::NewTempDir("backup");
+    NewRepo();
+  }
+
+  // A fresh repository on a fresh MemBackend, reached through the fault
+  // wrapper (the repository owns only a forwarding handle).
+  void NewRepo() {
+    repo_.reset();
+    fault_.reset();
+    mem_owned_ = std::make_unique<MemBackend>(1 << 20);
+    mem_ = mem_owned_.get();
+    fault_ = std::make_unique<FaultBackend>(mem_);
+    repo_ = std::move(*Repository::InitOn(
+        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
+        SmallConfig()));
+  }
+
+  std::string Path(const std::string& name) { return dir_ + "/" + name; }
+
+  void WriteImage(const std::string& name, const Bytes& data) {
+    std::ofstream(Path(name), std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(data.data()),
+               static_cast<std::streamsize>(data.size()));
+  }
+  void WriteBitmap(const std::string& name, const std::vector<bool>& dirty) {
+    Bytes bits((dirty.size() + 7) / 8, 0);
+    for (size_t i = 0; i < dirty.size(); ++i) {
+      if (dirty[i]) bits[i / 8] |= static_cast<uint8_t>(1 << (i % 8));
+    }
+    WriteImage(name, bits);
+  }
+  Bytes ReadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+  }
+
+  Result<BackupResult> Backup(const std::string& vm, const std::string& image,
+                              std::optional<std::string> bitmap = {}) {
+    BackupOptions o;
+    o.vm = vm;
+    o.image_path = Path(image);
+    if (bitmap) o.bitmap_path = Path(*bitmap);
+    o.threads = 2;
+    return RunBackup(*repo_, o);
+  }
+
+  // Restores `snapshot` and returns the bytes (or the error).
+  Result<Bytes> Restore(const std::string& vm, const std::string& snapshot,
+                        bool verify = true) {
+    RestoreOptions o;
+    o.vm = vm;
+    o.snapshot = snapshot;
+    o.output = Path("restored.img");
+    o.verify = verify;
+    o.force = true;
+    VCSNAP_ASSIGN_OR_RETURN(RestoreResult r, RunRestore(*repo_, o));
+    (void)r;
+    return ReadFile(o.output);
+  }
+
+  void ExpectLevelsAddUp(const BackupStats& s) {
+    EXPECT_EQ(s.level1 + s.level2 + s.level3 + s.zero + s.new_bytes, s.logical);
+  }
+
+  std::string dir_;
+  std::unique_ptr<MemBackend> mem_owned_;
+  MemBackend* mem_ = nullptr;
+  std::unique_ptr<FaultBackend> fault_;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(BackupTest, FirstBackupRestoresByteExact) {
+  Bytes img = Text(10 * kSeg + 1234, 1);
+  std::fill(img.begin() + 3 * kSeg, img.begin() + 5 * kSeg, 0);  // zeros
+  // Segment 7 repeats segment 1: found through this backup's own segments.
+  std::copy(img.begin() + kSeg, img.begin() + 2 * kSeg, img.begin() + 7 * kSeg);
+  WriteImage("d0.img", img);
+  auto r = Backup("vm1", "d0.img");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->snapshot, 1u);
+  EXPECT_EQ(r->parent, 0u);
+  EXPECT_EQ(r->stats.logical, img.size());
+  EXPECT_EQ(r->stats.level1, 0u);
+  EXPECT_GE(r->stats.zero, 2u * kSeg);
+  EXPECT_GT(r->stats.new_bytes, 0u);
+  EXPECT_EQ(r->stats.level2, kSeg);                      // segment 7
+  EXPECT_LT(r->stats.stored_bytes, r->stats.new_bytes);  // compressed
+  ExpectLevelsAddUp(r->stats);
+  auto back = Restore("vm1", "1");
+  ASSERT_OK(back);
+  EXPECT_TRUE(*back == img);
+}
+
+TEST_F(BackupTest, IncrementalWithBitmapReusesCleanSegments) {
+  Bytes d0 = Text(16 * kSeg, 2);
+  WriteImage("d0.img", d0);
+  ASSERT_OK(Backup("vm1", "d0.img"));
+  Bytes d1 = d0;
+  // Day 1: segment 3 gets an in-place edit, segment 9 an insert that shifts.
+  std::memcpy(d1.data() + 3 * kSeg + 100, "EDITED", 6);
+  // The insert stays inside segment 9 (its tail falls off), as a guest
+  // file system rewriting one extent would.
+  Bytes ins = Text(300, 99);
+  Bytes seg9(d0.begin() + 9 * kSeg, d0.begin() + 10 * kSeg);
+  seg9.insert(seg9.begin() + 5000, ins.begin(), ins.end());
+  std::copy(seg9.begin(), seg9.begin() + kSeg, d1.begin() + 9 * kSeg);
+  WriteImage("d1.img", d1);
+  std::vector<bool> dirty(16, false);
+  dirty[3] = dirty[9] = true;
+  WriteBitmap("d1.bitmap", dirty);
+  auto r = Backup("vm1", "d1.img", "d1.bitmap");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->parent, 1u);
+  EXPECT_EQ(r->segments_dirty, 2u);
+  EXPECT_EQ(r->stats.level1, 14u * kSeg);
+  EXPECT_GT(r->stats.level2, kSeg);  // most of the two dirty segments
+  EXPECT_LT(r->stats.new_bytes, kSeg / 4);
+  ExpectLevelsAddUp(r->stats);
+  EXPECT_TRUE(*Restore("vm1", "2") == d1);
+  EXPECT_TRUE(*Restore("vm1", "1") == d0);
+  EXPECT_TRUE(*Restore("vm1", "latest") == d1);
+}
+
+TEST_F(BackupTest, WithoutBitmapEverySegmentIsDirtyButDedupsAgainstParent) {
+  Bytes d0 = Text(8 * kSeg, 3);
+  WriteImage("d0.img", d0);
+  ASSERT_OK(Backup("vm1", "d0.img"));
+  auto r = Backup("vm1", "d0.img");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->segments_dirty, 8u);
+  EXPECT_EQ(r->stats.level1, 0u);
+  EXPECT_EQ(r->stats.new_bytes, 0u);
+  EXPECT_EQ(r->stats.level2, d0.size());
+}
+
+TEST_F(BackupTest, MovedDataIsFoundThroughSimilarSegments) {
+  Bytes d0 = Text(8 * kSeg, 4);
+  for (size_t i = 0; i < 8 * kSeg; ++i) d0[i] ^= static_cast<uint8_t>(i / kSeg);
+  WriteImage("d0.img", d0);
+  ASSERT_OK(Backup("vm1", "d0.img"));
+  Bytes d1 = d0;
+  // Segment 2's content moves to segment 6 (a file relocated on disk).
+  std::memcpy(d1.data() + 6 * kSeg, d0.data() + 2 * kSeg, kSeg);
+  WriteImage("d1.img", d1);
+  std::vector<bool> dirty(8, false);
+  dirty[6] = true;
+  WriteBitmap("d1.bitmap", dirty);
+  auto r = Backup("vm1", "d1.img", "d1.bitmap");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->stats.new_bytes, 0u);
+  EXPECT_EQ(r->stats.level2, kSeg);
+  EXPECT_TRUE(*Restore("vm1", "2") == d1);
+}
+
+TEST_F(BackupTest, ImageMayGrowAndShrink) {
+  Bytes d0 = Text(4 * kSeg + 100, 5);
+  WriteImage("d.img", d0);
+  ASSERT_OK(Backup("vm1", "d.img"));
+  Bytes d1 = d0;
+  Bytes more = Text(3 * kSeg, 6);
+  d1.insert(d1.end(), more.begin(), more.end());
+  WriteImage("d.img", d1);
+  WriteBitmap("none.bitmap", std::vector<bool>(8, false));  // nothing marked
+  auto grown = Backup("vm1", "d.img", "none.bitmap");
+  ASSERT_OK(grown);
+  // The old partial last segment changed length: it is not reused blindly.
+  EXPECT_EQ(grown->stats.level1, 4u * kSeg);
+  EXPECT_TRUE(*Restore("vm1", "2") == d1);
+  Bytes d2(d1.begin(), d1.begin() + 2 * kSeg + 7);
+  WriteImage("d.img", d2);
+  ASSERT_OK(Backup("vm1", "d.img", "none.bitmap"));
+  EXPECT_TRUE(*Restore("vm1", "3") == d2);
+  EXPECT_TRUE(*Restore("vm1", "1") == d0);
+}
+
+TEST_F(BackupTest, SparseImagesAndEmptyImages) {
+  {
+    int fd =
+        ::open(Path("sparse.img").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    Bytes t = Text(5000, 7);
+    ASSERT_EQ(::pwrite(fd, t.data(), t.size(), 5 * kSeg + 10),
+              static_cast<ssize_t>(t.size()));
+    ASSERT_EQ(::ftruncate(fd, 12 * kSeg), 0);
+    ::close(fd);
+  }
+  auto r = Backup("vm1", "sparse.img");
+  ASSERT_OK(r);
+  EXPECT_GE(r->stats.zero, 11u * kSeg);
+  ExpectLevelsAddUp(r->stats);
+  EXPECT_TRUE(*Restore("vm1", "1") == ReadFile(Path("sparse.img")));
+  WriteImage("empty.img", Bytes());
+  ASSERT_OK(Backup("vm2", "empty.img"));
+  EXPECT_TRUE(Restore("vm2", "1")->empty());
+}
+
+TEST_F(BackupTest, BadInputsAreClearErrorsAndChangeNothing) {
+  WriteImage("d.img", Text(4 * kSeg, 8));
+  ASSERT_OK(Backup("vm1", "d.img"));
+  auto objects = mem_->List("");
+  EXPECT_THAT(Backup("vm1", "missing.img"),
+              StatusIsWith(StatusCode::kInvalidArgument, "missing.img"));
+  WriteImage("long.bitmap", Bytes(100, 0xff));
+  EXPECT_THAT(Backup("vm1", "d.img", "long.bitmap"),
+              StatusIsWith(StatusCode::kInvalidArgument, "another disk"));
+  EXPECT_THAT(Backup("vm1", "d.img", "no.bitmap"),
+              StatusIsWith(StatusCode::kInvalidArgument, "no.bitmap"));
+  BackupOptions o;
+  o.vm = "vm1";
+  o.image_path = Path("d.img");
+  o.bitmap_path = Path("long.bitmap");
+  o.bitmap_granularity = 3000;
+  EXPECT_THAT(RunBackup(*repo_, o),
+              StatusIsWith(StatusCode::kInvalidArgument, "granularity"));
+  for (const char* bad : {"a/b", "..", "", ".x"}) {
+    EXPECT_THAT(Backup(bad, "d.img"), StatusIs(StatusCode::kInvalidArgument));
+  }
+  EXPECT_THAT(Restore("nobody", "1"),
+              StatusIsWith(StatusCode::kNotFound, "no snapshots"));
+  EXPECT_THAT(Restore("vm1", "7"), StatusIsWith(StatusCode::kNotFound, "7"));
+  EXPECT_THAT(Restore("vm1", "x7"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_EQ(mem_->List("")->size(), objects->size());
+  EXPECT_THAT(ReadLease(*mem_, "vm1"), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(BackupTest, RestoreRefusesToOverwriteWithoutForce) {
+  WriteImage("d.img", Text(kSeg, 9));
+  ASSERT_OK(Backup("vm1", "d.img"));
+  RestoreOptions o;
+  o.vm = "vm1";
+  o.snapshot = "1";
+  o.output = Path("d.img");
+  EXPECT_THAT(RunRestore(*repo_, o),
+              StatusIsWith(StatusCode::kAlreadyExists, "--force"));
+  o.force = true;
+  EXPECT_OK(RunRestore(*repo_, o));
+}
+
+TEST_F(BackupTest, LeaseRefusesASecondWriter) {
+  WriteImage("d.img", Text(kSeg, 10));
+  auto held = Lease::Acquire(mem_, "vm1", "forget");
+  ASSERT_OK(held);
+  EXPECT_THAT(Backup("vm1", "d.img"),
+              StatusIsWith(StatusCode::kBusy, "locked by 'forget'"));
+  ASSERT_OK((*held)->Release());
+  EXPECT_OK(Backup("vm1", "d.img"));
+}
+
+TEST_F(BackupTest, CorruptionIsReportedWithItsPlaceNeverAsWrongBytes) {
+  Bytes img = Text(6 * kSeg, 11);
+  WriteImage("d.img", img);
+  ASSERT_OK(Backup("vm1", "d.img"));
+  fault_->CorruptReads("vm/vm1/store/", 200);
+  auto bad = Restore("vm1", "1", /*verify=*/false);
+  EXPECT_THAT(
+      bad, StatusIsWith(StatusCode::kCorruption, "VM vm1 snapshot 1 segment"));
+  fault_->ClearFaults();
+  fault_->CorruptReads("vm/vm1/recipes/", 40);
+  EXPECT_THAT(Restore("vm1", "1"),
+              StatusIsWith(StatusCode::kCorruption, "segment recipe"));
+  fault_->ClearFaults();
+  fault_->CorruptReads("vm/vm1/snap/", 30);
+  EXPECT_THAT(Restore("vm1", "1"),
+              StatusIsWith(StatusCode::kCorruption, "snapshot recipe"));
+  fault_->ClearFaults();
+  EXPECT_FALSE(std::filesystem::exists(Path("restored.img.vcsnap-partial")));
+  EXPECT_TRUE(*Restore("vm1", "1") == img);
+}
+
+// Crashes an incremental backup at each backend operation in turn (with and
+// without the operation taking effect). Every time, the earlier snapshot
+// still restores, a committed snapshot is complete, and -- once the lease of
+// the dead writer is broken, as an operator would -- the next backup works.
+TEST_F(BackupTest, CrashAtEveryOperationOfABackup) {
+  Bytes d0 = Text(12 * kSeg, 12);
+  Bytes d1 = d0;
+  for (int s : {2, 5, 11})
+    std::memcpy(d1.data() + s * kSeg + 77, "CHANGED!", 8);
+  Bytes fresh = Text(kSeg, 13);
+  std::copy(fresh.begin(), fresh.end(), d1.begin() + 8 * kSeg);
+  WriteImage("d0.img", d0);
+  WriteImage("d1.img", d1);
+  std::vector<bool> dirty(12, false);
+  for (int s : {2, 5, 8, 11}) dirty[s] = true;
+  WriteBitmap("d1.bitmap", dirty);
+
+  // Count the operations of the incremental backup.
+  ASSERT_OK(Backup("vm1", "d0.img"));
+  uint64_t before = fault_->op_count();
+  ASSERT_OK(Backup("vm1", "d1.img", "d1.bitmap"));
+  const uint64_t ops = fault_->op_count() - before;
+  ASSERT_GT(ops, 10u);
+
+  for (uint64_t i = 1; i <= ops; ++i) {
+    for (bool apply : {false, true}) {
+      SCOPED_TRACE("crash at operation " + std::to_string(i) +
+                   (apply ? " (applied)" : ""));
+      NewRepo();
+      ASSERT_OK(Backup("vm1", "d0.img"));
+      fault_->CrashAtNth(i, apply);
+      Result<BackupResult> crashed = Backup("vm1", "d1.img", "d1.bitmap");
+      fault_->Restart();
+      auto catalog = LoadCatalog(*mem_, "vm1");
+      ASSERT_OK(catalog);
+      ASSERT_GE(catalog->entries.size(), 1u);
+      ASSERT_TRUE(*Restore("vm1", "1") == d0);
+      if (catalog->entries.size() == 2) {
+        // Only the catalog write itself may have landed before the crash.
+        ASSERT_TRUE(*Restore("vm1", "2") == d1);
+        continue;
+      }
+      ASSERT_FALSE(crashed.ok());
+      (void)BreakLease(*mem_, "vm1", /*force=*/true);  // may be absent
+      auto next = Backup("vm1", "d1.img", "d1.bitmap");
+      ASSERT_OK(next);
+      ASSERT_EQ(next->snapshot, 2u);
+      ASSERT_TRUE(*Restore("vm1", "2") == d1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vcsnap

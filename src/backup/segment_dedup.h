@@ -1,0 +1,83 @@
+// File: backup/segment_dedup.h
+//
+// SegmentDeduper: levels 2 and 3 of the paper for one dirty segment, and the
+// storing of what is left. Given the segment's bytes and chunks (from the
+// chunk pipeline) it builds the segment's recipe:
+//
+//   zero chunk                         -> hole                 (stats.zero)
+//   fingerprint in a candidate recipe  -> reuse its reference  (stats.level2)
+//     (parent's same segment, K similar parent segments, recent segments of
+//      this backup, and earlier chunks of this same segment)
+//   fingerprint in the PDS index       -> PDS reference        (stats.level3)
+//   otherwise                          -> VmStore::Put         (stats.new)
+//
+// Only the candidate recipes of one segment are in memory at a time (about
+// 500 fingerprints each, as in the paper), never an index of the whole VM.
+//
+// Thread safety: one backup thread; the store and index it uses have their
+// own contracts.
+
+#ifndef VCSNAP_BACKUP_SEGMENT_DEDUP_H_
+#define VCSNAP_BACKUP_SEGMENT_DEDUP_H_
+
+#include <cstdint>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include "backup/similarity.h"
+#include "chunk/segment.h"
+#include "pds/pds_index.h"
+#include "recipe/recipe_pack.h"
+#include "recipe/snapshot_recipe.h"
+#include "store/vm_store.h"
+
+namespace vcsnap {
+
+struct FingerprintHash {
+  size_t operator()(const Fingerprint& fp) const {
+    size_t h;
+    static_assert(sizeof(h) <= sizeof(Fingerprint));
+    std::memcpy(&h, fp.data(), sizeof(h));
+    return h;
+  }
+};
+
+struct SegmentOutcome {
+  bool zero = false;  // every chunk is zero: no recipe
+  uint64_t signature = 0;
+  std::vector<RecipeEntry> entries;
+};
+
+class SegmentDeduper {
+ public:
+  // All pointers must outlive the deduper; `pds` and `parent_recipes` may be
+  // null (no PDS; no parent).
+  SegmentDeduper(VmStore* store, const PdsIndex* pds,
+                 RecipeReader* parent_recipes, SimilarityIndex* similarity,
+                 BackupStats* stats);
+
+  // Builds the recipe of one segment. `parent_slot` is the parent's slot of
+  // the same index, if any.
+  Status Process(ByteView data, const std::vector<ChunkInfo>& chunks,
+                 const SegmentSlot* parent_slot, SegmentOutcome* out);
+
+ private:
+  Status LoadCandidates(uint64_t signature, const SegmentSlot* parent_slot);
+  void AddCandidate(const std::vector<RecipeEntry>& entries);
+
+  VmStore* const store_;
+  const PdsIndex* const pds_;
+  RecipeReader* const parent_recipes_;
+  SimilarityIndex* const similarity_;
+  BackupStats* const stats_;
+  // Per-segment scratch, reused to avoid allocation.
+  std::unordered_map<Fingerprint, RecipeEntry, FingerprintHash> known_;
+  std::vector<size_t> pending_;
+  std::vector<Fingerprint> pending_fps_;
+  std::vector<std::optional<PdsRef>> pds_hits_;
+};
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_BACKUP_SEGMENT_DEDUP_H_

@@ -1,0 +1,39 @@
+// File: pds/pds_index.h
+//
+// PdsIndex: what a backup asks of the popular data set at level 3 -- "which
+// of these fingerprints are PDS chunks, and where?". Queried in batches (one
+// dirty segment's unmatched chunks at a time). Implementations: the in-process
+// table and the sorted on-disk merge index of the PDS issue; later memcached.
+// A backup with no PDS index (nullptr) simply finds nothing at level 3.
+//
+// Thread safety: Lookup may be called concurrently from several backups.
+
+#ifndef VCSNAP_PDS_PDS_INDEX_H_
+#define VCSNAP_PDS_PDS_INDEX_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "chunk/fingerprint.h"
+#include "store/refs.h"
+
+namespace vcsnap {
+
+class PdsIndex {
+ public:
+  virtual ~PdsIndex() = default;
+
+  // The PDS generation whose chunks this index names.
+  virtual uint32_t generation() const = 0;
+
+  // out->size() becomes fps.size(); (*out)[i] is the PDS reference of
+  // fps[i], or nullopt when it is not in the PDS.
+  virtual void Lookup(std::span<const Fingerprint> fps,
+                      std::vector<std::optional<PdsRef>>* out) const = 0;
+};
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_PDS_PDS_INDEX_H_

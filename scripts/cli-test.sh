@@ -45,8 +45,40 @@ expect 2 "^vcsnap: error: " -- "$vcsnap" no-such-command
 expect 2 "^vcsnap: error: " -- "$vcsnap"
 [[ ! -e "$tmp/r2/config" ]] || { echo "FAIL: a refused init left a config"; fails=$((fails + 1)); }
 expect 0 "lz4" -- "$vcsnap" --repo "$tmp/r3" init --compression lz4 --avg-chunk 8KiB --segment-size 4MiB --container-size 256MiB
+# backup / snapshots / restore on a small image of this machine's files
+img="$tmp/d0.img"
+find /usr/lib /usr/share -type f -size +20k 2>/dev/null | sort | head -60 | xargs cat 2>/dev/null | head -c 6000000 > "$img"
+truncate -s 8M "$img"
+expect 0 "snapshot 1 of web1 \(no parent\)" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$img"
+cp "$img" "$tmp/d1.img"
+printf 'CHANGED' | dd of="$tmp/d1.img" bs=1 seek=3000000 conv=notrunc status=none
+printf '\x02' > "$tmp/d1.bitmap"   # segment 1 (2-4 MiB) dirty
+expect 0 '"parent":"1".*"snapshot":"2"' -- "$vcsnap" --repo "$r" backup --vm web1 --image "$tmp/d1.img" --bitmap "$tmp/d1.bitmap" --json
+expect 0 '"level1":6291456' -- "$vcsnap" --repo "$r" backup --vm web1 --image "$tmp/d1.img" --bitmap "$tmp/d1.bitmap" --json
+expect 0 '^\[.*"snapshot":"1".*"snapshot":"2".*"snapshot":"3"' -- "$vcsnap" --repo "$r" snapshots --vm web1 --json
+expect 0 "web1 +2 +1 " -- "$vcsnap" --repo "$r" snapshots
+expect 0 "restored snapshot 2 of web1" -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot 2 --output "$tmp/out.img" --verify
+cmp -s "$tmp/out.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: restored snapshot 2 differs"; fails=$((fails + 1)); }
+expect 1 "^vcsnap: error: .*exists; use --force" -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot 1 --output "$tmp/out.img"
+expect 0 '"snapshot":"1"' -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot 1 --output "$tmp/out.img" --force --json
+cmp -s "$tmp/out.img" "$img" && pass=$((pass + 1)) || { echo "FAIL: restored snapshot 1 differs"; fails=$((fails + 1)); }
+expect 1 "^vcsnap: error: .*no snapshot 9" -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot 9 --output "$tmp/x.img"
+expect 1 "^vcsnap: error: .*no snapshots" -- "$vcsnap" --repo "$r" restore --vm nobody --snapshot 1 --output "$tmp/x.img"
+expect 2 "^vcsnap: error: .*VM name" -- "$vcsnap" --repo "$r" backup --vm ../etc --image "$img"
+expect 2 "^vcsnap: error: .*needs --vm and --image" -- "$vcsnap" --repo "$r" backup --vm web1
+expect 2 "^vcsnap: error: .*granularity" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$img" --bitmap "$tmp/d1.bitmap" --bitmap-granularity 1000
+expect 1 "^vcsnap: error: .*image .*nope" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$tmp/nope"
+head -c 100 /dev/zero > "$tmp/long.bitmap"
+expect 1 "^vcsnap: error: .*another disk" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$img" --bitmap "$tmp/long.bitmap"
+printf 'web2 %s\nweb3 %s %s\n# comment\n' "$img" "$tmp/d1.img" "$tmp/d1.bitmap" > "$tmp/jobs"
+expect 0 '^\[.*"vm":"web2".*"vm":"web3"' -- "$vcsnap" --repo "$r" backup --jobs "$tmp/jobs" --parallel 2 --json
+expect 0 "web3" -- "$vcsnap" --repo "$r" snapshots
+printf 'web4\n' > "$tmp/badjobs"
+expect 2 "^vcsnap: error: .*line 1" -- "$vcsnap" --repo "$r" backup --jobs "$tmp/badjobs"
+expect 1 "^vcsnap: error: .*not locked" -- "$vcsnap" --repo "$r" unlock --vm web1
+
 expect 0 "Usage" -- "$vcsnap" --help
-for sub in init stats; do
+for sub in init stats backup snapshots restore unlock; do
   expect 0 "Usage" -- "$vcsnap" "$sub" --help
 done
 expect 0 "vcsnap [0-9]" -- "$vcsnap" --version

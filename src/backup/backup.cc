@@ -11,6 +11,7 @@
 #include "chunk/chunker.h"
 #include "chunk/parallel.h"
 #include "chunk/segment.h"
+#include "pds/fp_run.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
@@ -74,6 +75,7 @@ class BackupJob {
   std::unique_ptr<VmStore> store_;
   std::unique_ptr<Chunker> chunker_;
   std::unique_ptr<RecipePackWriter> packs_;
+  std::unique_ptr<FpRunWriter> fps_;
   std::unique_ptr<RecipeReader> parent_recipes_;
   std::unique_ptr<SimilarityIndex> similarity_;
   SnapshotRecipe recipe_;
@@ -111,6 +113,8 @@ Status BackupJob::Prepare() {
                           VmStore::Open(&backend_, vm(), repo_.config()));
   recipe_.id = catalog_.next_id;
   packs_ = std::make_unique<RecipePackWriter>(&backend_, vm(), recipe_.id);
+  fps_ = std::make_unique<FpRunWriter>(&backend_, vm(),
+                                       std::to_string(recipe_.id));
   similarity_ = std::make_unique<SimilarityIndex>(options_.similar_segments,
                                                   /*recent_segments=*/16);
   if (parent_.has_value()) {
@@ -199,7 +203,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
   });
 
   SegmentDeduper deduper(store_.get(), options_.pds, parent_recipes_.get(),
-                         similarity_.get(), &recipe_.stats);
+                         similarity_.get(), fps_.get(), &recipe_.stats);
   Status status;
   SegmentResult r;
   SegmentOutcome outcome;
@@ -248,8 +252,9 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
 }
 
 Status BackupJob::Commit() {
-  // 1. chunk data, then container indexes.
+  // 1. chunk data, then container indexes and the fingerprint summary.
   VCSNAP_RETURN_IF_ERROR(store_->Flush().WithContext("VM " + vm()));
+  VCSNAP_RETURN_IF_ERROR(fps_->Finish().WithContext("VM " + vm()));
   // 2. segment recipes.
   VCSNAP_RETURN_IF_ERROR(packs_->Finish().WithContext("VM " + vm()));
   // 3. the snapshot recipe.

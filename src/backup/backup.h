@@ -12,7 +12,8 @@
 //   the rest is stored in the VM's store; zero chunks become holes.
 //
 // Commit protocol (crash-safe by construction): chunk data + container
-// indexes (VmStore::Flush), then segment-recipe packs, then the snapshot
+// indexes (VmStore::Flush) and the VM's fingerprint run (pds/fp_run.h), then
+// segment-recipe packs, then the snapshot
 // recipe, then -- after re-checking the lease -- the catalog, whose atomic
 // replacement is the moment the snapshot exists. A backup that fails at any
 // point leaves every earlier snapshot intact and no visible snapshot; what it

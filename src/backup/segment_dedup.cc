@@ -6,11 +6,13 @@ namespace vcsnap {
 
 SegmentDeduper::SegmentDeduper(VmStore* store, const PdsIndex* pds,
                                RecipeReader* parent_recipes,
-                               SimilarityIndex* similarity, BackupStats* stats)
+                               SimilarityIndex* similarity, FpRunWriter* fps,
+                               BackupStats* stats)
     : store_(store),
       pds_(pds),
       parent_recipes_(parent_recipes),
       similarity_(similarity),
+      fps_(fps),
       stats_(stats) {}
 
 void SegmentDeduper::AddCandidate(const std::vector<RecipeEntry>& entries) {
@@ -105,6 +107,13 @@ Status SegmentDeduper::Process(ByteView data,
       e.pds_size = pds_hits_[p]->size;
       stats_->level3 += c.length;
       stats_->chunks_level3++;
+      FpRecord rec;
+      rec.fp = c.fp;
+      rec.kind = ChunkKind::kPds;
+      rec.pds = *pds_hits_[p];
+      rec.length = c.length;
+      VCSNAP_RETURN_IF_ERROR(fps_->Add(rec));
+      known_.emplace(c.fp, e);
       continue;
     }
     auto again = known_.find(c.fp);
@@ -121,6 +130,12 @@ Status SegmentDeduper::Process(ByteView data,
     stats_->new_bytes += c.length;
     stats_->chunks_new++;
     known_.emplace(c.fp, e);
+    FpRecord rec;
+    rec.fp = c.fp;
+    rec.kind = ChunkKind::kVm;
+    rec.vm_ref = e.vm_ref;
+    rec.length = c.length;
+    VCSNAP_RETURN_IF_ERROR(fps_->Add(rec));
   }
   return Status::Ok();
 }

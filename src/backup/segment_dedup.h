@@ -27,6 +27,7 @@
 
 #include "backup/similarity.h"
 #include "chunk/segment.h"
+#include "pds/fp_run.h"
 #include "pds/pds_index.h"
 #include "recipe/recipe_pack.h"
 #include "recipe/snapshot_recipe.h"
@@ -52,10 +53,11 @@ struct SegmentOutcome {
 class SegmentDeduper {
  public:
   // All pointers must outlive the deduper; `pds` and `parent_recipes` may be
-  // null (no PDS; no parent).
+  // null (no PDS; no parent). Every chunk stored and every PDS match is also
+  // added to `fps`, the VM's fingerprint summary for popularity counting.
   SegmentDeduper(VmStore* store, const PdsIndex* pds,
                  RecipeReader* parent_recipes, SimilarityIndex* similarity,
-                 BackupStats* stats);
+                 FpRunWriter* fps, BackupStats* stats);
 
   // Builds the recipe of one segment. `parent_slot` is the parent's slot of
   // the same index, if any.
@@ -70,6 +72,7 @@ class SegmentDeduper {
   const PdsIndex* const pds_;
   RecipeReader* const parent_recipes_;
   SimilarityIndex* const similarity_;
+  FpRunWriter* const fps_;
   BackupStats* const stats_;
   // Per-segment scratch, reused to avoid allocation.
   std::unordered_map<Fingerprint, RecipeEntry, FingerprintHash> known_;

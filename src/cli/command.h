@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
+#include "pds/pds_index.h"
+#include "repo/repository.h"
+#include "util/result.h"
 #include "util/status.h"
 
 namespace CLI {
@@ -38,6 +42,19 @@ class Command {
 
 std::unique_ptr<Command> MakeInitCommand();
 std::unique_ptr<Command> MakeStatsCommand();
+std::unique_ptr<Command> MakeBackupCommand();
+std::unique_ptr<Command> MakeSnapshotsCommand();
+std::unique_ptr<Command> MakeRestoreCommand();
+std::unique_ptr<Command> MakeUnlockCommand();
+std::unique_ptr<Command> MakePdsCommand();
+
+// Every VM of the repository, sorted.
+Result<std::vector<std::string>> ListVms(Backend& backend);
+
+// The PDS index in force, for backups: "memory" (in-process table) or
+// "file" (low-memory sorted-file lookups); null when there is no PDS yet.
+Result<std::unique_ptr<PdsIndex>> LoadPdsIndex(Repository& repo,
+                                               const std::string& mode);
 
 }  // namespace vcsnap::cli
 

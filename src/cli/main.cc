@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(vcsnap::cli::MakeInitCommand());
+  commands.push_back(vcsnap::cli::MakeBackupCommand());
+  commands.push_back(vcsnap::cli::MakeSnapshotsCommand());
+  commands.push_back(vcsnap::cli::MakeRestoreCommand());
+  commands.push_back(vcsnap::cli::MakeUnlockCommand());
+  commands.push_back(vcsnap::cli::MakePdsCommand());
   commands.push_back(vcsnap::cli::MakeStatsCommand());
   std::vector<std::pair<CLI::App*, Command*>> subs;
   for (auto& c : commands) subs.emplace_back(c->Setup(app), c.get());

@@ -86,29 +86,35 @@ bool LeaseHolder::DeadOnThisHost() const {
 Result<std::unique_ptr<Lease>> Lease::Acquire(Backend* backend,
                                               const std::string& vm,
                                               const std::string& command) {
+  return AcquireObject(backend, LeaseName(vm), "VM " + vm,
+                       "vcsnap unlock --vm " + vm, command);
+}
+
+Result<std::unique_ptr<Lease>> Lease::AcquireObject(
+    Backend* backend, const std::string& object, const std::string& label,
+    const std::string& unlock_hint, const std::string& command) {
   LeaseHolder me{HostName(), static_cast<int64_t>(::getpid()), command,
                  NowUnix(), NewToken()};
-  const std::string name = LeaseName(vm);
-  Status s = backend->Create(name, Encode(me, name));
+  Status s = backend->Create(object, Encode(me, object));
   if (s.IsAlreadyExists()) {
-    Result<LeaseHolder> holder = ReadLease(*backend, vm);
+    Result<LeaseHolder> holder = ReadLeaseObject(*backend, object);
     std::string who = holder.ok() ? holder->Describe() : "an unknown holder";
-    return Status::Busy("VM " + vm + " is locked by " + who +
-                        "; if no vcsnap is working on it, run 'vcsnap unlock "
-                        "--vm " +
-                        vm + "'");
+    return Status::Busy(label + " is locked by " + who +
+                        "; if no vcsnap is working on it, run '" + unlock_hint +
+                        "'");
   }
-  VCSNAP_RETURN_IF_ERROR(s.WithContext("VM " + vm + ": take lease"));
-  return std::unique_ptr<Lease>(new Lease(backend, vm, std::move(me)));
+  VCSNAP_RETURN_IF_ERROR(s.WithContext(label + ": take lease"));
+  return std::unique_ptr<Lease>(
+      new Lease(backend, object, label, std::move(me)));
 }
 
 Lease::~Lease() { Release().IgnoreError(); }
 
 Status Lease::Verify() {
-  Result<LeaseHolder> now = ReadLease(*backend_, vm_);
+  Result<LeaseHolder> now = ReadLeaseObject(*backend_, object_);
   if (now.ok() && now->token == holder_.token) return Status::Ok();
   if (!now.ok() && !now.status().IsNotFound()) return now.status();
-  return Status::Busy("VM " + vm_ +
+  return Status::Busy(label_ +
                       ": our lease was broken by someone else; not committing");
 }
 
@@ -118,23 +124,35 @@ Status Lease::Release() {
   Status mine = Verify();
   released_ = true;
   if (!mine.ok()) return mine;
-  Status s = backend_->Delete(LeaseName(vm_));
+  Status s = backend_->Delete(object_);
   if (s.IsNotFound()) return Status::Ok();
   return s;
 }
 
 Result<LeaseHolder> ReadLease(Backend& backend, const std::string& vm) {
-  const std::string name = LeaseName(vm);
-  VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend.Get(name));
-  return Decode(raw, name);
+  return ReadLeaseObject(backend, LeaseName(vm));
+}
+
+Result<LeaseHolder> ReadLeaseObject(Backend& backend,
+                                    const std::string& object) {
+  VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend.Get(object));
+  return Decode(raw, object);
 }
 
 Result<LeaseHolder> BreakLease(Backend& backend, const std::string& vm,
                                bool force, std::chrono::seconds stale_after) {
-  Result<LeaseHolder> holder = ReadLease(backend, vm);
+  return BreakLeaseObject(backend, LeaseName(vm), "VM " + vm, force,
+                          stale_after);
+}
+
+Result<LeaseHolder> BreakLeaseObject(Backend& backend,
+                                     const std::string& object,
+                                     const std::string& what, bool force,
+                                     std::chrono::seconds stale_after) {
+  Result<LeaseHolder> holder = ReadLeaseObject(backend, object);
   if (!holder.ok() && !holder.status().IsCorruption()) {
     if (holder.status().IsNotFound()) {
-      return Status::NotFound("VM " + vm + " is not locked");
+      return Status::NotFound(what + " is not locked");
     }
     return holder.status();
   }
@@ -143,12 +161,12 @@ Result<LeaseHolder> BreakLease(Backend& backend, const std::string& vm,
     bool stale = holder->DeadOnThisHost() ||
                  static_cast<int64_t>(age) > stale_after.count();
     if (!stale) {
-      return Status::Busy("VM " + vm + " is locked by " + holder->Describe() +
+      return Status::Busy(what + " is locked by " + holder->Describe() +
                           ", which may still be running; use --force if you "
                           "are sure it is not");
     }
   }
-  VCSNAP_RETURN_IF_ERROR(backend.Delete(LeaseName(vm)));
+  VCSNAP_RETURN_IF_ERROR(backend.Delete(object));
   if (holder.ok()) return *holder;
   return LeaseHolder{"unknown", 0, "unreadable lease", 0, ""};
 }

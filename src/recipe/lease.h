@@ -47,6 +47,11 @@ class Lease {
   static Result<std::unique_ptr<Lease>> Acquire(Backend* backend,
                                                 const std::string& vm,
                                                 const std::string& command);
+  // The same for any lease object: `label` names what it protects in
+  // messages ("the PDS"), `unlock_hint` says how to break it.
+  static Result<std::unique_ptr<Lease>> AcquireObject(
+      Backend* backend, const std::string& object, const std::string& label,
+      const std::string& unlock_hint, const std::string& command);
   ~Lease();  // releases (best effort) unless already released
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
@@ -57,17 +62,25 @@ class Lease {
   Status Release();
 
  private:
-  Lease(Backend* backend, std::string vm, LeaseHolder holder)
-      : backend_(backend), vm_(std::move(vm)), holder_(std::move(holder)) {}
+  Lease(Backend* backend, std::string object, std::string label,
+        LeaseHolder holder)
+      : backend_(backend),
+        object_(std::move(object)),
+        label_(std::move(label)),
+        holder_(std::move(holder)) {}
 
   Backend* const backend_;
-  const std::string vm_;
+  const std::string object_;
+  const std::string label_;
   const LeaseHolder holder_;
   bool released_ = false;
 };
 
 // The current holder of `vm`'s lease; NotFound if none.
 Result<LeaseHolder> ReadLease(Backend& backend, const std::string& vm);
+// The same for any lease object.
+Result<LeaseHolder> ReadLeaseObject(Backend& backend,
+                                    const std::string& object);
 
 // Removes a stale lease (see the file comment); Busy when the holder still
 // looks alive and `force` is false; NotFound when there is no lease. Returns
@@ -75,6 +88,11 @@ Result<LeaseHolder> ReadLease(Backend& backend, const std::string& vm);
 Result<LeaseHolder> BreakLease(
     Backend& backend, const std::string& vm, bool force,
     std::chrono::seconds stale_after = std::chrono::hours(24));
+
+// The same for any lease object; `what` names it in messages.
+Result<LeaseHolder> BreakLeaseObject(
+    Backend& backend, const std::string& object, const std::string& what,
+    bool force, std::chrono::seconds stale_after = std::chrono::hours(24));
 
 }  // namespace vcsnap
 

@@ -1,0 +1,188 @@
+// `vcsnap backup`: one VM (--vm/--image[/--bitmap]) or many from a job file
+// (--jobs FILE, one "VM IMAGE [BITMAP]" per line, '#' comments), run
+// --parallel N at a time.
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "backup/backup.h"
+#include "cli/command.h"
+#include "cli/report.h"
+#include "recipe/names.h"
+#include "repo/repository.h"
+#include "util/units.h"
+
+namespace vcsnap::cli {
+namespace {
+
+struct Job {
+  std::string vm, image, bitmap;
+};
+
+Result<std::vector<Job>> ReadJobs(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument("job file " + path + ": cannot open");
+  std::vector<Job> jobs;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::string trimmed = line.substr(0, line.find('#'));
+    std::istringstream words(trimmed);
+    Job j;
+    std::string extra;
+    if (!(words >> j.vm)) continue;
+    if (!(words >> j.image) || ((words >> j.bitmap) && (words >> extra))) {
+      return Status::InvalidArgument("job file " + path + " line " +
+                                     std::to_string(n) +
+                                     ": expected 'VM IMAGE [BITMAP]'");
+    }
+    VCSNAP_RETURN_IF_ERROR(ValidateVmName(j.vm).WithContext(
+        "job file " + path + " line " + std::to_string(n)));
+    jobs.push_back(j);
+  }
+  if (jobs.empty())
+    return Status::InvalidArgument("job file " + path + " lists no jobs");
+  return jobs;
+}
+
+class BackupCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand("backup", "back up a VM disk image");
+    sub->add_option("--vm", vm_, "VM name ([A-Za-z0-9._-], up to 64)");
+    sub->add_option("--image", image_, "raw image file or block device");
+    sub->add_option("--bitmap", bitmap_,
+                    "dirty bitmap since the previous backup (SPEC format)");
+    sub->add_option("--bitmap-granularity", granularity_,
+                    "bytes per bitmap bit (power of two >= 512; default: "
+                    "the segment size)");
+    sub->add_option("--jobs", jobs_file_,
+                    "file of 'VM IMAGE [BITMAP]' lines: back up them all");
+    sub->add_option("--parallel", parallel_,
+                    "with --jobs: VMs backed up at the same time")
+        ->capture_default_str();
+    sub->add_option("--threads", threads_,
+                    "chunking threads per VM (0: all cores / parallel)");
+    sub->add_option("--pds-index", pds_mode_,
+                    "PDS index: memory (in-process table) or file (low "
+                    "memory, sorted-file lookups)")
+        ->capture_default_str();
+    sub->add_flag("--json", json_, "print the result as JSON");
+    return sub;
+  }
+
+  Status Validate() override {
+    if (!jobs_file_.empty()) {
+      if (!vm_.empty() || !image_.empty() || !bitmap_.empty()) {
+        return Status::InvalidArgument("--jobs replaces --vm/--image/--bitmap");
+      }
+      VCSNAP_ASSIGN_OR_RETURN(jobs_, ReadJobs(jobs_file_));
+    } else {
+      if (vm_.empty() || image_.empty()) {
+        return Status::InvalidArgument(
+            "backup needs --vm and --image (or --jobs)");
+      }
+      VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm_));
+      jobs_.push_back({vm_, image_, bitmap_});
+    }
+    if (!granularity_.empty()) {
+      VCSNAP_ASSIGN_OR_RETURN(gran_, ParseByteSize(granularity_));
+      if (gran_ < 512 || !IsPowerOfTwo(gran_)) {
+        return Status::InvalidArgument(
+            "--bitmap-granularity " + granularity_ +
+            " is not a power of two of at least 512");
+      }
+    }
+    if (pds_mode_ != "memory" && pds_mode_ != "file") {
+      return Status::InvalidArgument("--pds-index must be memory or file");
+    }
+    if (parallel_ < 1 || parallel_ > 256) {
+      return Status::InvalidArgument("--parallel must be from 1 to 256");
+    }
+    return Status::Ok();
+  }
+
+  Status Run(const GlobalOptions& global) override {
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    // One PDS index for every job of this process.
+    VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<PdsIndex> pds,
+                            LoadPdsIndex(*repo, pds_mode_));
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const size_t parallel = std::min<size_t>(parallel_, jobs_.size());
+    std::vector<Result<BackupResult>> results(
+        jobs_.size(), Result<BackupResult>(Status::IOError("not run")));
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i = next++; i < jobs_.size(); i = next++) {
+        BackupOptions o;
+        o.vm = jobs_[i].vm;
+        o.image_path = jobs_[i].image;
+        if (!jobs_[i].bitmap.empty()) o.bitmap_path = jobs_[i].bitmap;
+        o.bitmap_granularity = gran_;
+        o.threads =
+            threads_ != 0 ? threads_ : std::max<unsigned>(1, cores / parallel);
+        o.progress = !json_ && jobs_.size() == 1;
+        o.pds = pds.get();
+        results[i] = RunBackup(*repo, o);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < parallel; ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    return Report(results);
+  }
+
+ private:
+  Status Report(const std::vector<Result<BackupResult>>& results) {
+    nlohmann::json all = nlohmann::json::array();
+    std::vector<std::string> errors;
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!results[i].ok()) {
+        errors.push_back("VM " + jobs_[i].vm + ": " +
+                         results[i].status().message());
+        if (json_)
+          all.push_back(
+              {{"vm", jobs_[i].vm}, {"error", results[i].status().message()}});
+        continue;
+      }
+      if (json_) {
+        all.push_back(BackupJson(*results[i]));
+      } else {
+        std::printf("%s", BackupText(*results[i]).c_str());
+      }
+    }
+    if (json_) {
+      std::printf("%s\n", (jobs_file_.empty() ? all[0] : all).dump().c_str());
+    }
+    if (errors.empty()) return Status::Ok();
+    if (errors.size() == 1 && results.size() == 1) {
+      return results[0].status();
+    }
+    for (const std::string& e : errors)
+      std::fprintf(stderr, "vcsnap: %s\n", e.c_str());
+    return Status::IOError(std::to_string(errors.size()) + " of " +
+                           std::to_string(results.size()) + " backups failed");
+  }
+
+  std::string vm_, image_, bitmap_, granularity_, jobs_file_;
+  std::string pds_mode_ = "memory";
+  uint64_t gran_ = 0;
+  size_t parallel_ = 1;
+  unsigned threads_ = 0;
+  bool json_ = false;
+  std::vector<Job> jobs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeBackupCommand() {
+  return std::make_unique<BackupCommand>();
+}
+
+}  // namespace vcsnap::cli

@@ -1,0 +1,172 @@
+// `vcsnap snapshots`: the committed snapshots of one VM or of all VMs.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "cli/report.h"
+#include "recipe/catalog.h"
+#include "recipe/lease.h"
+#include "recipe/names.h"
+#include "repo/repository.h"
+#include "store/pds_store.h"
+#include "util/units.h"
+
+namespace vcsnap::cli {
+
+// Every VM of the repository, sorted (from the vms/ markers).
+Result<std::vector<std::string>> ListVms(Backend& backend) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> markers,
+                          backend.List("vms/"));
+  std::vector<std::string> vms;
+  for (const ObjectInfo& o : markers) vms.push_back(o.name.substr(4));
+  return vms;
+}
+
+namespace {
+
+class SnapshotsCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand("snapshots", "list snapshots");
+    sub->add_option("--vm", vm_, "only this VM");
+    sub->add_flag("--json", json_, "print a JSON array, oldest first");
+    return sub;
+  }
+
+  Status Validate() override {
+    return vm_.empty() ? Status::Ok() : ValidateVmName(vm_);
+  }
+
+  Status Run(const GlobalOptions& global) override {
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    std::vector<std::string> vms;
+    if (vm_.empty()) {
+      VCSNAP_ASSIGN_OR_RETURN(vms, ListVms(repo->backend()));
+    } else {
+      vms.push_back(vm_);
+    }
+    nlohmann::json all = nlohmann::json::array();
+    std::vector<std::pair<std::string, CatalogEntry>> rows;
+    for (const std::string& vm : vms) {
+      VCSNAP_ASSIGN_OR_RETURN(Catalog c, LoadCatalog(repo->backend(), vm));
+      if (!vm_.empty() && c.entries.empty()) {
+        return Status::NotFound("VM " + vm + " has no snapshots");
+      }
+      for (const CatalogEntry& e : c.entries) rows.emplace_back(vm, e);
+    }
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) {
+                       return a.second.time_unix < b.second.time_unix;
+                     });
+    if (json_) {
+      for (const auto& [vm, e] : rows) all.push_back(SnapshotJson(vm, e));
+      std::printf("%s\n", all.dump().c_str());
+      return Status::Ok();
+    }
+    std::printf("%-20s %8s %8s  %-20s %12s %12s\n", "vm", "snapshot", "parent",
+                "time (UTC)", "logical", "stored");
+    for (const auto& [vm, e] : rows) {
+      std::printf("%-20s %8u %8s  %-20s %12s %12s\n", vm.c_str(), e.id,
+                  e.parent == 0 ? "-" : std::to_string(e.parent).c_str(),
+                  IsoTime(e.time_unix).c_str(),
+                  FormatByteSize(e.logical_bytes).c_str(),
+                  FormatByteSize(e.stored_bytes).c_str());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string vm_;
+  bool json_ = false;
+};
+
+class RestoreCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub =
+        app.add_subcommand("restore", "restore a snapshot to a raw image");
+    sub->add_option("--vm", o_.vm, "VM name")->required();
+    sub->add_option("--snapshot", o_.snapshot, "snapshot ID or 'latest'")
+        ->required();
+    sub->add_option("--output", o_.output, "raw image to write (sparse)")
+        ->required();
+    sub->add_flag("--verify", o_.verify,
+                  "re-hash every chunk against its fingerprint");
+    sub->add_flag("--force", o_.force, "replace an existing output file");
+    sub->add_option("--threads", o_.threads, "restore threads (0: all cores)");
+    sub->add_flag("--json", json_, "print the result as JSON");
+    return sub;
+  }
+  Status Validate() override { return ValidateVmName(o_.vm); }
+  Status Run(const GlobalOptions& global) override {
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    o_.progress = !json_;
+    PdsStore pds(&repo->backend());
+    o_.pds = [&pds](const PdsRef& ref) { return pds.Get(ref); };
+    VCSNAP_ASSIGN_OR_RETURN(RestoreResult r, RunRestore(*repo, o_));
+    if (json_) {
+      std::printf("%s\n", RestoreJson(r).dump().c_str());
+    } else {
+      std::printf(
+          "restored snapshot %u of %s to %s: %s (%s of data) in %.2f s%s\n",
+          r.snapshot, r.vm.c_str(), o_.output.c_str(),
+          FormatByteSize(r.image_size).c_str(),
+          FormatByteSize(r.bytes_written).c_str(), r.seconds,
+          o_.verify ? ", every chunk verified" : "");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  RestoreOptions o_;
+  bool json_ = false;
+};
+
+class UnlockCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand(
+        "unlock", "break a VM's stale writer lease (dead process or > 24 h)");
+    sub->add_option("--vm", vm_, "VM name");
+    sub->add_flag("--pds", pds_, "the PDS update lease instead of a VM's");
+    sub->add_flag("--force", force_,
+                  "break it even if the holder may be alive");
+    return sub;
+  }
+  Status Validate() override {
+    if (pds_ == !vm_.empty()) {
+      return Status::InvalidArgument("unlock needs --vm NAME or --pds");
+    }
+    return pds_ ? Status::Ok() : ValidateVmName(vm_);
+  }
+  Status Run(const GlobalOptions& global) override {
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    const std::string object = pds_ ? "pds/lease" : LeaseName(vm_);
+    const std::string what = pds_ ? "the PDS" : "VM " + vm_;
+    VCSNAP_ASSIGN_OR_RETURN(
+        LeaseHolder h, BreakLeaseObject(repo->backend(), object, what, force_));
+    std::printf("removed the lease of %s held by %s\n", what.c_str(),
+                h.Describe().c_str());
+    return Status::Ok();
+  }
+
+ private:
+  std::string vm_;
+  bool pds_ = false;
+  bool force_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeSnapshotsCommand() {
+  return std::make_unique<SnapshotsCommand>();
+}
+std::unique_ptr<Command> MakeRestoreCommand() {
+  return std::make_unique<RestoreCommand>();
+}
+std::unique_ptr<Command> MakeUnlockCommand() {
+  return std::make_unique<UnlockCommand>();
+}
+
+}  // namespace vcsnap::cli

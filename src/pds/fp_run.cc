@@ -1,0 +1,281 @@
+#include "pds/fp_run.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <map>
+
+#include "format/envelope.h"
+#include "recipe/names.h"
+#include "util/coding.h"
+
+namespace vcsnap {
+namespace {
+
+constexpr uint16_t kVersion = 1;
+const EnvelopeSpec kSpec{{'V', 'F', 'P', 'R'},
+                         "fingerprint run part",
+                         1,
+                         kVersion,
+                         8 + kFpPartRecords* kFpRecordSize};
+
+std::string FpsPrefix(const std::string& vm) { return VmPrefix(vm) + "fps/"; }
+
+void EncodeRecord(const FpRecord& r, ByteWriter& w) {
+  w.Raw(ByteView(r.fp.data(), r.fp.size()));
+  w.U8(static_cast<uint8_t>(r.kind));
+  if (r.kind == ChunkKind::kVm) {
+    w.U64(r.vm_ref);
+    w.U32(r.length);
+    w.U32(0);
+  } else {
+    w.U32(r.pds.generation);
+    w.U64(r.pds.offset);
+    w.U32(r.pds.size);
+  }
+}
+
+Status DecodeRecord(ByteReader& r, FpRecord* out) {
+  VCSNAP_ASSIGN_OR_RETURN(ByteView fp, r.Raw(32, "fingerprint"));
+  std::memcpy(out->fp.data(), fp.data(), 32);
+  VCSNAP_ASSIGN_OR_RETURN(uint8_t kind, r.U8("kind"));
+  if (kind == static_cast<uint8_t>(ChunkKind::kVm)) {
+    out->kind = ChunkKind::kVm;
+    VCSNAP_ASSIGN_OR_RETURN(out->vm_ref, r.U64("chunk reference"));
+    VCSNAP_ASSIGN_OR_RETURN(out->length, r.U32("length"));
+    VCSNAP_ASSIGN_OR_RETURN(uint32_t pad, r.U32("padding"));
+    (void)pad;
+  } else if (kind == static_cast<uint8_t>(ChunkKind::kPds)) {
+    out->kind = ChunkKind::kPds;
+    VCSNAP_ASSIGN_OR_RETURN(out->pds.generation, r.U32("pds generation"));
+    VCSNAP_ASSIGN_OR_RETURN(out->pds.offset, r.U64("pds offset"));
+    VCSNAP_ASSIGN_OR_RETURN(out->pds.size, r.U32("pds size"));
+    out->length = out->pds.size;
+  } else {
+    return Status::Corruption("fingerprint record: unknown kind " +
+                              std::to_string(kind));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string FpPartName(const std::string& vm, const std::string& run,
+                       uint32_t part) {
+  return FpsPrefix(vm) + run + "." + std::to_string(part);
+}
+
+// --- SortedRunWriter ---
+
+SortedRunWriter::SortedRunWriter(Backend* backend, std::string vm,
+                                 std::string run)
+    : backend_(backend), vm_(std::move(vm)), run_(std::move(run)) {}
+
+Status SortedRunWriter::Add(const FpRecord& record) {
+  part_records_.push_back(record);
+  if (part_records_.size() == kFpPartRecords) return FlushPart();
+  return Status::Ok();
+}
+
+Status SortedRunWriter::FlushPart() {
+  if (part_records_.empty()) return Status::Ok();
+  Bytes body;
+  body.reserve(8 + part_records_.size() * kFpRecordSize);
+  ByteWriter w(&body);
+  w.U64(part_records_.size());
+  for (const FpRecord& r : part_records_) EncodeRecord(r, w);
+  const std::string name = FpPartName(vm_, run_, part_);
+  VCSNAP_RETURN_IF_ERROR(
+      backend_->Put(name, EncodeEnvelope(kSpec, kVersion, name, body)));
+  ++part_;
+  part_records_.clear();
+  return Status::Ok();
+}
+
+Status SortedRunWriter::Finish() { return FlushPart(); }
+
+// --- FpRunWriter ---
+
+FpRunWriter::FpRunWriter(Backend* backend, std::string vm, std::string prefix,
+                         size_t buffer_records)
+    : backend_(backend),
+      vm_(std::move(vm)),
+      prefix_(std::move(prefix)),
+      buffer_records_(std::max<size_t>(buffer_records, 1)) {}
+
+Status FpRunWriter::Add(const FpRecord& record) {
+  buffer_.push_back(record);
+  if (buffer_.size() >= buffer_records_) return Spill();
+  return Status::Ok();
+}
+
+Status FpRunWriter::Spill() {
+  if (buffer_.empty()) return Status::Ok();
+  std::sort(buffer_.begin(), buffer_.end(),
+            [](const FpRecord& a, const FpRecord& b) { return a.fp < b.fp; });
+  const std::string run = prefix_ + "-" + std::to_string(runs_.size());
+  SortedRunWriter w(backend_, vm_, run);
+  const Fingerprint* prev = nullptr;
+  for (const FpRecord& r : buffer_) {
+    if (prev != nullptr && *prev == r.fp) continue;
+    VCSNAP_RETURN_IF_ERROR(w.Add(r));
+    prev = &r.fp;
+  }
+  VCSNAP_RETURN_IF_ERROR(w.Finish());
+  runs_.push_back(run);
+  buffer_.clear();
+  return Status::Ok();
+}
+
+Status FpRunWriter::Finish() { return Spill(); }
+
+// --- FpRunReader ---
+
+FpRunReader::FpRunReader(Backend* backend, std::string vm, std::string run,
+                         uint32_t parts)
+    : backend_(backend),
+      vm_(std::move(vm)),
+      run_(std::move(run)),
+      parts_(parts) {}
+
+Status FpRunReader::LoadPart() {
+  const std::string name = FpPartName(vm_, run_, part_);
+  VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend_->Get(name));
+  VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
+                          DecodeEnvelope(kSpec, name, raw));
+  ByteReader r(env.body, "fingerprint run part " + name);
+  VCSNAP_ASSIGN_OR_RETURN(uint64_t count, r.U64("count"));
+  if (count > kFpPartRecords || r.remaining() != count * kFpRecordSize) {
+    return Status::Corruption("fingerprint run part " + name + ": " +
+                              std::to_string(count) +
+                              " records do not fit its size");
+  }
+  records_.resize(count);
+  for (FpRecord& rec : records_) {
+    Status s = DecodeRecord(r, &rec);
+    if (!s.ok()) return s.WithContext(name);
+  }
+  pos_ = 0;
+  ++part_;
+  return Status::Ok();
+}
+
+Result<bool> FpRunReader::Next(FpRecord* out) {
+  while (pos_ == records_.size()) {
+    if (part_ == parts_) return false;
+    VCSNAP_RETURN_IF_ERROR(LoadPart());
+  }
+  *out = records_[pos_++];
+  if (have_prev_ && !(prev_ < out->fp)) {
+    return Status::Corruption("fingerprint run " + FpsPrefix(vm_) + run_ +
+                              " is not sorted");
+  }
+  prev_ = out->fp;
+  have_prev_ = true;
+  return true;
+}
+
+// --- listing, union, consolidation ---
+
+Result<std::vector<RunInfo>> ListRuns(Backend& backend, const std::string& vm) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend.List(FpsPrefix(vm)));
+  std::map<std::string, std::vector<uint32_t>> parts;
+  const size_t skip = FpsPrefix(vm).size();
+  for (const ObjectInfo& o : objects) {
+    std::string rest = o.name.substr(skip);
+    size_t dot = rest.rfind('.');
+    uint32_t n = 0;
+    if (dot == std::string::npos ||
+        std::from_chars(rest.data() + dot + 1, rest.data() + rest.size(), n)
+                .ec != std::errc()) {
+      continue;  // not a part name
+    }
+    parts[rest.substr(0, dot)].push_back(n);
+  }
+  std::vector<RunInfo> runs;
+  for (auto& [run, numbers] : parts) {
+    std::sort(numbers.begin(), numbers.end());
+    // A crash while writing leaves a prefix 0..j: a valid, shorter run.
+    uint32_t contiguous = 0;
+    while (contiguous < numbers.size() && numbers[contiguous] == contiguous) {
+      ++contiguous;
+    }
+    runs.push_back(RunInfo{run, contiguous});
+  }
+  return runs;
+}
+
+Result<std::unique_ptr<VmFpStream>> VmFpStream::Open(Backend* backend,
+                                                     const std::string& vm) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, ListRuns(*backend, vm));
+  auto s = std::unique_ptr<VmFpStream>(new VmFpStream());
+  for (const RunInfo& r : runs) {
+    s->readers_.push_back(
+        std::make_unique<FpRunReader>(backend, vm, r.run, r.parts));
+  }
+  s->heads_.resize(runs.size());
+  s->live_.assign(runs.size(), false);
+  return s;
+}
+
+Result<bool> VmFpStream::Next(FpRecord* out) {
+  if (!started_) {
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      VCSNAP_ASSIGN_OR_RETURN(bool got, readers_[i]->Next(&heads_[i]));
+      live_[i] = got;
+    }
+    started_ = true;
+  }
+  // Few runs per VM: a linear scan for the minimum is fine.
+  int best = -1;
+  for (size_t i = 0; i < readers_.size(); ++i) {
+    if (live_[i] && (best < 0 || heads_[i].fp < heads_[best].fp)) {
+      best = static_cast<int>(i);
+    }
+  }
+  if (best < 0) return false;
+  *out = heads_[best];
+  for (size_t i = 0; i < readers_.size(); ++i) {
+    while (live_[i] && heads_[i].fp == out->fp) {
+      VCSNAP_ASSIGN_OR_RETURN(bool got, readers_[i]->Next(&heads_[i]));
+      live_[i] = got;
+    }
+  }
+  return true;
+}
+
+Status ConsolidateRuns(Backend* backend, const std::string& vm,
+                       size_t max_runs) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, ListRuns(*backend, vm));
+  if (runs.size() <= max_runs) return Status::Ok();
+  uint64_t seq = 0;
+  for (const RunInfo& r : runs) {
+    uint64_t n = 0;
+    if (r.run.size() > 1 && r.run[0] == 'm' &&
+        std::from_chars(r.run.data() + 1, r.run.data() + r.run.size(), n).ec ==
+            std::errc()) {
+      seq = std::max(seq, n + 1);
+    }
+  }
+  const std::string merged = "m" + std::to_string(seq);
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmFpStream> in,
+                          VmFpStream::Open(backend, vm));
+  SortedRunWriter out(backend, vm, merged);
+  FpRecord rec;
+  while (true) {
+    VCSNAP_ASSIGN_OR_RETURN(bool got, in->Next(&rec));
+    if (!got) break;
+    VCSNAP_RETURN_IF_ERROR(out.Add(rec));
+  }
+  VCSNAP_RETURN_IF_ERROR(out.Finish());
+  for (const RunInfo& r : runs) {
+    for (uint32_t p = 0; p < r.parts; ++p) {
+      Status s = backend->Delete(FpPartName(vm, r.run, p));
+      if (!s.ok() && !s.IsNotFound()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,140 @@
+// File: pds/fp_run.h
+//
+// Fingerprint runs: the per-VM sorted fingerprint summaries that feed PDS
+// popularity counting (paper §4.1-4.2). Each backup writes the fingerprints
+// it added to the VM -- chunks it stored and chunks it matched in the PDS --
+// sorted and without duplicates, with where the bytes are, as one or more
+// *runs*. A run is a sequence of part objects
+//
+//   vm/<vm>/fps/<run>.<part>     (<run> = "<snapshot>-<n>" or "m<seq>")
+//
+// each an envelope (magic "VFPR") of at most kFpPartRecords 49-byte records,
+// so a reader holds one part (256 KiB) per run at a time. A VM's summary is
+// the union of its runs; MergeVmRuns consolidates many runs into one.
+// Byte layout: docs/format/pds.md.
+//
+// Thread safety: writers and readers are single-threaded objects.
+
+#ifndef VCSNAP_PDS_FP_RUN_H_
+#define VCSNAP_PDS_FP_RUN_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "chunk/fingerprint.h"
+#include "recipe/segment_recipe.h"
+#include "store/refs.h"
+
+namespace vcsnap {
+
+inline constexpr size_t kFpRecordSize = 49;
+inline constexpr size_t kFpPartRecords = 5120;  // ~250 KiB per part
+
+// One fingerprint the VM holds and where its bytes are.
+struct FpRecord {
+  Fingerprint fp{};
+  ChunkKind kind = ChunkKind::kVm;  // kVm or kPds
+  uint64_t vm_ref = 0;              // ChunkRef raw value, kVm
+  PdsRef pds;                       // kPds
+  uint32_t length = 0;              // chunk length (kVm; kPds has pds.size)
+};
+
+// Writes sorted runs with bounded memory: records are buffered, and every
+// `buffer_records` (and at Finish) the buffer is sorted, deduplicated and
+// written as one run. Parts are written whole with Put (atomic, durable).
+class FpRunWriter {
+ public:
+  // Runs are named "<prefix>-<n>" under vm/<vm>/fps/.
+  FpRunWriter(Backend* backend, std::string vm, std::string prefix,
+              size_t buffer_records = 1u << 17);
+  Status Add(const FpRecord& record);
+  Status Finish();
+  const std::vector<std::string>& runs() const { return runs_; }
+
+ private:
+  Status Spill();
+
+  Backend* const backend_;
+  const std::string vm_;
+  const std::string prefix_;
+  const size_t buffer_records_;
+  std::vector<FpRecord> buffer_;
+  std::vector<std::string> runs_;
+};
+
+// Writes one run from records already sorted by fingerprint and unique.
+class SortedRunWriter {
+ public:
+  SortedRunWriter(Backend* backend, std::string vm, std::string run);
+  Status Add(const FpRecord& record);  // REQUIRES: fp > previous fp
+  Status Finish();
+
+ private:
+  Status FlushPart();
+  Backend* const backend_;
+  const std::string vm_;
+  const std::string run_;
+  uint32_t part_ = 0;
+  std::vector<FpRecord> part_records_;
+};
+
+// Streams one run in fingerprint order, one part in memory at a time.
+class FpRunReader {
+ public:
+  FpRunReader(Backend* backend, std::string vm, std::string run,
+              uint32_t parts);
+  // Next record; false at the end. Corruption on damage or disorder.
+  Result<bool> Next(FpRecord* out);
+
+ private:
+  Status LoadPart();
+  Backend* const backend_;
+  const std::string vm_;
+  const std::string run_;
+  const uint32_t parts_;
+  uint32_t part_ = 0;
+  std::vector<FpRecord> records_;
+  size_t pos_ = 0;
+  bool have_prev_ = false;
+  Fingerprint prev_{};
+};
+
+struct RunInfo {
+  std::string run;
+  uint32_t parts = 0;
+};
+
+// The runs of `vm` (from listing vm/<vm>/fps/), sorted by name. Corruption
+// when a run's parts are not numbered 0..n-1.
+Result<std::vector<RunInfo>> ListRuns(Backend& backend, const std::string& vm);
+
+// Streams the union of all runs of a VM in fingerprint order, each
+// fingerprint once (the first record seen wins). Memory: one part per run.
+class VmFpStream {
+ public:
+  static Result<std::unique_ptr<VmFpStream>> Open(Backend* backend,
+                                                  const std::string& vm);
+  Result<bool> Next(FpRecord* out);
+  size_t runs() const { return readers_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<FpRunReader>> readers_;
+  std::vector<FpRecord> heads_;
+  std::vector<bool> live_;
+  bool started_ = false;
+};
+
+// Replaces the VM's runs by one merged run when it has more than
+// `max_runs`. Crash-safe: the merged run is complete before old runs go.
+Status ConsolidateRuns(Backend* backend, const std::string& vm,
+                       size_t max_runs);
+
+std::string FpPartName(const std::string& vm, const std::string& run,
+                       uint32_t part);
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_PDS_FP_RUN_H_

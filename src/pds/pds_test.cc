@@ -1,0 +1,180 @@
+// The popular data set: fingerprint runs, popularity counting and top-k,
+// both index readers, and the update lifecycle with backups and restores.
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <set>
+
+#include "backend/fault_backend.h"
+#include "backend/mem_backend.h"
+#include "pds/fp_run.h"
+#include "pds/pds_table.h"
+#include "pds/pds_update.h"
+#include "pds/popularity.h"
+#include "testing/status_matchers.h"
+
+namespace vcsnap {
+namespace {
+
+using ::vcsnap::testing::StatusIs;
+using ::vcsnap::testing::StatusIsWith;
+
+Fingerprint Fp(uint64_t v) {
+  Fingerprint f{};
+  for (int i = 0; i < 8; ++i) f[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+  f[31] = 1;
+  return f;
+}
+
+FpRecord Rec(uint64_t v) {
+  FpRecord r;
+  r.fp = Fp(v);
+  r.kind = ChunkKind::kVm;
+  r.vm_ref = (1ull << 48) | v;
+  r.length = 100;
+  return r;
+}
+
+TEST(FpRun, SpillsSortedUniqueRunsAndStreamsTheirUnion) {
+  MemBackend mem;
+  FpRunWriter w(&mem, "vm1", "7", /*buffer_records=*/100);
+  std::mt19937_64 rng(1);
+  std::set<uint64_t> all;
+  for (int i = 0; i < 12000; ++i) {
+    uint64_t v = rng() % 5000;
+    all.insert(v);
+    ASSERT_OK(w.Add(Rec(v)));
+  }
+  ASSERT_OK(w.Finish());
+  EXPECT_GT(w.runs().size(), 10u);
+  auto stream = VmFpStream::Open(&mem, "vm1");
+  ASSERT_OK(stream);
+  std::vector<uint64_t> got;
+  FpRecord r;
+  while (*(*stream)->Next(&r)) got.push_back(r.vm_ref & 0xffffffff);
+  EXPECT_EQ(got, std::vector<uint64_t>(all.begin(), all.end()));
+  // Consolidation keeps the union and leaves one run.
+  ASSERT_OK(ConsolidateRuns(&mem, "vm1", 1));
+  EXPECT_EQ(ListRuns(mem, "vm1")->size(), 1u);
+  auto again = VmFpStream::Open(&mem, "vm1");
+  std::vector<uint64_t> got2;
+  while (*(*again)->Next(&r)) got2.push_back(r.vm_ref & 0xffffffff);
+  EXPECT_EQ(got2, got);
+}
+
+TEST(FpRun, DamagedPartsAreCorruption) {
+  MemBackend mem;
+  FaultBackend fault(&mem);
+  SortedRunWriter w(&fault, "vm1", "r");
+  ASSERT_OK(w.Add(Rec(1)));
+  ASSERT_OK(w.Add(Rec(2)));
+  ASSERT_OK(w.Finish());
+  fault.CorruptReads("vm/vm1/fps/", 40);
+  FpRunReader r(&fault, "vm1", "r", 1);
+  FpRecord rec;
+  EXPECT_THAT(r.Next(&rec), StatusIs(StatusCode::kCorruption));
+}
+
+TEST(Popularity, CountsVmsAndKeepsTheTopK) {
+  MemBackend mem;
+  // fp v is held by (v % 4) + 1 VMs: vm0 holds all, vm1 holds v%4>=1, ...
+  std::vector<std::string> vms = {"v0", "v1", "v2", "v3"};
+  for (int vm = 0; vm < 4; ++vm) {
+    FpRunWriter w(&mem, vms[vm], "1");
+    for (uint64_t v = 0; v < 400; ++v) {
+      if (static_cast<int>(v % 4) >= vm) {
+        ASSERT_OK(w.Add(Rec(v)));
+      }
+    }
+    ASSERT_OK(w.Finish());
+  }
+  PopularityReport rep;
+  auto top = SelectPopular(&mem, vms, 150, 0, &rep);
+  ASSERT_OK(top);
+  EXPECT_EQ(rep.unique, 400u);
+  EXPECT_EQ(rep.total, 100u * (1 + 2 + 3 + 4));
+  EXPECT_EQ(rep.histogram.at(4), 100u);
+  ASSERT_EQ(top->size(), 150u);  // all 100 of count 4, then 50 of count 3
+  int fours = 0;
+  for (const PopularChunk& c : *top) {
+    EXPECT_GE(c.count, 3u);
+    fours += c.count == 4;
+  }
+  EXPECT_EQ(fours, 100);
+  EXPECT_TRUE(std::is_sorted(top->begin(), top->end(),
+                             [](auto& a, auto& b) { return a.fp < b.fp; }));
+  EXPECT_EQ(rep.covered, 100u * 4 + 50 * 3);
+  // Count-1 fingerprints never enter, whatever k.
+  auto all = SelectPopular(&mem, vms, 1000, 0, &rep);
+  EXPECT_EQ(all->size(), 300u);
+  auto frac = SelectPopular(&mem, vms, 0, 0.25, &rep);
+  EXPECT_EQ(frac->size(), 100u);
+}
+
+TEST(Popularity, ZipfFitRecoversTheExponent) {
+  std::map<uint32_t, uint64_t> h;
+  // f_i = 100000 / i^0.7 for i in 1..20000, bucketed by rounded count.
+  for (int i = 1; i <= 20000; ++i) {
+    h[static_cast<uint32_t>(std::lround(100000 / std::pow(i, 0.7)))]++;
+  }
+  EXPECT_NEAR(FitZipf(h), 0.7, 0.05);
+}
+
+TEST(PdsIndex, TableAndFileIndexAgree) {
+  MemBackend mem;
+  std::vector<PdsIndexEntry> entries;
+  std::mt19937_64 rng(7);
+  std::set<uint64_t> keys;
+  while (keys.size() < 10000) keys.insert(rng());
+  for (uint64_t k : keys)
+    entries.push_back({Fp(k), k % 100000, static_cast<uint32_t>(1 + k % 5000)});
+  ASSERT_OK(WritePdsIndex(mem, 3, entries));
+  auto table = PdsTable::Load(mem, 3);
+  ASSERT_OK(table);
+  EXPECT_LE((*table)->memory_bytes(), 48u * entries.size());
+  auto file = PdsFileIndex::Open(&mem, 3);
+  ASSERT_OK(file);
+  std::vector<Fingerprint> q;
+  for (int i = 0; i < 3000; ++i) {
+    q.push_back(i % 2 ? entries[rng() % entries.size()].fp : Fp(rng()));
+  }
+  std::vector<std::optional<PdsRef>> a, b;
+  (*table)->Lookup(q, &a);
+  (*file)->Lookup(q, &b);
+  int hits = 0;
+  for (size_t i = 0; i < q.size(); ++i) {
+    ASSERT_EQ(a[i], b[i]) << i;
+    if (a[i]) {
+      ++hits;
+      uint64_t k = 0;
+      for (int j = 0; j < 8; ++j) k = (k << 8) | q[i][j];
+      EXPECT_EQ(a[i]->offset, k % 100000);
+      EXPECT_EQ(a[i]->size, 1 + k % 5000);
+      EXPECT_EQ(a[i]->generation, 3u);
+    }
+  }
+  EXPECT_EQ(hits, 1500);
+  EXPECT_OK((*file)->last_error());
+}
+
+TEST(PdsIndex, CurrentAndCorruption) {
+  MemBackend mem;
+  FaultBackend fault(&mem);
+  EXPECT_THAT(ReadCurrentPds(fault), StatusIs(StatusCode::kNotFound));
+  ASSERT_OK(PublishPds(fault, 5));
+  EXPECT_EQ(*ReadCurrentPds(fault), 5u);
+  ASSERT_OK(WritePdsIndex(fault, 5, {{Fp(1), 0, 10}, {Fp(2), 10, 10}}));
+  fault.CorruptReads("pds/index/5/p0", 50);
+  EXPECT_THAT(PdsTable::Load(fault, 5), StatusIs(StatusCode::kCorruption));
+  auto file = PdsFileIndex::Open(&fault, 5);
+  ASSERT_OK(file);
+  std::vector<std::optional<PdsRef>> out;
+  std::vector<Fingerprint> q = {Fp(1)};
+  (*file)->Lookup(q, &out);
+  EXPECT_FALSE(out[0].has_value());  // a miss, never a wrong reference
+  EXPECT_THAT((*file)->last_error(), StatusIs(StatusCode::kCorruption));
+}
+
+}  // namespace
+}  // namespace vcsnap

@@ -1,0 +1,140 @@
+#include "pds/pds_update.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "pds/pds_table.h"
+#include "recipe/lease.h"
+#include "recipe/names.h"
+#include "store/pds_store.h"
+#include "store/vm_store.h"
+
+namespace vcsnap {
+
+Status ValidatePdsUpdateOptions(const PdsUpdateOptions& o) {
+  if (o.memory == 0 && !(o.fraction > 0 && o.fraction <= 1)) {
+    return Status::InvalidArgument(
+        "give --fraction F with 0 < F <= 1, or --memory BYTES > 0");
+  }
+  if (o.memory != 0 && o.fraction != 0) {
+    return Status::InvalidArgument("give --fraction or --memory, not both");
+  }
+  if (o.memory != 0 && o.memory < kPdsEntryBytes) {
+    return Status::InvalidArgument("--memory must hold at least one entry (" +
+                                   std::to_string(kPdsEntryBytes) + " bytes)");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> ListVmNames(Backend& backend) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> markers,
+                          backend.List("vms/"));
+  std::vector<std::string> vms;
+  for (const ObjectInfo& o : markers) vms.push_back(o.name.substr(4));
+  return vms;
+}
+
+namespace {
+
+// Copies the selection's bytes into a new generation; fills `entries`.
+Status CopyChunks(Repository& repo, const std::vector<std::string>& vms,
+                  std::vector<PopularChunk>& chosen, PdsStore& pds,
+                  uint32_t generation, std::vector<PdsIndexEntry>* entries,
+                  PdsUpdateResult* result) {
+  // Read in store order: by VM, then by reference, so groups are decoded
+  // once and read sequentially.
+  std::vector<size_t> order(chosen.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const PopularChunk& x = chosen[a];
+    const PopularChunk& y = chosen[b];
+    if (x.vm != y.vm) return x.vm < y.vm;
+    if (x.source.kind != y.source.kind) return x.source.kind < y.source.kind;
+    return x.source.vm_ref < y.source.vm_ref;
+  });
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<PdsStore::Writer> writer,
+                          pds.BeginGeneration(generation));
+  std::unique_ptr<VmStore> store;
+  uint32_t store_vm = UINT32_MAX;
+  for (size_t i : order) {
+    PopularChunk& c = chosen[i];
+    Result<Bytes> data = Status::NotFound("unset");
+    if (c.source.kind == ChunkKind::kVm) {
+      if (c.vm != store_vm) {
+        VCSNAP_ASSIGN_OR_RETURN(
+            store, VmStore::Open(&repo.backend(), vms[c.vm], repo.config()));
+        store_vm = c.vm;
+      }
+      VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(c.source.vm_ref));
+      data = store->Get(ref);
+    } else {
+      data = pds.Get(c.source.pds);
+    }
+    if (!data.ok()) {
+      if (data.status().IsNotFound()) {  // deleted since it was counted
+        result->skipped++;
+        continue;
+      }
+      return data.status().WithContext("PDS update: VM " + vms[c.vm]);
+    }
+    if (Sha256(*data) != c.fp) {
+      return Status::Corruption("PDS update: VM " + vms[c.vm] + " chunk " +
+                                ToHex(c.fp) +
+                                " does not match its fingerprint");
+    }
+    VCSNAP_ASSIGN_OR_RETURN(PdsRef ref, writer->Append(*data));
+    entries->push_back(PdsIndexEntry{c.fp, ref.offset, ref.size});
+    result->chunks_copied++;
+    result->bytes_copied += data->size();
+  }
+  VCSNAP_RETURN_IF_ERROR(writer->Seal());
+  std::sort(entries->begin(), entries->end(),
+            [](const PdsIndexEntry& a, const PdsIndexEntry& b) {
+              return a.fp < b.fp;
+            });
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
+                                     const PdsUpdateOptions& options) {
+  VCSNAP_RETURN_IF_ERROR(ValidatePdsUpdateOptions(options));
+  const auto start = std::chrono::steady_clock::now();
+  Backend& backend = repo.backend();
+  VCSNAP_ASSIGN_OR_RETURN(
+      std::unique_ptr<Lease> lease,
+      Lease::AcquireObject(&backend, "pds/lease", "the PDS",
+                           "vcsnap unlock --pds", "pds update"));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, ListVmNames(backend));
+  for (const std::string& vm : vms) {
+    Result<std::unique_ptr<Lease>> vm_lease =
+        Lease::Acquire(&backend, vm, "pds update");
+    if (!vm_lease.ok()) continue;  // busy: merged as it is
+    VCSNAP_RETURN_IF_ERROR(ConsolidateRuns(&backend, vm, /*max_runs=*/4));
+  }
+  PdsUpdateResult result;
+  const uint64_t k = options.memory / kPdsEntryBytes;
+  VCSNAP_ASSIGN_OR_RETURN(
+      std::vector<PopularChunk> chosen,
+      SelectPopular(&backend, vms, k, options.fraction, &result.report));
+
+  PdsStore pds(&backend);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> gens, pds.ListGenerations());
+  uint32_t generation = gens.empty() ? 1 : gens.back() + 1;
+  Result<uint32_t> current = ReadCurrentPds(backend);
+  if (current.ok()) generation = std::max(generation, *current + 1);
+  result.generation = generation;
+  std::vector<PdsIndexEntry> entries;
+  VCSNAP_RETURN_IF_ERROR(
+      CopyChunks(repo, vms, chosen, pds, generation, &entries, &result));
+  VCSNAP_RETURN_IF_ERROR(WritePdsIndex(backend, generation, entries));
+  VCSNAP_RETURN_IF_ERROR(lease->Verify());
+  VCSNAP_RETURN_IF_ERROR(PublishPds(backend, generation));
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return result;
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,64 @@
+// File: pds/pds_update.h
+//
+// RunPdsUpdate: recomputes the popular data set (paper §4.1-4.2, §5.2).
+//
+//  1. takes the PDS lease (one update at a time);
+//  2. consolidates each VM's fingerprint runs (under that VM's lease; a VM
+//     busy with a backup is merged as it is);
+//  3. counts popularity with a k-way merge and keeps the top k
+//     (k = fraction * unique fingerprints, or k = memory / entry size);
+//  4. copies the chosen chunks' bytes from the VM stores (read in store order,
+//     each checked against its fingerprint) into a new PDS generation and
+//     seals it;
+//  5. writes that generation's index, then publishes it with an atomic Put of
+//     pds/current. A crash before that Put leaves the previous generation in
+//     force; the unpublished debris is removed when the generation number is
+//     reused.
+//
+// Old generations are kept: snapshots may still reference them (directly or
+// through level-1/level-2 reuse), and retiring one safely needs an exact scan
+// of live recipes, which is not implemented yet.
+//
+// Thread safety: one update per repository (the lease); backups may run
+// concurrently and keep using the generation they loaded.
+
+#ifndef VCSNAP_PDS_PDS_UPDATE_H_
+#define VCSNAP_PDS_PDS_UPDATE_H_
+
+#include <cstdint>
+
+#include "pds/popularity.h"
+#include "repo/repository.h"
+
+namespace vcsnap {
+
+// Bytes per entry of the in-process index (40-byte entry + 4-byte bucket),
+// the E of k = m / E.
+inline constexpr uint64_t kPdsEntryBytes = 44;
+
+struct PdsUpdateOptions {
+  double fraction = 0;  // share of unique fingerprints, in (0, 1]
+  uint64_t memory = 0;  // or: index memory budget in bytes
+};
+
+struct PdsUpdateResult {
+  uint32_t generation = 0;
+  PopularityReport report;
+  uint64_t chunks_copied = 0;
+  uint64_t bytes_copied = 0;
+  uint64_t skipped = 0;  // chosen chunks no longer readable (deleted)
+  double seconds = 0;
+};
+
+// InvalidArgument for a fraction outside (0, 1] or zero memory.
+Status ValidatePdsUpdateOptions(const PdsUpdateOptions& options);
+
+Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
+                                     const PdsUpdateOptions& options);
+
+// Every VM with a marker, sorted.
+Result<std::vector<std::string>> ListVmNames(Backend& backend);
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_PDS_PDS_UPDATE_H_

@@ -1,0 +1,196 @@
+#include "store/group.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "store/compressor.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+
+namespace vcsnap {
+namespace {
+
+constexpr char kMagic[4] = {'V', 'C', 'S', 'G'};
+
+Status Bad(const GroupPlace& place, const std::string& what) {
+  return Status::Corruption(place.Describe() + ": " + what);
+}
+
+bool ValidCodec(uint8_t c) {
+  return c == static_cast<uint8_t>(CompressionKind::kNone) ||
+         c == static_cast<uint8_t>(CompressionKind::kLz4) ||
+         c == static_cast<uint8_t>(CompressionKind::kZstd);
+}
+
+// Parses the fixed header; `bytes` holds at least kGroupHeaderSize bytes.
+// Checks magic, and (after the caller's checksum, if any) the rest.
+GroupHeader ParseFixed(ByteView b) {
+  GroupHeader h;
+  h.version = DecodeFixed16(b.data() + 4);
+  h.codec = static_cast<CompressionKind>(b[6]);
+  h.container = DecodeFixed16(b.data() + 8);
+  h.first_cid = DecodeFixed64(b.data() + 12);
+  h.count = DecodeFixed32(b.data() + 20);
+  h.raw_len = DecodeFixed32(b.data() + 24);
+  h.payload_len = DecodeFixed32(b.data() + 28);
+  return h;
+}
+
+// Field checks shared by PeekGroupHeader and DecodeGroup.
+Status CheckHeader(ByteView b, const GroupHeader& h, const GroupPlace& place,
+                   const GroupLimits& limits) {
+  if (h.version != kGroupVersion) {
+    return Status::NotSupported(place.Describe() + ": group format version " +
+                                std::to_string(h.version) +
+                                " (this vcsnap reads version 1)");
+  }
+  if (!ValidCodec(b[6]) || b[7] != 0 || DecodeFixed16(b.data() + 10) != 0) {
+    return Bad(place, "unknown codec or flags in group header");
+  }
+  if (h.container != place.container) {
+    return Bad(place, "misplaced group: header names container " +
+                          std::to_string(h.container));
+  }
+  if (h.count == 0 || h.count > limits.max_count) {
+    return Bad(place, "group chunk count " + std::to_string(h.count) +
+                          " outside 1.." + std::to_string(limits.max_count));
+  }
+  if (h.raw_len > limits.max_raw) {
+    return Bad(place, "group raw size " + std::to_string(h.raw_len) +
+                          " over the limit " + std::to_string(limits.max_raw));
+  }
+  if (h.first_cid > (uint64_t{1} << 48) - h.count) {
+    return Bad(place, "group CID range past 2^48");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string GroupPlace::Describe() const {
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), " container %04x gen %u (%.*s) offset %llu",
+                container, generation, static_cast<int>(block_name.size()),
+                block_name.data(), static_cast<unsigned long long>(offset));
+  return "vm " + std::string(vm) + buf;
+}
+
+uint64_t GroupSeed(std::string_view block_name, uint64_t offset) {
+  return IdentitySeed(block_name) ^ (offset * 0x9E3779B97F4A7C15ull);
+}
+
+Bytes EncodeGroup(CompressionKind codec, int level, uint16_t container,
+                  uint64_t first_cid, std::span<const uint32_t> lens,
+                  ByteView raw, const GroupPlace& place, Bytes* scratch) {
+  bool packed = Compress(codec, level, raw, scratch);
+  ByteView payload = packed ? ByteView(*scratch) : raw;
+  Bytes out;
+  out.reserve(GroupOverhead(lens.size()) + payload.size());
+  ByteWriter w(&out);
+  w.Raw(std::string_view(kMagic, 4));
+  w.U16(kGroupVersion);
+  w.U8(static_cast<uint8_t>(packed ? codec : CompressionKind::kNone));
+  w.U8(0);
+  w.U16(container);
+  w.U16(0);
+  w.U64(first_cid);
+  w.U32(static_cast<uint32_t>(lens.size()));
+  w.U32(static_cast<uint32_t>(raw.size()));
+  w.U32(static_cast<uint32_t>(payload.size()));
+  for (uint32_t len : lens) w.U32(len);
+  w.Raw(payload);
+  w.U64(Checksum64(out, GroupSeed(place.block_name, place.offset)));
+  return out;
+}
+
+Result<GroupHeader> PeekGroupHeader(ByteView bytes, const GroupPlace& place,
+                                    const GroupLimits& limits) {
+  if (bytes.size() < kGroupHeaderSize) {
+    return Bad(place, "truncated group: " + std::to_string(bytes.size()) +
+                          " bytes, shorter than a group header");
+  }
+  if (std::memcmp(bytes.data(), kMagic, 4) != 0) {
+    return Bad(place, "bad magic (not a chunk group)");
+  }
+  GroupHeader h = ParseFixed(bytes);
+  VCSNAP_RETURN_IF_ERROR(CheckHeader(bytes, h, place, limits));
+  return h;
+}
+
+Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
+                                                  const GroupPlace& place,
+                                                  const GroupLimits& limits,
+                                                  bool header_only) {
+  if (bytes.size() < kGroupHeaderSize + kGroupTrailerSize) {
+    return Bad(place, "truncated group: " + std::to_string(bytes.size()) +
+                          " bytes, shorter than an empty group");
+  }
+  if (std::memcmp(bytes.data(), kMagic, 4) != 0) {
+    return Bad(place, "bad magic (not a chunk group)");
+  }
+  const size_t covered = bytes.size() - kGroupTrailerSize;
+  uint64_t stored = DecodeFixed64(bytes.data() + covered);
+  if (stored != Checksum64(bytes.first(covered),
+                           GroupSeed(place.block_name, place.offset))) {
+    return Bad(place, "group checksum mismatch (damaged, misplaced or stale)");
+  }
+  GroupHeader h = ParseFixed(bytes);
+  VCSNAP_RETURN_IF_ERROR(CheckHeader(bytes, h, place, limits));
+  if (h.total_len() != bytes.size()) {
+    return Bad(place,
+               std::string(h.total_len() > bytes.size() ? "length past the end"
+                                                        : "trailing bytes") +
+                   ": group declares " + std::to_string(h.total_len()) +
+                   " bytes, holds " + std::to_string(bytes.size()));
+  }
+  auto g = std::make_shared<DecodedGroup>();
+  g->first_cid = h.first_cid;
+  g->lens.resize(h.count);
+  g->offs.resize(h.count);
+  const uint8_t* lp = bytes.data() + kGroupHeaderSize;
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < h.count; ++i) {
+    uint32_t len = DecodeFixed32(lp + 4 * i);
+    g->lens[i] = len;
+    g->offs[i] = static_cast<uint32_t>(sum);
+    if ((len & kAbsentBit) == 0) sum += len;
+    if (sum > h.raw_len) {
+      return Bad(place, "chunk lengths exceed the group raw size " +
+                            std::to_string(h.raw_len));
+    }
+  }
+  if (sum != h.raw_len) {
+    return Bad(place, "chunk lengths sum to " + std::to_string(sum) +
+                          ", group raw size is " + std::to_string(h.raw_len));
+  }
+  if (header_only) return g;
+  ByteView payload =
+      bytes.subspan(kGroupHeaderSize + 4 * size_t{h.count}, h.payload_len);
+  if (h.codec == CompressionKind::kNone) {
+    if (h.payload_len != h.raw_len) {
+      return Bad(place, "raw group payload is " +
+                            std::to_string(h.payload_len) +
+                            " bytes, expected " + std::to_string(h.raw_len));
+    }
+    g->data = std::make_unique_for_overwrite<uint8_t[]>(h.raw_len);
+    g->raw_len = h.raw_len;
+    if (h.raw_len > 0) std::memcpy(g->data.get(), payload.data(), h.raw_len);
+    return g;
+  }
+  g->data = std::make_unique_for_overwrite<uint8_t[]>(h.raw_len);
+  g->raw_len = h.raw_len;
+  Status s = Decompress(h.codec, payload, g->data.get(), h.raw_len);
+  if (!s.ok()) return Bad(place, s.message());
+  return g;
+}
+
+Bytes RebindGroup(ByteView group, const GroupPlace& to) {
+  Bytes out(group.begin(), group.end());
+  const size_t covered = out.size() - kGroupTrailerSize;
+  EncodeFixed64(out.data() + covered,
+                Checksum64(ByteView(out).first(covered),
+                           GroupSeed(to.block_name, to.offset)));
+  return out;
+}
+
+}  // namespace vcsnap

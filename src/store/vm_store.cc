@@ -1,0 +1,355 @@
+// VmStore: open, read path, enumeration. The write path is in
+// vm_store_writer.cc.
+#include "store/vm_store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace vcsnap {
+
+Result<std::unique_ptr<VmStore>> VmStore::Open(Backend* backend, std::string vm,
+                                               const RepoConfig& config,
+                                               StoreOptions options) {
+  VCSNAP_RETURN_IF_ERROR(config.Validate());
+  if (vm.empty() || vm[0] == '.') {
+    return Status::InvalidArgument("bad VM name \"" + vm + "\"");
+  }
+  VCSNAP_RETURN_IF_ERROR(ValidateObjectName(StorePrefix(vm) + "x"));
+  const uint64_t block_limit =
+      std::min<uint64_t>(config.max_object_size, backend->max_object_size());
+  const uint64_t overhead = GroupOverhead(config.group_chunks);
+  if (block_limit <= overhead + 4096) {
+    return Status::InvalidArgument(
+        "vm " + vm + ": object size limit " + std::to_string(block_limit) +
+        " cannot hold a group of " + std::to_string(config.group_chunks) +
+        " chunks");
+  }
+  uint64_t raw_limit = std::max<uint64_t>(
+      2ull * config.group_chunks * config.chunk_avg, config.chunk_max);
+  raw_limit = std::min<uint64_t>(raw_limit, block_limit - overhead);
+  raw_limit = std::min<uint64_t>(raw_limit, kMaxGroupRawCeiling);
+  return std::unique_ptr<VmStore>(new VmStore(backend, std::move(vm), config,
+                                              options, block_limit, raw_limit));
+}
+
+VmStore::VmStore(Backend* backend, std::string vm, const RepoConfig& config,
+                 StoreOptions options, uint64_t block_limit, uint64_t raw_limit)
+    : backend_(backend),
+      vm_(std::move(vm)),
+      config_(config),
+      options_(options),
+      block_limit_(block_limit),
+      group_raw_limit_(raw_limit),
+      cache_(options.cache_bytes) {}
+
+VmStore::~VmStore() = default;
+
+std::string VmStore::Where(uint16_t c) const {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), " container %04x", c);
+  return "vm " + vm_ + buf;
+}
+
+GroupPlace VmStore::Place(uint16_t c, uint32_t gen,
+                          const std::string& block_name,
+                          uint64_t offset) const {
+  return GroupPlace{vm_, c, gen, block_name, offset};
+}
+
+GroupLimits VmStore::limits() const {
+  return GroupLimits{kMaxGroupCount, static_cast<uint32_t>(group_raw_limit_)};
+}
+
+WriterStats VmStore::writer_stats() const {
+  std::lock_guard lock(writer_mu_);
+  return stats_;
+}
+
+Result<uint32_t> VmStore::LoadGeneration(uint16_t c) {
+  const std::string name = HeadName(vm_, c);
+  Result<Bytes> head = backend_->Get(name);
+  if (!head.ok()) {
+    if (head.status().IsNotFound()) return 1u;  // never compacted
+    return head.status().WithContext(Where(c));
+  }
+  Result<uint32_t> gen = DecodeHead(*head, name, c);
+  if (!gen.ok()) return gen.status().WithContext(Where(c));
+  return gen;
+}
+
+Result<ParsedIndex> VmStore::LoadIndex(uint16_t c, uint32_t gen) {
+  const std::string name = IndexName(vm_, c, gen);
+  Result<Bytes> bytes = backend_->Get(name);
+  if (!bytes.ok()) {
+    if (bytes.status().IsNotFound()) return ParsedIndex{};
+    return bytes.status().WithContext(Where(c));
+  }
+  return ParseIndex(*bytes, name, Where(c), c, gen, block_limit_);
+}
+
+Result<ParsedDlog> VmStore::LoadDlog(uint16_t c, uint32_t gen) {
+  const std::string name = DlogName(vm_, c, gen);
+  Result<Bytes> bytes = backend_->Get(name);
+  if (!bytes.ok()) {
+    if (bytes.status().IsNotFound()) return ParsedDlog{};
+    return bytes.status().WithContext(Where(c));
+  }
+  return ParseDlog(*bytes, name, Where(c), c, gen);
+}
+
+void VmStore::InstallView(uint16_t c, View view) {
+  std::lock_guard lock(mu_);
+  views_[c] = std::move(view);
+}
+
+Status VmStore::ReloadView(uint16_t c) {
+  VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
+  VCSNAP_ASSIGN_OR_RETURN(ParsedIndex index, LoadIndex(c, gen));
+  if (!index.has_header) {
+    return Status::NotFound(Where(c) + ": no such container");
+  }
+  std::lock_guard lock(mu_);
+  auto it = views_.find(c);
+  // Never replace a newer view (the in-process writer's) with an older one.
+  if (it != views_.end() &&
+      (it->second.generation > gen ||
+       (it->second.generation == gen &&
+        it->second.entries.size() >= index.entries.size()))) {
+    return Status::Ok();
+  }
+  views_[c] = View{gen, index.base_cid, std::move(index.entries)};
+  return Status::Ok();
+}
+
+Result<VmStore::Located> VmStore::Locate(ChunkRef ref) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = views_.find(ref.container);
+      if (it != views_.end()) {
+        const View& v = it->second;
+        auto e = std::upper_bound(v.entries.begin(), v.entries.end(), ref.cid,
+                                  [](uint64_t cid, const IndexEntry& x) {
+                                    return cid < x.first_cid;
+                                  });
+        if (e != v.entries.begin()) {
+          --e;
+          if (ref.cid < e->end_cid()) {
+            return Located{v.generation,
+                           static_cast<size_t>(e - v.entries.begin()), *e};
+          }
+        }
+        if (attempt == 0 && ref.cid < v.next_cid()) break;  // a hole: final
+      }
+    }
+    if (attempt == 0) VCSNAP_RETURN_IF_ERROR(ReloadView(ref.container));
+  }
+  return Status::NotFound(Where(ref.container) + ": chunk " + ref.ToString() +
+                          " is not in the container index (never flushed, or "
+                          "dropped by compaction)");
+}
+
+Result<std::shared_ptr<const DecodedGroup>> VmStore::FetchGroup(
+    uint16_t c, const Located& loc) {
+  const GroupKey key{c, loc.generation, loc.entry.first_cid};
+  if (auto hit = cache_.Find(key)) return hit;
+  // Sequential access: read this group and the ones after it in one call.
+  std::vector<IndexEntry> run{loc.entry};
+  {
+    std::lock_guard lock(mu_);
+    const bool sequential = last_miss_.container == c &&
+                            last_miss_.generation == loc.generation &&
+                            last_miss_.index + 1 == loc.index;
+    last_miss_ = LastMiss{c, loc.generation, loc.index};
+    auto it = views_.find(c);
+    if (sequential && it != views_.end() &&
+        it->second.generation == loc.generation) {
+      const auto& es = it->second.entries;
+      uint64_t total = loc.entry.length;
+      for (size_t i = loc.index + 1; i < es.size(); ++i) {
+        const IndexEntry& prev = run.back();
+        if (es[i].block != prev.block ||
+            es[i].offset != prev.offset + prev.length ||
+            total + es[i].length > options_.readahead_bytes) {
+          break;
+        }
+        total += es[i].length;
+        run.push_back(es[i]);
+        last_miss_.index = i;
+      }
+    }
+  }
+  const std::string block = BlockName(vm_, c, loc.generation, loc.entry.block);
+  const uint64_t span =
+      run.back().offset + run.back().length - loc.entry.offset;
+  Result<Bytes> bytes = backend_->Read(block, loc.entry.offset, span);
+  if (!bytes.ok()) {
+    return bytes.status().WithContext(
+        Place(c, loc.generation, block, loc.entry.offset).Describe());
+  }
+  std::shared_ptr<const DecodedGroup> first;
+  for (const IndexEntry& e : run) {
+    const GroupPlace place = Place(c, loc.generation, block, e.offset);
+    const uint64_t rel = e.offset - loc.entry.offset;
+    if (bytes->size() < rel + e.length) {
+      if (first != nullptr) break;  // read-ahead past a short block
+      return Status::Corruption(
+          place.Describe() + ": truncated group: the block holds " +
+          std::to_string(bytes->size() > rel ? bytes->size() - rel : 0) +
+          " of the " + std::to_string(e.length) + " bytes the index names");
+    }
+    Result<std::shared_ptr<DecodedGroup>> g =
+        DecodeGroup(ByteView(*bytes).subspan(rel, e.length), place, limits());
+    if (!g.ok()) {
+      if (first != nullptr) break;  // the read-ahead group fails on its own
+      return g.status();
+    }
+    const DecodedGroup& dg = **g;
+    uint64_t live = 0;
+    for (uint32_t len : dg.lens) live += (len & kAbsentBit) ? 0 : 1;
+    if (dg.first_cid != e.first_cid || dg.count() != e.count ||
+        live != e.live) {
+      if (first != nullptr) break;
+      return Status::Corruption(
+          place.Describe() + ": misplaced group: it holds CIDs " +
+          std::to_string(dg.first_cid) + "+" + std::to_string(dg.count()) +
+          ", the index expects " + std::to_string(e.first_cid) + "+" +
+          std::to_string(e.count));
+    }
+    std::shared_ptr<const DecodedGroup> shared = std::move(*g);
+    cache_.Insert(GroupKey{c, loc.generation, e.first_cid}, shared);
+    if (first == nullptr) first = shared;
+  }
+  return first;
+}
+
+Result<Bytes> VmStore::GetOnce(ChunkRef ref) {
+  VCSNAP_ASSIGN_OR_RETURN(Located loc, Locate(ref));
+  VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const DecodedGroup> g,
+                          FetchGroup(ref.container, loc));
+  if (!g->Present(ref.cid)) {
+    return Status::NotFound(Where(ref.container) + ": chunk " + ref.ToString() +
+                            " was dropped by compaction");
+  }
+  ByteView chunk = g->Chunk(ref.cid);
+  return Bytes(chunk.begin(), chunk.end());
+}
+
+Result<Bytes> VmStore::Get(ChunkRef ref) {
+  if (!ref.valid()) {
+    return Status::InvalidArgument("vm " + vm_ + ": invalid chunk reference " +
+                                   ref.ToString());
+  }
+  Result<Bytes> r = GetOnce(ref);
+  if (r.ok() || r.status().code() == StatusCode::kInvalidArgument) return r;
+  // A concurrent compaction may have replaced the generation we knew: if the
+  // head moved, reload and retry once.
+  uint32_t known = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = views_.find(ref.container);
+    if (it != views_.end()) known = it->second.generation;
+  }
+  Result<uint32_t> gen = LoadGeneration(ref.container);
+  if (!gen.ok() || *gen == known) return r;
+  VCSNAP_RETURN_IF_ERROR(ReloadView(ref.container));
+  return GetOnce(ref);
+}
+
+Result<std::vector<uint16_t>> VmStore::ListContainerIds() {
+  const std::string prefix = StorePrefix(vm_);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend_->List(prefix));
+  std::set<uint16_t> ids;
+  for (const ObjectInfo& o : objects) {
+    auto id = ParseContainerId(std::string_view(o.name).substr(prefix.size()));
+    if (id.has_value() && *id >= kFirstContainerId && *id <= kLastContainerId) {
+      ids.insert(*id);
+    }
+  }
+  return std::vector<uint16_t>(ids.begin(), ids.end());
+}
+
+Result<ContainerInfo> VmStore::GetContainerInfo(uint16_t c) {
+  VCSNAP_RETURN_IF_ERROR(ReloadView(c));
+  ContainerInfo info;
+  info.id = c;
+  {
+    std::lock_guard lock(mu_);
+    const View& v = views_.at(c);
+    info.generation = v.generation;
+    info.base_cid = v.base_cid;
+    info.next_cid = v.next_cid();
+    info.groups = v.entries.size();
+    for (const IndexEntry& e : v.entries) {
+      info.cids += e.count;
+      info.live_chunks += e.live;
+      info.stored_bytes += e.length;
+    }
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> deleted, DeletedCids(c));
+  info.deleted_chunks = deleted.size();
+  return info;
+}
+
+Result<std::vector<ContainerInfo>> VmStore::ListContainers() {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint16_t> ids, ListContainerIds());
+  std::vector<ContainerInfo> out;
+  for (uint16_t c : ids) {
+    Result<ContainerInfo> info = GetContainerInfo(c);
+    if (!info.ok() && info.status().IsNotFound()) continue;  // crash debris
+    if (!info.ok()) return info.status();
+    out.push_back(*info);
+  }
+  return out;
+}
+
+Result<std::vector<IndexEntry>> VmStore::GroupIndex(uint16_t c) {
+  VCSNAP_RETURN_IF_ERROR(ReloadView(c));
+  std::lock_guard lock(mu_);
+  return views_.at(c).entries;
+}
+
+Result<std::vector<uint64_t>> VmStore::DeletedCids(uint16_t c) {
+  VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
+  VCSNAP_ASSIGN_OR_RETURN(ParsedDlog dlog, LoadDlog(c, gen));
+  std::vector<uint64_t> cids = std::move(dlog.cids);
+  std::sort(cids.begin(), cids.end());
+  cids.erase(std::unique(cids.begin(), cids.end()), cids.end());
+  return cids;
+}
+
+Result<std::vector<uint64_t>> VmStore::PresentCids(uint16_t c) {
+  VCSNAP_RETURN_IF_ERROR(ReloadView(c));
+  View v;
+  {
+    std::lock_guard lock(mu_);
+    v = views_.at(c);
+  }
+  std::vector<uint64_t> out;
+  for (const IndexEntry& e : v.entries) {
+    if (e.live == e.count) {
+      for (uint64_t cid = e.first_cid; cid < e.end_cid(); ++cid) {
+        out.push_back(cid);
+      }
+      continue;
+    }
+    // Holes: the group's header says which CIDs are present.
+    const std::string block = BlockName(vm_, c, v.generation, e.block);
+    const GroupPlace place = Place(c, v.generation, block, e.offset);
+    VCSNAP_ASSIGN_OR_RETURN(Bytes bytes,
+                            backend_->Read(block, e.offset, e.length));
+    if (bytes.size() != e.length) {
+      return Status::Corruption(place.Describe() + ": truncated group");
+    }
+    VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<DecodedGroup> g,
+                            DecodeGroup(bytes, place, limits(), true));
+    for (uint64_t cid = e.first_cid; cid < e.end_cid(); ++cid) {
+      if (g->Covers(cid) && g->Present(cid)) out.push_back(cid);
+    }
+  }
+  return out;
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,234 @@
+// File: store/vm_store.h
+//
+// VmStore: the append-only store of one VM's new chunks (paper §5.2). Chunks
+// are packed into chunk groups (store/group.h) appended to data blocks of at
+// most min(config.max_object_size, backend->max_object_size()) bytes; blocks
+// form containers of ~config.container_size bytes; every container has an
+// index (group CID range -> block, offset, length) and a deletion log
+// (store/container_format.h). Layout: docs/format/store-layout.md.
+//
+// Writing. Put() assigns the next CID of the open container and buffers the
+// chunk in the one open group; a full group is compressed and appended to the
+// current block (not yet synced). Flush() writes the open group, syncs every
+// block written since the last Flush, then appends their index entries to the
+// container index and syncs it, then appends buffered deletions to the
+// deletion logs and syncs them. Refs returned by Put, and deletions, are
+// durable -- and visible to Get -- once Flush() returns OK. If Put or Flush
+// fails, every ref returned since the last OK Flush is void (its CID is never
+// reused by this process); the writer repairs itself on its next call.
+//
+// Crash protocol. The index is authoritative: a reader trusts a group only
+// through an index entry, and an index entry is appended only after the
+// group's block is synced. A crash leaves at worst (a) block bytes past the
+// last indexed group, (b) a partial index or deletion-log record. Readers
+// ignore both. The first write after Open() repairs them: block tails are cut
+// back to the last indexed group (Put of the prefix), blocks past it and
+// containers without an index header are deleted, torn records are cut off.
+// Generations: compaction (store/compaction.h) writes a new generation of a
+// container and publishes it by Put of the container's head object; readers
+// that find their generation gone reload the head and retry once.
+//
+// Thread safety. One writer per VM at a time across processes is the
+// caller's job (a lease in a higher layer). Within one VmStore, Put, Flush,
+// Delete, SealContainer and compaction serialize on a writer mutex; Get and
+// the listing calls may run concurrently with them and with each other.
+
+#ifndef VCSNAP_STORE_VM_STORE_H_
+#define VCSNAP_STORE_VM_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "format/repo_config.h"
+#include "store/container_format.h"
+#include "store/group.h"
+#include "store/group_cache.h"
+#include "store/refs.h"
+#include "util/bytes.h"
+#include "util/result.h"
+
+namespace vcsnap {
+
+struct StoreOptions {
+  size_t cache_bytes = 32u << 20;     // decoded groups kept for Get
+  size_t readahead_bytes = 4u << 20;  // one coalesced read when sequential
+};
+
+struct ContainerInfo {
+  uint16_t id = 0;
+  uint32_t generation = 0;
+  uint64_t base_cid = 0;  // CIDs below it were issued before a compaction
+  uint64_t next_cid = 0;  // the next CID this container would issue
+  uint64_t groups = 0;
+  uint64_t cids = 0;            // CIDs covered by groups (present or absent)
+  uint64_t live_chunks = 0;     // present CIDs
+  uint64_t deleted_chunks = 0;  // distinct CIDs in the deletion log
+  uint64_t stored_bytes = 0;    // bytes of groups in data blocks
+  double deleted_fraction() const {
+    return live_chunks == 0 ? 0.0
+                            : static_cast<double>(deleted_chunks) /
+                                  static_cast<double>(live_chunks);
+  }
+};
+
+struct WriterStats {
+  uint64_t chunks_put = 0;
+  uint64_t raw_bytes_put = 0;
+  uint64_t groups_written = 0;
+  uint64_t stored_bytes_written = 0;  // group bytes appended to blocks
+};
+
+struct SalvageStats {
+  uint64_t groups = 0;
+  uint64_t chunks = 0;
+  uint64_t blocks = 0;
+  uint64_t bytes_ignored = 0;  // block bytes past the last valid group
+};
+
+class VmStore {
+ public:
+  // Opens the store of `vm` (creating it on the first Put). Reads nothing
+  // until used. InvalidArgument if the config's limits cannot hold a group.
+  static Result<std::unique_ptr<VmStore>> Open(Backend* backend, std::string vm,
+                                               const RepoConfig& config,
+                                               StoreOptions options = {});
+  ~VmStore();
+  VmStore(const VmStore&) = delete;
+  VmStore& operator=(const VmStore&) = delete;
+
+  // Buffers `chunk`; InvalidArgument if larger than max_chunk_size().
+  Result<ChunkRef> Put(ByteView chunk);
+  // Makes every Put and Delete so far durable (see the file comment).
+  Status Flush();
+  // Flush, then close the open container: the next Put starts a new one.
+  Status SealContainer();
+
+  // The chunk's bytes. NotFound for a CID never flushed or dropped by
+  // compaction; Corruption (naming VM, container, block and offset) for any
+  // damage. Never returns wrong bytes.
+  Result<Bytes> Get(ChunkRef ref);
+
+  // Logs `ref` for deletion (lazy; compaction reclaims the space). Durable
+  // after the next OK Flush. NotFound when the CID was never flushed.
+  Status Delete(ChunkRef ref);
+
+  // --- enumeration, for gc and stats ---
+  Result<std::vector<ContainerInfo>> ListContainers();
+  Result<ContainerInfo> GetContainerInfo(uint16_t container);
+  // The container's index entries (group CID ranges), current generation.
+  Result<std::vector<IndexEntry>> GroupIndex(uint16_t container);
+  // Sorted distinct CIDs of the deletion log (current generation).
+  Result<std::vector<uint64_t>> DeletedCids(uint16_t container);
+  // Sorted CIDs present in the container (deleted-but-not-compacted
+  // included); reads group headers only where compaction left holes.
+  Result<std::vector<uint64_t>> PresentCids(uint16_t container);
+
+  // Rebuilds the index of `container` (current generation) from its data
+  // blocks alone, for a damaged index. Writer-side: takes the writer mutex.
+  Result<SalvageStats> SalvageIndex(uint16_t container);
+
+  const std::string& vm() const { return vm_; }
+  uint64_t max_chunk_size() const { return group_raw_limit_; }
+  uint64_t block_limit() const { return block_limit_; }
+  WriterStats writer_stats() const;
+  Backend* backend() const { return backend_; }
+
+ private:
+  friend class Compactor;
+
+  struct View {  // one container's current generation, as readers see it
+    uint32_t generation = 0;
+    uint64_t base_cid = 0;
+    std::vector<IndexEntry> entries;
+    uint64_t next_cid() const {
+      return entries.empty() ? base_cid
+                             : std::max(base_cid, entries.back().end_cid());
+    }
+  };
+  struct Located {
+    uint32_t generation = 0;
+    size_t index = 0;
+    IndexEntry entry;
+  };
+
+  VmStore(Backend* backend, std::string vm, const RepoConfig& config,
+          StoreOptions options, uint64_t block_limit, uint64_t raw_limit);
+
+  // --- read side (vm_store.cc) ---
+  std::string Where(uint16_t c) const;
+  Result<uint32_t> LoadGeneration(uint16_t c);
+  // Loads head + index from the backend. has_header false: no container.
+  Result<ParsedIndex> LoadIndex(uint16_t c, uint32_t gen);
+  // Loads a container's view and installs it unless a newer one is there.
+  Status ReloadView(uint16_t c);
+  Result<Located> Locate(ChunkRef ref);
+  Result<std::shared_ptr<const DecodedGroup>> FetchGroup(uint16_t c,
+                                                         const Located& loc);
+  Result<Bytes> GetOnce(ChunkRef ref);
+  Result<std::vector<uint16_t>> ListContainerIds();
+  Result<ParsedDlog> LoadDlog(uint16_t c, uint32_t gen);
+  GroupPlace Place(uint16_t c, uint32_t gen, const std::string& block_name,
+                   uint64_t offset) const;
+  GroupLimits limits() const;
+  void InstallView(uint16_t c, View view);  // replaces unconditionally
+
+  // --- write side (vm_store_writer.cc); REQUIRE writer_mu_ held ---
+  Status EnsureWriter();
+  Status Recover();
+  Status RecoverContainer(uint16_t c, const std::vector<ObjectInfo>& objects,
+                          bool* usable);
+  Status WriteOpenGroup();
+  Status FlushLocked();
+  Status WriteDeletions();
+  Status StartContainer(uint16_t c);
+  Status CutTail(const std::string& name, uint64_t size, uint64_t keep);
+
+  Backend* const backend_;
+  const std::string vm_;
+  const RepoConfig config_;
+  const StoreOptions options_;
+  const uint64_t block_limit_;
+  const uint64_t group_raw_limit_;
+
+  // Reader state.
+  mutable std::mutex mu_;
+  std::map<uint16_t, View> views_;  // guarded by mu_
+  struct LastMiss {
+    uint16_t container = 0;
+    uint32_t generation = 0;
+    size_t index = 0;
+  } last_miss_;  // guarded by mu_
+  GroupCache cache_;
+
+  // Writer state, guarded by writer_mu_.
+  mutable std::mutex writer_mu_;
+  bool writer_ready_ = false;
+  bool writer_broken_ = false;
+  bool failed_since_flush_ = false;  // refs since the last Flush are void
+  uint16_t cur_c_ = 0;
+  uint32_t cur_gen_ = 0;
+  uint32_t cur_block_ = 0;
+  uint64_t cur_block_size_ = 0;
+  uint64_t cur_container_bytes_ = 0;
+  uint64_t next_cid_ = 0;
+  uint64_t index_bytes_ = 0;  // valid bytes of the current index object
+  std::vector<uint32_t> unsynced_blocks_;
+  std::vector<IndexEntry> unindexed_;
+  uint64_t open_first_cid_ = 0;
+  std::vector<uint32_t> open_lens_;
+  Bytes open_raw_;
+  Bytes scratch_;
+  std::map<uint16_t, std::vector<uint64_t>> pending_deletes_;
+  std::map<uint16_t, uint64_t> dlog_bytes_;  // valid bytes per container
+  WriterStats stats_;
+};
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_STORE_VM_STORE_H_

@@ -44,10 +44,12 @@ class InitCommand final : public Command {
       return Status::InvalidArgument("--segment-size or --avg-chunk too large");
     }
     config_.segment_size = static_cast<uint32_t>(seg);
-    // min/max follow the average in the ratio the defaults use (1/4, 4x).
+    // min/max follow the average in the ratio of the measured defaults
+    // (3/4 and 16x, max capped at the segment size).
     config_.chunk_avg = static_cast<uint32_t>(avg);
-    config_.chunk_min = std::max<uint32_t>(1, config_.chunk_avg / 4);
-    config_.chunk_max = config_.chunk_avg * 4;
+    config_.chunk_min = std::max<uint32_t>(1, config_.chunk_avg / 4 * 3);
+    config_.chunk_max = static_cast<uint32_t>(
+        std::min<uint64_t>(uint64_t{config_.chunk_avg} * 16, seg));
     return config_.Validate();
   }
 

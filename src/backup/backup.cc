@@ -15,6 +15,7 @@
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
+#include "recipe/summary.h"
 #include "source/dirty_bitmap.h"
 #include "source/raw_image.h"
 #include "store/vm_store.h"
@@ -53,6 +54,10 @@ class BackupJob {
  private:
   Status Prepare();
   Status LoadParent();
+  Status LoadFilter();
+  // Moves the counting filter off the parent's recipe of segment `index`.
+  Status RemoveParentRefs(uint64_t index);
+  Status WriteSummary();
   Status Dedup();
   Status DedupDirty(const std::vector<uint64_t>& dirty);
   Status Commit();
@@ -76,6 +81,7 @@ class BackupJob {
   std::unique_ptr<Chunker> chunker_;
   std::unique_ptr<RecipePackWriter> packs_;
   std::unique_ptr<FpRunWriter> fps_;
+  VmFilter filter_;  // the parent's references, becoming this snapshot's
   std::unique_ptr<RecipeReader> parent_recipes_;
   std::unique_ptr<SimilarityIndex> similarity_;
   SnapshotRecipe recipe_;
@@ -122,6 +128,7 @@ Status BackupJob::Prepare() {
         std::make_unique<RecipeReader>(&backend_, vm(), segment_size_);
     similarity_->AddParent(*parent_);
   }
+  VCSNAP_RETURN_IF_ERROR(LoadFilter());
   result_.vm = vm();
   result_.snapshot = recipe_.id;
   result_.image_size = recipe_.image_size;
@@ -145,7 +152,63 @@ Status BackupJob::LoadParent() {
   }
   recipe_.parent = parent_->id;
   result_.parent = parent_->id;
+  // A CBT bitmap describes the changes since the previous backup. If that
+  // backup's snapshot was forgotten, the parent is older than the bitmap's
+  // base: trusting it would reuse stale segments. Every segment is dirty
+  // then (levels 2 and 3 still dedup against the parent).
+  if (bitmap_.has_value() && catalog_.next_id - 1 != parent_->id) {
+    result_.bitmap_used = false;
+    result_.note = "the bitmap was ignored: the previous backup (snapshot " +
+                   std::to_string(catalog_.next_id - 1) +
+                   ") was forgotten, so it does not describe changes since "
+                   "the parent";
+  }
   return Status::Ok();
+}
+
+Status BackupJob::LoadFilter() {
+  if (!parent_.has_value()) {
+    filter_.filter = CountingBloom(BloomParams::ForKeys(
+        2 * recipe_.image_size / repo_.config().chunk_avg + 1024));
+    return Status::Ok();
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::optional<VmFilter> stored,
+                          LoadVmFilter(backend_, vm()));
+  if (stored.has_value() && stored->snapshot == parent_->id) {
+    filter_ = std::move(*stored);
+    return Status::Ok();
+  }
+  // Missing, or left by a backup that never committed: rebuild from the
+  // parent's recipes (a full read of them; rare).
+  VCSNAP_ASSIGN_OR_RETURN(filter_.filter,
+                          BuildFilter(*parent_recipes_, *parent_));
+  return Status::Ok();
+}
+
+Status BackupJob::RemoveParentRefs(uint64_t index) {
+  if (!parent_.has_value() || index >= parent_->segments.size() ||
+      parent_->segments[index].zero) {
+    return Status::Ok();
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> old,
+                          parent_recipes_->Read(parent_->segments[index].ref));
+  for (const RecipeEntry& e : old) {
+    if (e.kind == ChunkKind::kVm) filter_.filter.Remove(e.vm_ref);
+  }
+  return Status::Ok();
+}
+
+Status BackupJob::WriteSummary() {
+  // An overloaded filter (fewer than 6 cells per key: > 5 % false
+  // positives) is rebuilt exactly from this snapshot's recipes.
+  if (filter_.filter.keys() * 6 > filter_.filter.params().cells) {
+    RecipeReader reader(&backend_, vm(), segment_size_);
+    VCSNAP_ASSIGN_OR_RETURN(filter_.filter, BuildFilter(reader, recipe_));
+  }
+  filter_.snapshot = recipe_.id;
+  VCSNAP_RETURN_IF_ERROR(
+      SaveSummary(backend_, vm(), recipe_.id, filter_.filter.ToBits()));
+  return SaveVmFilter(backend_, vm(), filter_);
 }
 
 Status BackupJob::Dedup() {
@@ -156,7 +219,7 @@ Status BackupJob::Dedup() {
   for (uint64_t i = 0; i < segments; ++i) {
     const SegmentExtent e = Extent(i);
     bool clean =
-        parent_.has_value() && bitmap_.has_value() &&
+        parent_.has_value() && bitmap_.has_value() && result_.bitmap_used &&
         i < parent_->segments.size() && !bitmap_->dirty(i) &&
         SegmentAt(parent_->image_size, segment_size_, i).length == e.length;
     if (clean) {
@@ -167,6 +230,12 @@ Status BackupJob::Dedup() {
     }
   }
   result_.segments_dirty = dirty.size();
+  // Segments the image lost since the parent leave the summary.
+  if (parent_.has_value()) {
+    for (uint64_t i = segments; i < parent_->segments.size(); ++i) {
+      VCSNAP_RETURN_IF_ERROR(RemoveParentRefs(i));
+    }
+  }
   return DedupDirty(dirty);
 }
 
@@ -210,6 +279,8 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
   for (size_t k = 0; k < dirty.size() && status.ok(); ++k) {
     const uint64_t index = dirty[k];
     const SegmentExtent e = Extent(index);
+    status = RemoveParentRefs(index);
+    if (!status.ok()) break;
     if (hole[k]) {
       recipe_.segments[index].zero = true;
       recipe_.stats.zero += e.length;
@@ -239,6 +310,9 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
       }
       slot.signature = outcome.signature;
       slot.ref = *ref;
+      for (const RecipeEntry& entry : outcome.entries) {
+        if (entry.kind == ChunkKind::kVm) filter_.filter.Add(entry.vm_ref);
+      }
       similarity_->AddCurrent(
           outcome.signature,
           std::make_shared<const std::vector<RecipeEntry>>(outcome.entries));
@@ -255,8 +329,9 @@ Status BackupJob::Commit() {
   // 1. chunk data, then container indexes and the fingerprint summary.
   VCSNAP_RETURN_IF_ERROR(store_->Flush().WithContext("VM " + vm()));
   VCSNAP_RETURN_IF_ERROR(fps_->Finish().WithContext("VM " + vm()));
-  // 2. segment recipes.
+  // 2. segment recipes, then the deletion summary built from them.
   VCSNAP_RETURN_IF_ERROR(packs_->Finish().WithContext("VM " + vm()));
+  VCSNAP_RETURN_IF_ERROR(WriteSummary().WithContext("VM " + vm()));
   // 3. the snapshot recipe.
   recipe_.time_unix = static_cast<uint64_t>(std::time(nullptr));
   recipe_.pds_generation =

@@ -5,7 +5,9 @@
 //
 //   level 1  a segment the dirty bitmap marks clean, with the parent holding
 //            a segment of the same extent, reuses the parent's segment recipe
-//            by reference: no read, no chunking;
+//            by reference: no read, no chunking. The bitmap is trusted only
+//            when the parent is the VM's last committed backup (the bitmap's
+//            base); after that snapshot was forgotten, all segments are dirty;
 //   level 2  a dirty segment's chunks are matched against the parent's recipe
 //            of the same segment and of similar segments (backup/similarity.h);
 //   level 3  what is left is looked up in batches in the PDS index;
@@ -55,6 +57,8 @@ struct BackupResult {
   BackupStats stats;
   uint64_t segments = 0;
   uint64_t segments_dirty = 0;
+  bool bitmap_used = true;      // false: given but not trustworthy (see note)
+  std::string note;             // a warning for the operator, or empty
   uint64_t metadata_bytes = 0;  // recipe packs + snapshot recipe + catalog
   double seconds = 0;
   double seconds_dedup = 0;   // reading, chunking, matching, storing

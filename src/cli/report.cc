@@ -60,6 +60,7 @@ nlohmann::json BackupJson(const BackupResult& r) {
   j["phases"] = {{"dedup_seconds", r.seconds_dedup},
                  {"commit_seconds", r.seconds_commit}};
   j["peak_rss_bytes"] = r.peak_rss_bytes;
+  if (!r.note.empty()) j["note"] = r.note;
   return j;
 }
 
@@ -85,6 +86,7 @@ std::string BackupText(const BackupResult& r) {
   row("new", s.new_bytes);
   out += "  stored " + FormatByteSize(s.stored_bytes) + " of chunk data, " +
          FormatByteSize(r.metadata_bytes) + " of recipes\n";
+  if (!r.note.empty()) out += "  note: " + r.note + "\n";
   return out;
 }
 

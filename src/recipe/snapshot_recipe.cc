@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "backend/backend.h"
 #include "format/envelope.h"
+#include "recipe/names.h"
 #include "util/coding.h"
 #include "util/units.h"
 
@@ -104,6 +106,21 @@ Result<SnapshotRecipe> DecodeSnapshotRecipe(ByteView bytes,
     VCSNAP_ASSIGN_OR_RETURN(slot.ref.length, r.U32("recipe length"));
   }
   return s;
+}
+
+Result<SnapshotRecipe> LoadSnapshotRecipe(Backend& backend,
+                                          const std::string& vm, uint32_t id) {
+  const std::string name = SnapshotRecipeName(vm, id);
+  const std::string where = "VM " + vm + " snapshot " + std::to_string(id);
+  Result<Bytes> raw = backend.Get(name);
+  if (!raw.ok()) return raw.status().WithContext(where);
+  Result<SnapshotRecipe> r = DecodeSnapshotRecipe(*raw, name);
+  if (!r.ok()) return r.status().WithContext(where);
+  if (r->id != id) {
+    return Status::Corruption(where + ": " + name + " holds snapshot " +
+                              std::to_string(r->id));
+  }
+  return r;
 }
 
 }  // namespace vcsnap

@@ -13,6 +13,7 @@
 #define VCSNAP_RECIPE_SNAPSHOT_RECIPE_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -62,6 +63,12 @@ Bytes EncodeSnapshotRecipe(const SnapshotRecipe& recipe,
 // image and segment size before allocating.
 Result<SnapshotRecipe> DecodeSnapshotRecipe(ByteView bytes,
                                             std::string_view identity);
+
+// Reads and decodes vm/<vm>/snap/<id>, checking it holds snapshot <id>.
+// Errors name the VM and snapshot.
+class Backend;
+Result<SnapshotRecipe> LoadSnapshotRecipe(Backend& backend,
+                                          const std::string& vm, uint32_t id);
 
 }  // namespace vcsnap
 

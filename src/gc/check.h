@@ -1,0 +1,52 @@
+// File: gc/check.h
+//
+// RunCheck: verifies a repository and names everything damaged by VM,
+// snapshot and segment.
+//
+//  structure    every catalog, snapshot recipe and segment recipe decodes
+//               and matches its image; every VM chunk reference points at a
+//               present, not-deleted chunk of the VM's store; every PDS
+//               reference lies inside a published generation;
+//  read_data    additionally every referenced chunk is read (groups
+//               decompressed, their location-bound checksums verified) and
+//               re-hashed against its fingerprint, on `threads` threads in
+//               store order.
+//
+// Problems are collected, not fatal: the check goes on and reports them all.
+// Only failures of the check itself (e.g. the repository cannot be listed)
+// are returned as a Status.
+//
+// Thread safety: read-only; may run beside backups (it reads committed
+// objects; a snapshot forgotten meanwhile may be reported as missing).
+
+#ifndef VCSNAP_GC_CHECK_H_
+#define VCSNAP_GC_CHECK_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "repo/repository.h"
+
+namespace vcsnap {
+
+struct CheckOptions {
+  bool read_data = false;
+  unsigned threads = 0;  // 0: all cores
+};
+
+struct CheckResult {
+  uint64_t vms = 0;
+  uint64_t snapshots = 0;
+  uint64_t recipes = 0;
+  uint64_t references = 0;  // distinct chunk references checked
+  uint64_t bytes_read = 0;  // with read_data
+  std::vector<std::string> problems;
+  double seconds = 0;
+};
+
+Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options);
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_GC_CHECK_H_

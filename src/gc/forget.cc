@@ -1,0 +1,198 @@
+#include "gc/forget.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <set>
+
+#include "gc/gc_state.h"
+#include "recipe/lease.h"
+#include "recipe/names.h"
+#include "recipe/recipe_pack.h"
+#include "recipe/snapshot_recipe.h"
+#include "recipe/summary.h"
+#include "store/vm_store.h"
+
+namespace vcsnap {
+namespace {
+
+using RecipeKey = std::tuple<uint32_t, uint32_t, uint32_t>;  // snap, pack, off
+using PackKey = std::pair<uint32_t, uint32_t>;
+
+RecipeKey KeyOf(const SegmentRecipeRef& r) {
+  return {r.snapshot_id, r.pack, r.offset};
+}
+
+// Keeps the newest snapshot of each of the `n` most recent periods.
+void KeepPerPeriod(const Catalog& c, uint32_t n, int64_t period_seconds,
+                   std::set<uint32_t>* keep) {
+  std::set<int64_t> periods;
+  for (auto it = c.entries.rbegin(); it != c.entries.rend(); ++it) {
+    int64_t p = static_cast<int64_t>(it->time_unix) / period_seconds;
+    if (periods.count(p)) continue;
+    if (periods.size() == n) break;
+    periods.insert(p);
+    keep->insert(it->id);
+  }
+}
+
+}  // namespace
+
+std::vector<uint32_t> SelectByRetention(const Catalog& c,
+                                        const RetentionPolicy& policy) {
+  std::set<uint32_t> keep;
+  for (size_t i = 0; i < c.entries.size(); ++i) {
+    if (c.entries.size() - i <= policy.keep_last) keep.insert(c.entries[i].id);
+    if (c.entries[i].flags & 1) keep.insert(c.entries[i].id);
+  }
+  if (policy.keep_daily) KeepPerPeriod(c, policy.keep_daily, 86400, &keep);
+  // Weeks start on Monday: the epoch was a Thursday.
+  if (policy.keep_weekly) {
+    Catalog shifted = c;
+    for (CatalogEntry& e : shifted.entries) e.time_unix += 3 * 86400;
+    KeepPerPeriod(shifted, policy.keep_weekly, 7 * 86400, &keep);
+  }
+  std::vector<uint32_t> out;
+  for (const CatalogEntry& e : c.entries) {
+    if (!keep.count(e.id)) out.push_back(e.id);
+  }
+  return out;
+}
+
+Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  Backend& backend = repo.backend();
+  VCSNAP_RETURN_IF_ERROR(ValidateVmName(o.vm));
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                          Lease::Acquire(&backend, o.vm, "forget"));
+  VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, o.vm));
+  if (catalog.entries.empty()) {
+    return Status::NotFound("VM " + o.vm + " has no snapshots");
+  }
+  std::set<uint32_t> doomed;
+  for (const std::string& text : o.snapshots) {
+    VCSNAP_ASSIGN_OR_RETURN(uint32_t id,
+                            ResolveSnapshotId(catalog, o.vm, text));
+    if (catalog.Find(id)->flags & 1) {
+      return Status::InvalidArgument("VM " + o.vm + " snapshot " +
+                                     std::to_string(id) +
+                                     " is protected; unprotect it first");
+    }
+    doomed.insert(id);
+  }
+  if (!o.retention.empty()) {
+    for (uint32_t id : SelectByRetention(catalog, o.retention))
+      doomed.insert(id);
+  }
+  ForgetResult result;
+  result.forgotten.assign(doomed.begin(), doomed.end());
+  if (o.dry_run || doomed.empty()) return result;
+
+  // 1. What stays alive, and what only the doomed snapshots use.
+  Catalog remaining = catalog;
+  std::erase_if(remaining.entries,
+                [&](const CatalogEntry& e) { return doomed.count(e.id) > 0; });
+  std::set<RecipeKey> live_recipes;
+  std::set<PackKey> live_packs;
+  BloomBits merged;
+  bool first = true;
+  std::vector<BloomBits> other_sized;
+  for (const CatalogEntry& e : remaining.entries) {
+    VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
+                            LoadSnapshotRecipe(backend, o.vm, e.id));
+    for (const SegmentSlot& slot : s.segments) {
+      if (slot.zero) continue;
+      live_recipes.insert(KeyOf(slot.ref));
+      live_packs.insert({slot.ref.snapshot_id, slot.ref.pack});
+    }
+    VCSNAP_ASSIGN_OR_RETURN(BloomBits b, LoadSummary(backend, o.vm, e.id));
+    if (first) {
+      merged = std::move(b);
+      first = false;
+    } else if (!merged.OrWith(b).ok()) {
+      other_sized.push_back(std::move(b));  // different size: test apart
+    }
+  }
+  auto may_be_live = [&](uint64_t ref) {
+    if (!first && merged.MayContain(ref)) return true;
+    for (const BloomBits& b : other_sized) {
+      if (b.MayContain(ref)) return true;
+    }
+    return false;
+  };
+  result.fp_rate = first ? 0 : merged.EstimatedFpRate();
+
+  // 2. Candidate chunks: the references of recipes no live snapshot uses.
+  RecipeReader reader(&backend, o.vm, repo.config().segment_size);
+  std::set<RecipeKey> seen;
+  std::set<PackKey> doomed_packs;
+  std::vector<uint64_t> candidates;
+  for (uint32_t id : doomed) {
+    VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
+                            LoadSnapshotRecipe(backend, o.vm, id));
+    for (const SegmentSlot& slot : s.segments) {
+      if (slot.zero || live_recipes.count(KeyOf(slot.ref)) ||
+          !seen.insert(KeyOf(slot.ref)).second) {
+        continue;
+      }
+      PackKey pack{slot.ref.snapshot_id, slot.ref.pack};
+      if (!live_packs.count(pack)) doomed_packs.insert(pack);
+      VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
+                              reader.Read(slot.ref));
+      for (const RecipeEntry& en : entries) {
+        if (en.kind == ChunkKind::kVm) candidates.push_back(en.vm_ref);
+      }
+    }
+  }
+  result.candidate_recipes = seen.size();
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()),
+                   candidates.end());
+  result.candidate_chunks = candidates.size();
+
+  // 3. The commit point: the snapshots stop existing.
+  VCSNAP_RETURN_IF_ERROR(lease->Verify());
+  VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend, o.vm, remaining));
+
+  // 4. Only now: log dead chunks, remove the snapshots' own objects.
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
+                          VmStore::Open(&backend, o.vm, repo.config()));
+  for (uint64_t raw : candidates) {
+    if (may_be_live(raw)) {
+      result.chunks_kept_by_summary++;
+      continue;
+    }
+    VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(raw));
+    Status s = store->Delete(ref);
+    if (s.IsNotFound()) continue;  // never flushed: nothing to delete
+    VCSNAP_RETURN_IF_ERROR(s);
+    result.chunks_deleted++;
+  }
+  VCSNAP_RETURN_IF_ERROR(store->Flush());
+  std::vector<std::string> garbage;
+  for (uint32_t id : doomed) {
+    garbage.push_back(SnapshotRecipeName(o.vm, id));
+    garbage.push_back(SummaryName(o.vm, id));
+  }
+  for (const PackKey& p : doomed_packs) {
+    garbage.push_back(RecipePackName(o.vm, p.first, p.second));
+  }
+  for (const std::string& name : garbage) {
+    Status s = backend.Delete(name);
+    if (s.ok())
+      result.objects_removed++;
+    else if (!s.IsNotFound())
+      return s;
+  }
+  VCSNAP_ASSIGN_OR_RETURN(GcState state, LoadGcState(backend, o.vm));
+  state.approx_deletes += doomed.size();
+  state.last_fp_rate = result.fp_rate;
+  state.chunks_deleted += result.chunks_deleted;
+  VCSNAP_RETURN_IF_ERROR(SaveGcState(backend, o.vm, state));
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return result;
+}
+
+}  // namespace vcsnap

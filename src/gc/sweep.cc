@@ -1,0 +1,136 @@
+#include "gc/sweep.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <set>
+
+#include "gc/gc_state.h"
+#include "recipe/catalog.h"
+#include "recipe/lease.h"
+#include "recipe/names.h"
+#include "recipe/snapshot_recipe.h"
+#include "recipe/summary.h"
+#include "store/compaction.h"
+#include "store/vm_store.h"
+
+namespace vcsnap {
+namespace {
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+// Removes vm/<vm>/<dir>/<name> objects whose name is not in `keep`.
+Result<uint64_t> RemoveUnreachable(Backend& backend, const std::string& vm,
+                                   const std::string& dir,
+                                   const std::set<std::string>& keep) {
+  const std::string prefix = VmPrefix(vm) + dir + "/";
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend.List(prefix));
+  uint64_t removed = 0;
+  for (const ObjectInfo& o : objects) {
+    if (keep.count(o.name.substr(prefix.size()))) continue;
+    Status s = backend.Delete(o.name);
+    if (!s.ok() && !s.IsNotFound()) return s;
+    removed += s.ok();
+  }
+  return removed;
+}
+
+}  // namespace
+
+Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
+  const auto start = std::chrono::steady_clock::now();
+  Backend& backend = repo.backend();
+  VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm));
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                          Lease::Acquire(&backend, vm, "gc"));
+  VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
+  GcResult result;
+  result.vm = vm;
+
+  // Mark.
+  RecipeReader reader(&backend, vm, repo.config().segment_size);
+  std::vector<uint64_t> live;
+  std::set<std::string> snaps, packs;
+  for (const CatalogEntry& e : catalog.entries) {
+    VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
+                            LoadSnapshotRecipe(backend, vm, e.id));
+    snaps.insert(std::to_string(e.id));
+    for (const SegmentSlot& slot : s.segments) {
+      if (!slot.zero) {
+        packs.insert(std::to_string(slot.ref.snapshot_id) + "." +
+                     std::to_string(slot.ref.pack));
+      }
+    }
+    VCSNAP_RETURN_IF_ERROR(
+        ForEachVmRef(reader, s, [&](uint64_t r) { live.push_back(r); }));
+  }
+  std::sort(live.begin(), live.end());
+  live.erase(std::unique(live.begin(), live.end()), live.end());
+  result.live_chunks = live.size();
+
+  // Sweep the store.
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
+                          VmStore::Open(&backend, vm, repo.config()));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> containers,
+                          store->ListContainers());
+  for (const ContainerInfo& c : containers) {
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> present,
+                            store->PresentCids(c.id));
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> deleted,
+                            store->DeletedCids(c.id));
+    for (uint64_t cid : present) {
+      ChunkRef ref{c.id, cid};
+      if (std::binary_search(live.begin(), live.end(), ref.raw()) ||
+          std::binary_search(deleted.begin(), deleted.end(), cid)) {
+        continue;
+      }
+      VCSNAP_RETURN_IF_ERROR(store->Delete(ref));
+      result.leaked_chunks++;
+    }
+  }
+  VCSNAP_RETURN_IF_ERROR(store->Flush());
+
+  // Unreachable metadata: left by forgets that crashed, or by backups that
+  // died before their catalog commit.
+  for (const auto& [dir, keep] :
+       {std::pair<std::string, const std::set<std::string>*>{"snap", &snaps},
+        {"summary", &snaps},
+        {"recipes", &packs}}) {
+    VCSNAP_ASSIGN_OR_RETURN(uint64_t n,
+                            RemoveUnreachable(backend, vm, dir, *keep));
+    result.orphan_objects += n;
+  }
+  VCSNAP_ASSIGN_OR_RETURN(GcState state, LoadGcState(backend, vm));
+  result.approx_deletes_before = state.approx_deletes;
+  state = GcState{};
+  state.last_repair_unix = static_cast<uint64_t>(std::time(nullptr));
+  state.last_repair_leaked = result.leaked_chunks;
+  VCSNAP_RETURN_IF_ERROR(SaveGcState(backend, vm, state));
+  result.seconds = Since(start);
+  return result;
+}
+
+Result<CompactResult> RunCompact(Repository& repo, const std::string& vm,
+                                 double threshold) {
+  const auto start = std::chrono::steady_clock::now();
+  VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm));
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                          Lease::Acquire(&repo.backend(), vm, "compact"));
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
+                          VmStore::Open(&repo.backend(), vm, repo.config()));
+  VCSNAP_ASSIGN_OR_RETURN(CompactionStats stats,
+                          Compact(store.get(), threshold));
+  CompactResult r;
+  r.vm = vm;
+  r.containers = stats.containers_compacted;
+  r.bytes_before = stats.bytes_before;
+  r.bytes_after = stats.bytes_after;
+  r.seconds = Since(start);
+  return r;
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,180 @@
+#include "recipe/bloom.h"
+
+#include <xxhash.h>
+
+#include <bit>
+#include <cmath>
+
+#include "util/coding.h"
+
+namespace vcsnap {
+namespace {
+
+constexpr uint8_t kBitsKind = 1;
+constexpr uint64_t kSeed1 = 0x76637370626c6f31ull;  // DO NOT CHANGE
+constexpr uint64_t kSeed2 = 0x76637370626c6f32ull;  // DO NOT CHANGE
+constexpr uint64_t kMaxCells = 1ull << 36;
+
+template <typename F>
+void ForEachCell(const BloomParams& p, uint64_t key, F&& f) {
+  const uint64_t h1 = XXH3_64bits_withSeed(&key, sizeof(key), kSeed1);
+  const uint64_t h2 = XXH3_64bits_withSeed(&key, sizeof(key), kSeed2) | 1;
+  for (uint8_t i = 0; i < p.hashes; ++i) f((h1 + i * h2) % p.cells);
+}
+
+}  // namespace
+
+BloomParams BloomParams::ForKeys(uint64_t keys) {
+  return BloomParams{std::max<uint64_t>(1024, keys * 10), 7};
+}
+
+// --- BloomBits ---
+
+BloomBits::BloomBits(BloomParams p)
+    : params_(p), words_((p.cells + 63) / 64, 0) {}
+
+BloomBits BloomBits::ContainsEverything() {
+  BloomBits b;
+  b.everything_ = true;
+  return b;
+}
+
+void BloomBits::Add(uint64_t key) {
+  if (everything_) return;
+  ForEachCell(params_, key,
+              [&](uint64_t c) { words_[c / 64] |= 1ull << (c % 64); });
+}
+
+bool BloomBits::MayContain(uint64_t key) const {
+  if (everything_) return true;
+  if (params_.cells == 0) return false;
+  bool all = true;
+  ForEachCell(params_, key, [&](uint64_t c) {
+    all = all && ((words_[c / 64] >> (c % 64)) & 1);
+  });
+  return all;
+}
+
+Status BloomBits::OrWith(const BloomBits& other) {
+  if (everything_) return Status::Ok();
+  if (other.everything_) {
+    *this = ContainsEverything();
+    return Status::Ok();
+  }
+  if (!(params_ == other.params_)) {
+    return Status::InvalidArgument("Bloom filters of different sizes");
+  }
+  for (size_t i = 0; i < words_.size(); ++i) words_[i] |= other.words_[i];
+  return Status::Ok();
+}
+
+double BloomBits::EstimatedFpRate() const {
+  if (everything_) return 1;
+  if (params_.cells == 0) return 0;
+  uint64_t set = 0;
+  for (uint64_t w : words_) set += std::popcount(w);
+  return std::pow(static_cast<double>(set) / static_cast<double>(params_.cells),
+                  params_.hashes);
+}
+
+Bytes BloomBits::Encode() const {
+  Bytes out;
+  ByteWriter w(&out);
+  w.U8(everything_ ? 0xff : kBitsKind);
+  w.U64(params_.cells);
+  w.U8(params_.hashes);
+  for (uint64_t word : words_) w.U64(word);
+  return out;
+}
+
+Result<BloomBits> BloomBits::Decode(ByteView bytes) {
+  ByteReader r(bytes, "Bloom summary");
+  VCSNAP_ASSIGN_OR_RETURN(uint8_t kind, r.U8("kind"));
+  if (kind != kBitsKind) return ContainsEverything();  // unknown: keep all
+  BloomParams p;
+  VCSNAP_ASSIGN_OR_RETURN(p.cells, r.U64("cells"));
+  VCSNAP_ASSIGN_OR_RETURN(p.hashes, r.U8("hashes"));
+  if (p.cells == 0 || p.cells > kMaxCells || p.hashes == 0 || p.hashes > 32 ||
+      r.remaining() != (p.cells + 63) / 64 * 8) {
+    return Status::Corruption("Bloom summary: sizes do not agree");
+  }
+  BloomBits b(p);
+  for (uint64_t& word : b.words_) {
+    VCSNAP_ASSIGN_OR_RETURN(word, r.U64("bits"));
+  }
+  return b;
+}
+
+// --- CountingBloom ---
+
+CountingBloom::CountingBloom(BloomParams p)
+    : params_(p), nibbles_((p.cells + 1) / 2, 0) {}
+
+uint8_t CountingBloom::Get(uint64_t c) const {
+  return (nibbles_[c / 2] >> ((c % 2) * 4)) & 0xf;
+}
+
+void CountingBloom::Set(uint64_t c, uint8_t v) {
+  uint8_t& b = nibbles_[c / 2];
+  const int shift = (c % 2) * 4;
+  b = static_cast<uint8_t>((b & ~(0xf << shift)) | (v << shift));
+}
+
+void CountingBloom::Add(uint64_t key) {
+  ++keys_;
+  ForEachCell(params_, key, [&](uint64_t c) {
+    uint8_t v = Get(c);
+    if (v < 15) Set(c, v + 1);
+  });
+}
+
+void CountingBloom::Remove(uint64_t key) {
+  if (keys_ > 0) --keys_;
+  ForEachCell(params_, key, [&](uint64_t c) {
+    uint8_t v = Get(c);
+    if (v > 0 && v < 15) Set(c, v - 1);  // 15 is sticky: never decremented
+  });
+}
+
+bool CountingBloom::MayContain(uint64_t key) const {
+  bool all = true;
+  ForEachCell(params_, key, [&](uint64_t c) { all = all && Get(c) > 0; });
+  return all;
+}
+
+BloomBits CountingBloom::ToBits() const {
+  BloomBits b(params_);
+  for (uint64_t c = 0; c < params_.cells; ++c) {
+    if (Get(c) != 0) b.words_[c / 64] |= 1ull << (c % 64);
+  }
+  return b;
+}
+
+Bytes CountingBloom::Encode() const {
+  Bytes out;
+  ByteWriter w(&out);
+  w.U64(params_.cells);
+  w.U8(params_.hashes);
+  w.U64(keys_);
+  w.Raw(ByteView(nibbles_.data(), nibbles_.size()));
+  return out;
+}
+
+Result<CountingBloom> CountingBloom::Decode(ByteView bytes) {
+  ByteReader r(bytes, "counting Bloom filter");
+  BloomParams p;
+  VCSNAP_ASSIGN_OR_RETURN(p.cells, r.U64("cells"));
+  VCSNAP_ASSIGN_OR_RETURN(p.hashes, r.U8("hashes"));
+  VCSNAP_ASSIGN_OR_RETURN(uint64_t keys, r.U64("keys"));
+  if (p.cells == 0 || p.cells > kMaxCells || p.hashes == 0 || p.hashes > 32 ||
+      r.remaining() != (p.cells + 1) / 2) {
+    return Status::Corruption("counting Bloom filter: sizes do not agree");
+  }
+  CountingBloom c(p);
+  c.keys_ = keys;
+  VCSNAP_ASSIGN_OR_RETURN(ByteView n, r.Raw(r.remaining(), "counters"));
+  std::copy(n.begin(), n.end(), c.nibbles_.begin());
+  return c;
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,98 @@
+// File: recipe/bloom.h
+//
+// Bloom filters over 8-byte chunk references, for approximate deletion
+// (paper §5.3). Cell i of key x is (h1 + i*h2) mod cells with h1, h2 two
+// XXH3-64 hashes of x (Kirsch-Mitzenmacher double hashing).
+//
+//  - BloomBits: one bit per cell; a snapshot's summary of the VM chunks it
+//    uses. Filters with equal parameters OR together (the merged summary of
+//    a VM's live snapshots).
+//  - CountingBloom: 4-bit counters, the per-VM state that lets a backup move
+//    the summary from the parent to the new snapshot by removing the refs of
+//    the old recipes of dirty segments and adding those of the new ones --
+//    cost proportional to the dirty segments, not the image. A counter that
+//    reaches 15 sticks there (never decremented): it can only make the filter
+//    say "maybe present" for longer, never drop a live reference.
+//
+// Safety rule: these filters may only ever make data be KEPT. A summary whose
+// encoding a reader does not know is treated as containing everything.
+//
+// Thread safety: value types; const methods may be called concurrently.
+
+#ifndef VCSNAP_RECIPE_BLOOM_H_
+#define VCSNAP_RECIPE_BLOOM_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "util/bytes.h"
+#include "util/result.h"
+
+namespace vcsnap {
+
+struct BloomParams {
+  uint64_t cells = 0;
+  uint8_t hashes = 0;
+  bool operator==(const BloomParams&) const = default;
+  // ~10 cells per expected key and 7 hashes: about 1 % false positives.
+  static BloomParams ForKeys(uint64_t keys);
+};
+
+class BloomBits {
+ public:
+  BloomBits() = default;
+  explicit BloomBits(BloomParams p);
+  static BloomBits ContainsEverything();
+
+  void Add(uint64_t key);
+  bool MayContain(uint64_t key) const;
+  // InvalidArgument unless the parameters match (or one contains everything).
+  Status OrWith(const BloomBits& other);
+  // The false-positive rate implied by the share of set bits.
+  double EstimatedFpRate() const;
+
+  const BloomParams& params() const { return params_; }
+  bool contains_everything() const { return everything_; }
+
+  Bytes Encode() const;  // kind u8 = 1, cells u64, hashes u8, bit bytes
+  // A known encoding, or ContainsEverything() for an unknown kind; Corruption
+  // for a known kind whose sizes do not agree.
+  static Result<BloomBits> Decode(ByteView bytes);
+
+ private:
+  friend class CountingBloom;
+  BloomParams params_;
+  bool everything_ = false;
+  std::vector<uint64_t> words_;
+};
+
+class CountingBloom {
+ public:
+  CountingBloom() = default;
+  explicit CountingBloom(BloomParams p);
+
+  void Add(uint64_t key);
+  // REQUIRES: `key` was added (more often than removed).
+  void Remove(uint64_t key);
+  bool MayContain(uint64_t key) const;
+  BloomBits ToBits() const;
+
+  const BloomParams& params() const { return params_; }
+  uint64_t keys() const { return keys_; }  // adds minus removes
+  size_t memory_bytes() const { return nibbles_.size(); }
+
+  Bytes Encode() const;  // cells u64, hashes u8, keys u64, packed nibbles
+  static Result<CountingBloom> Decode(ByteView bytes);
+
+ private:
+  uint8_t Get(uint64_t cell) const;
+  void Set(uint64_t cell, uint8_t v);
+
+  BloomParams params_;
+  uint64_t keys_ = 0;
+  std::vector<uint8_t> nibbles_;  // two 4-bit counters per byte
+};
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_RECIPE_BLOOM_H_

@@ -1,0 +1,113 @@
+#include "recipe/summary.h"
+
+#include <set>
+
+#include "format/envelope.h"
+#include "recipe/names.h"
+#include "util/coding.h"
+
+namespace vcsnap {
+namespace {
+
+constexpr uint16_t kVersion = 1;
+const EnvelopeSpec kSumSpec{{'V', 'S', 'U', 'M'},
+                            "snapshot summary",
+                            1,
+                            kVersion,
+                            kMaxObjectSizeCeiling};
+const EnvelopeSpec kCbfSpec{{'V', 'C', 'B', 'F'},
+                            "counting filter",
+                            1,
+                            kVersion,
+                            kMaxObjectSizeCeiling};
+
+std::string CbfName(const std::string& vm) { return VmPrefix(vm) + "cbf"; }
+
+}  // namespace
+
+std::string SummaryName(const std::string& vm, uint32_t snapshot) {
+  return VmPrefix(vm) + "summary/" + std::to_string(snapshot);
+}
+
+Result<std::optional<VmFilter>> LoadVmFilter(Backend& backend,
+                                             const std::string& vm) {
+  const std::string name = CbfName(vm);
+  Result<Bytes> raw = backend.Get(name);
+  if (!raw.ok()) {
+    if (raw.status().IsNotFound()) return std::optional<VmFilter>();
+    return raw.status();
+  }
+  VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
+                          DecodeEnvelope(kCbfSpec, name, *raw));
+  ByteReader r(env.body, name);
+  VmFilter f;
+  VCSNAP_ASSIGN_OR_RETURN(f.snapshot, r.U32("snapshot"));
+  VCSNAP_ASSIGN_OR_RETURN(ByteView rest, r.Raw(r.remaining(), "filter"));
+  Result<CountingBloom> cb = CountingBloom::Decode(rest);
+  if (!cb.ok()) return cb.status().WithContext(name);
+  f.filter = std::move(*cb);
+  return std::optional<VmFilter>(std::move(f));
+}
+
+Status SaveVmFilter(Backend& backend, const std::string& vm,
+                    const VmFilter& f) {
+  Bytes body;
+  ByteWriter w(&body);
+  w.U32(f.snapshot);
+  w.Raw(f.filter.Encode());
+  const std::string name = CbfName(vm);
+  return backend.Put(name, EncodeEnvelope(kCbfSpec, kVersion, name, body));
+}
+
+Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
+                   const BloomBits& bits) {
+  const std::string name = SummaryName(vm, snapshot);
+  return backend.Put(name,
+                     EncodeEnvelope(kSumSpec, kVersion, name, bits.Encode()));
+}
+
+Result<BloomBits> LoadSummary(Backend& backend, const std::string& vm,
+                              uint32_t snapshot) {
+  const std::string name = SummaryName(vm, snapshot);
+  Result<Bytes> raw = backend.Get(name);
+  if (!raw.ok()) {
+    if (raw.status().IsNotFound()) return BloomBits::ContainsEverything();
+    return raw.status();
+  }
+  VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
+                          DecodeEnvelope(kSumSpec, name, *raw));
+  Result<BloomBits> bits = BloomBits::Decode(env.body);
+  if (!bits.ok()) return bits.status().WithContext(name);
+  return bits;
+}
+
+Status ForEachVmRef(RecipeReader& reader, const SnapshotRecipe& snapshot,
+                    const std::function<void(uint64_t)>& f) {
+  std::set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
+  for (const SegmentSlot& slot : snapshot.segments) {
+    if (slot.zero) continue;
+    if (!seen.emplace(slot.ref.snapshot_id, slot.ref.pack, slot.ref.offset)
+             .second) {
+      continue;
+    }
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
+                            reader.Read(slot.ref));
+    for (const RecipeEntry& e : entries) {
+      if (e.kind == ChunkKind::kVm) f(e.vm_ref);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<CountingBloom> BuildFilter(RecipeReader& reader,
+                                  const SnapshotRecipe& snapshot) {
+  std::vector<uint64_t> refs;
+  VCSNAP_RETURN_IF_ERROR(
+      ForEachVmRef(reader, snapshot, [&](uint64_t r) { refs.push_back(r); }));
+  // Twice the room needed now, so that growth does not force a rebuild soon.
+  CountingBloom f(BloomParams::ForKeys(2 * refs.size() + 1024));
+  for (uint64_t r : refs) f.Add(r);
+  return f;
+}
+
+}  // namespace vcsnap

@@ -77,8 +77,32 @@ printf 'web4\n' > "$tmp/badjobs"
 expect 2 "^vcsnap: error: .*line 1" -- "$vcsnap" --repo "$r" backup --jobs "$tmp/badjobs"
 expect 1 "^vcsnap: error: .*not locked" -- "$vcsnap" --repo "$r" unlock --vm web1
 
+# popular data set, deletion, repair, check
+expect 2 "^vcsnap: error: .*--fraction" -- "$vcsnap" --repo "$r" pds update --fraction 1.5
+expect 2 "^vcsnap: error: .*--memory must be more than 0" -- "$vcsnap" --repo "$r" pds update --memory 0
+expect 0 '"generation":1' -- "$vcsnap" --repo "$r" pds update --fraction 0.5 --json
+expect 0 '"level3":[1-9]' -- "$vcsnap" --repo "$r" backup --vm web5 --image "$img" --json
+expect 0 "checked 4 VMs, .* 0 problems" -- "$vcsnap" --repo "$r" check --read-data
+expect 2 "^vcsnap: error: .*--snapshot ID or a --keep" -- "$vcsnap" --repo "$r" forget --vm web1
+expect 0 "would forget snapshots of web1: 1 2" -- "$vcsnap" --repo "$r" forget --vm web1 --keep-last 1 --dry-run
+expect 0 "forgot snapshots of web1: 1 2" -- "$vcsnap" --repo "$r" forget --vm web1 --keep-last 1
+expect 1 "^vcsnap: error: .*no snapshot 1" -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot 1 --output "$tmp/x.img"
+expect 0 "restored snapshot 3 of web1" -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot latest --output "$tmp/out3.img" --verify
+cmp -s "$tmp/out3.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: snapshot 3 differs after forget"; fails=$((fails + 1)); }
+expect 0 '"leaked_chunks":0' -- "$vcsnap" --repo "$r" gc --vm web1 --json
+expect 0 "reclaimed" -- "$vcsnap" --repo "$r" compact --threshold 0
+expect 2 "^vcsnap: error: .*threshold" -- "$vcsnap" --repo "$r" compact --threshold 2
+expect 0 "web1 +1 snapshots" -- "$vcsnap" --repo "$r" stats
+expect 0 "0 problems" -- "$vcsnap" --repo "$r" check --read-data
+# damage one stored block: check names the place and exits 1
+blk="$(find "$r/vm/web2/store" -type f -name 'b*' | head -1)"
+printf 'XXXX' | dd of="$blk" bs=1 seek=200 conv=notrunc status=none
+expect 1 "damaged: VM web2 snapshot 1 segment" -- "$vcsnap" --repo "$r" check --read-data
+expect 1 "^vcsnap: error: .*VM web2 snapshot 1 segment" -- "$vcsnap" --repo "$r" restore --vm web2 --snapshot 1 --output "$tmp/bad.img"
+[[ ! -e "$tmp/bad.img" ]] && pass=$((pass + 1)) || { echo "FAIL: a failed restore left an output file"; fails=$((fails + 1)); }
+
 expect 0 "Usage" -- "$vcsnap" --help
-for sub in init stats backup snapshots restore unlock; do
+for sub in init stats backup snapshots restore unlock forget gc compact check; do
   expect 0 "Usage" -- "$vcsnap" "$sub" --help
 done
 expect 0 "vcsnap [0-9]" -- "$vcsnap" --version

@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "gc/gc_state.h"
+#include "recipe/catalog.h"
 #include "repo/repository.h"
+#include "store/vm_store.h"
 #include "util/units.h"
 
 namespace vcsnap::cli {
@@ -39,6 +42,45 @@ class StatsCommand final : public Command {
       total.bytes += o.size;
     }
     const RepoConfig& c = repo->config();
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, ListVms(repo->backend()));
+    nlohmann::json vm_json = nlohmann::json::array();
+    std::string vm_text;
+    for (const std::string& vm : vms) {
+      VCSNAP_ASSIGN_OR_RETURN(Catalog cat, LoadCatalog(repo->backend(), vm));
+      VCSNAP_ASSIGN_OR_RETURN(auto store, VmStore::Open(&repo->backend(), vm, c));
+      VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> cs, store->ListContainers());
+      uint64_t stored = 0, chunks = 0, deleted = 0;
+      for (const ContainerInfo& ci : cs) {
+        stored += ci.stored_bytes;
+        chunks += ci.live_chunks;
+        deleted += ci.deleted_chunks;
+      }
+      uint64_t logical = 0;
+      for (const CatalogEntry& e : cat.entries) logical += e.logical_bytes;
+      VCSNAP_ASSIGN_OR_RETURN(GcState g, LoadGcState(repo->backend(), vm));
+      vm_json.push_back({{"vm", vm},
+                         {"snapshots", cat.entries.size()},
+                         {"logical_bytes", logical},
+                         {"stored_chunk_bytes", stored},
+                         {"containers", cs.size()},
+                         {"chunks", chunks},
+                         {"chunks_deleted_not_compacted", deleted},
+                         {"approx_deletes_since_repair", g.approx_deletes},
+                         {"fp_rate", g.last_fp_rate},
+                         {"estimated_leak_chunks", g.EstimatedLeakChunks()},
+                         {"repair_due", g.RepairDue()}});
+      char line[256];
+      std::snprintf(line, sizeof(line),
+                    "  %-16s %4zu snapshots %10s logical %10s stored  R=%llu "
+                    "eps=%.3f%% leak~%.0f chunks%s\n",
+                    vm.c_str(), cat.entries.size(),
+                    FormatByteSize(logical).c_str(),
+                    FormatByteSize(stored).c_str(),
+                    static_cast<unsigned long long>(g.approx_deletes),
+                    100 * g.last_fp_rate, g.EstimatedLeakChunks(),
+                    g.RepairDue() ? "  (gc due: R > tau/eps)" : "");
+      vm_text += line;
+    }
     if (json_) {
       nlohmann::json j;
       j["repository"] = c.RepoIdHex();
@@ -53,6 +95,7 @@ class StatsCommand final : public Command {
       for (const auto& [name, a] : areas) {
         j["areas"][name] = {{"objects", a.objects}, {"bytes", a.bytes}};
       }
+      j["vms"] = vm_json;
       std::printf("%s\n", j.dump().c_str());
       return Status::Ok();
     }
@@ -67,6 +110,7 @@ class StatsCommand final : public Command {
     std::printf("  %-10s %10llu %12s\n", "total",
                 static_cast<unsigned long long>(total.objects),
                 FormatByteSize(total.bytes).c_str());
+    if (!vm_text.empty()) std::printf("VMs:\n%s", vm_text.c_str());
     return Status::Ok();
   }
 

@@ -47,6 +47,10 @@ std::unique_ptr<Command> MakeSnapshotsCommand();
 std::unique_ptr<Command> MakeRestoreCommand();
 std::unique_ptr<Command> MakeUnlockCommand();
 std::unique_ptr<Command> MakePdsCommand();
+std::unique_ptr<Command> MakeForgetCommand();
+std::unique_ptr<Command> MakeGcCommand();
+std::unique_ptr<Command> MakeCompactCommand();
+std::unique_ptr<Command> MakeCheckCommand();
 
 // Every VM of the repository, sorted.
 Result<std::vector<std::string>> ListVms(Backend& backend);

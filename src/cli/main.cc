@@ -39,7 +39,11 @@ int main(int argc, char** argv) {
   commands.push_back(vcsnap::cli::MakeSnapshotsCommand());
   commands.push_back(vcsnap::cli::MakeRestoreCommand());
   commands.push_back(vcsnap::cli::MakeUnlockCommand());
+  commands.push_back(vcsnap::cli::MakeForgetCommand());
+  commands.push_back(vcsnap::cli::MakeGcCommand());
+  commands.push_back(vcsnap::cli::MakeCompactCommand());
   commands.push_back(vcsnap::cli::MakePdsCommand());
+  commands.push_back(vcsnap::cli::MakeCheckCommand());
   commands.push_back(vcsnap::cli::MakeStatsCommand());
   std::vector<std::pair<CLI::App*, Command*>> subs;
   for (auto& c : commands) subs.emplace_back(c->Setup(app), c.get());

@@ -19,6 +19,7 @@
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "testing/forwarding_backend.h"
+#include "testing/small_repo.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -29,18 +30,6 @@ using ::vcsnap::testing::StatusIs;
 using ::vcsnap::testing::StatusIsWith;
 
 constexpr uint32_t kSeg = 64 << 10;
-
-RepoConfig SmallConfig() {
-  RepoConfig c = RepoConfig::NewDefault();
-  c.segment_size = kSeg;
-  c.chunk_min = 256;
-  c.chunk_avg = 1024;
-  c.chunk_max = 4096;
-  c.group_chunks = 16;
-  c.max_object_size = 1 << 20;
-  c.container_size = 2 << 20;
-  return c;
-}
 
 // Deterministic, compressible, chunk-shaped content: words from a small
 // vocabulary, so that content repeats at chunk level across segments.
@@ -75,7 +64,7 @@ class BackupTest : public ::testing::Test {
     fault_ = std::make_unique<FaultBackend>(mem_);
     repo_ = std::move(*Repository::InitOn(
         std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
-        SmallConfig()));
+        ::vcsnap::testing::SmallRepoConfig()));
   }
 
   std::string Path(const std::string& name) { return dir_ + "/" + name; }

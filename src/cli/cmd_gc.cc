@@ -8,6 +8,7 @@
 #include "gc/check.h"
 #include "gc/forget.h"
 #include "gc/sweep.h"
+#include "recipe/catalog.h"
 #include "recipe/names.h"
 #include "util/units.h"
 
@@ -18,7 +19,7 @@ namespace {
 Result<std::vector<std::string>> TargetVms(Repository& repo,
                                            const std::string& vm) {
   if (!vm.empty()) return std::vector<std::string>{vm};
-  return ListVms(repo.backend());
+  return ListVmNames(repo.backend());
 }
 
 class ForgetCommand final : public Command {
@@ -67,11 +68,12 @@ class ForgetCommand final : public Command {
                 o_.dry_run ? "would forget" : "forgot", o_.vm.c_str(),
                 ids.c_str());
     if (!o_.dry_run && !r.forgotten.empty()) {
-      std::printf("  %llu chunks logged for deletion, %llu kept (still used, or "
-                  "summary false positives; false-positive rate %.2f%%) in %.2f s\n",
-                  static_cast<unsigned long long>(r.chunks_deleted),
-                  static_cast<unsigned long long>(r.chunks_kept_by_summary),
-                  100 * r.fp_rate, r.seconds);
+      std::printf(
+          "  %llu chunks logged for deletion, %llu kept (still used, or "
+          "summary false positives; false-positive rate %.2f%%) in %.2f s\n",
+          static_cast<unsigned long long>(r.chunks_deleted),
+          static_cast<unsigned long long>(r.chunks_kept_by_summary),
+          100 * r.fp_rate, r.seconds);
     }
     return Status::Ok();
   }
@@ -85,7 +87,8 @@ class GcCommand final : public Command {
  public:
   CLI::App* Setup(CLI::App& app) override {
     CLI::App* sub = app.add_subcommand(
-        "gc", "exact per-VM mark-and-sweep: repairs the approximate-delete leak");
+        "gc",
+        "exact per-VM mark-and-sweep: repairs the approximate-delete leak");
     sub->add_option("--vm", vm_, "only this VM (default: every VM)");
     sub->add_flag("--json", json_, "print the result as JSON");
     return sub;
@@ -95,7 +98,8 @@ class GcCommand final : public Command {
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, TargetVms(*repo, vm_));
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
+                            TargetVms(*repo, vm_));
     nlohmann::json all = nlohmann::json::array();
     for (const std::string& vm : vms) {
       VCSNAP_ASSIGN_OR_RETURN(GcResult r, RunGc(*repo, vm));
@@ -107,14 +111,15 @@ class GcCommand final : public Command {
                        {"approx_deletes_before", r.approx_deletes_before},
                        {"seconds", r.seconds}});
       } else {
-        std::printf("gc %s: %llu live chunks, %llu leaked chunks logged for "
-                    "deletion, %llu unreachable objects removed (after %llu "
-                    "approximate deletes) in %.2f s\n",
-                    vm.c_str(), static_cast<unsigned long long>(r.live_chunks),
-                    static_cast<unsigned long long>(r.leaked_chunks),
-                    static_cast<unsigned long long>(r.orphan_objects),
-                    static_cast<unsigned long long>(r.approx_deletes_before),
-                    r.seconds);
+        std::printf(
+            "gc %s: %llu live chunks, %llu leaked chunks logged for "
+            "deletion, %llu unreachable objects removed (after %llu "
+            "approximate deletes) in %.2f s\n",
+            vm.c_str(), static_cast<unsigned long long>(r.live_chunks),
+            static_cast<unsigned long long>(r.leaked_chunks),
+            static_cast<unsigned long long>(r.orphan_objects),
+            static_cast<unsigned long long>(r.approx_deletes_before),
+            r.seconds);
       }
     }
     if (json_) std::printf("%s\n", all.dump().c_str());
@@ -145,11 +150,13 @@ class CompactCommand final : public Command {
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, TargetVms(*repo, vm_));
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
+                            TargetVms(*repo, vm_));
     uint64_t before = 0, after = 0;
     double seconds = 0;
     for (const std::string& vm : vms) {
-      VCSNAP_ASSIGN_OR_RETURN(CompactResult r, RunCompact(*repo, vm, threshold_));
+      VCSNAP_ASSIGN_OR_RETURN(CompactResult r,
+                              RunCompact(*repo, vm, threshold_));
       before += r.bytes_before;
       after += r.bytes_after;
       seconds += r.seconds;
@@ -160,9 +167,10 @@ class CompactCommand final : public Command {
                     FormatByteSize(r.bytes_after).c_str());
       }
     }
-    std::printf("reclaimed %s in %.2f s (%.1f MB/s of containers rewritten)\n",
-                FormatByteSize(before - after).c_str(), seconds,
-                seconds > 0 ? static_cast<double>(before) / seconds / 1e6 : 0.0);
+    std::printf(
+        "reclaimed %s in %.2f s (%.1f MB/s of containers rewritten)\n",
+        FormatByteSize(before - after).c_str(), seconds,
+        seconds > 0 ? static_cast<double>(before) / seconds / 1e6 : 0.0);
     return Status::Ok();
   }
 
@@ -184,30 +192,36 @@ class CheckCommand final : public Command {
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
     VCSNAP_ASSIGN_OR_RETURN(CheckResult r, RunCheck(*repo, o_));
-    const double rate = r.seconds > 0 ? static_cast<double>(r.bytes_read) / r.seconds : 0;
+    const double rate =
+        r.seconds > 0 ? static_cast<double>(r.bytes_read) / r.seconds : 0;
     if (json_) {
-      nlohmann::json j = {{"vms", r.vms},          {"snapshots", r.snapshots},
-                          {"recipes", r.recipes},  {"references", r.references},
-                          {"bytes_read", r.bytes_read}, {"seconds", r.seconds},
+      nlohmann::json j = {{"vms", r.vms},
+                          {"snapshots", r.snapshots},
+                          {"recipes", r.recipes},
+                          {"references", r.references},
+                          {"bytes_read", r.bytes_read},
+                          {"seconds", r.seconds},
                           {"problems", r.problems}};
       std::printf("%s\n", j.dump().c_str());
     } else {
       for (const std::string& p : r.problems) {
         std::fprintf(stderr, "vcsnap: damaged: %s\n", p.c_str());
       }
-      std::printf("checked %llu VMs, %llu snapshots, %llu segment recipes, %llu "
-                  "chunk references%s in %.2f s%s: %zu problems\n",
-                  static_cast<unsigned long long>(r.vms),
-                  static_cast<unsigned long long>(r.snapshots),
-                  static_cast<unsigned long long>(r.recipes),
-                  static_cast<unsigned long long>(r.references),
-                  o_.read_data ? (", read " + FormatByteSize(r.bytes_read)).c_str()
-                               : "",
-                  r.seconds,
-                  o_.read_data ? (" (" + FormatByteSize(static_cast<uint64_t>(rate)) +
-                                  "/s)").c_str()
-                               : "",
-                  r.problems.size());
+      std::printf(
+          "checked %llu VMs, %llu snapshots, %llu segment recipes, %llu "
+          "chunk references%s in %.2f s%s: %zu problems\n",
+          static_cast<unsigned long long>(r.vms),
+          static_cast<unsigned long long>(r.snapshots),
+          static_cast<unsigned long long>(r.recipes),
+          static_cast<unsigned long long>(r.references),
+          o_.read_data ? (", read " + FormatByteSize(r.bytes_read)).c_str()
+                       : "",
+          r.seconds,
+          o_.read_data
+              ? (" (" + FormatByteSize(static_cast<uint64_t>(rate)) + "/s)")
+                    .c_str()
+              : "",
+          r.problems.size());
     }
     if (!r.problems.empty()) {
       return Status::Corruption(std::to_string(r.problems.size()) +
@@ -223,9 +237,17 @@ class CheckCommand final : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> MakeForgetCommand() { return std::make_unique<ForgetCommand>(); }
-std::unique_ptr<Command> MakeGcCommand() { return std::make_unique<GcCommand>(); }
-std::unique_ptr<Command> MakeCompactCommand() { return std::make_unique<CompactCommand>(); }
-std::unique_ptr<Command> MakeCheckCommand() { return std::make_unique<CheckCommand>(); }
+std::unique_ptr<Command> MakeForgetCommand() {
+  return std::make_unique<ForgetCommand>();
+}
+std::unique_ptr<Command> MakeGcCommand() {
+  return std::make_unique<GcCommand>();
+}
+std::unique_ptr<Command> MakeCompactCommand() {
+  return std::make_unique<CompactCommand>();
+}
+std::unique_ptr<Command> MakeCheckCommand() {
+  return std::make_unique<CheckCommand>();
+}
 
 }  // namespace vcsnap::cli

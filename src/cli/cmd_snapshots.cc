@@ -14,15 +14,6 @@
 
 namespace vcsnap::cli {
 
-// Every VM of the repository, sorted (from the vms/ markers).
-Result<std::vector<std::string>> ListVms(Backend& backend) {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> markers,
-                          backend.List("vms/"));
-  std::vector<std::string> vms;
-  for (const ObjectInfo& o : markers) vms.push_back(o.name.substr(4));
-  return vms;
-}
-
 namespace {
 
 class SnapshotsCommand final : public Command {
@@ -42,7 +33,7 @@ class SnapshotsCommand final : public Command {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
     std::vector<std::string> vms;
     if (vm_.empty()) {
-      VCSNAP_ASSIGN_OR_RETURN(vms, ListVms(repo->backend()));
+      VCSNAP_ASSIGN_OR_RETURN(vms, ListVmNames(repo->backend()));
     } else {
       vms.push_back(vm_);
     }

@@ -42,13 +42,16 @@ class StatsCommand final : public Command {
       total.bytes += o.size;
     }
     const RepoConfig& c = repo->config();
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, ListVms(repo->backend()));
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
+                            ListVmNames(repo->backend()));
     nlohmann::json vm_json = nlohmann::json::array();
     std::string vm_text;
     for (const std::string& vm : vms) {
       VCSNAP_ASSIGN_OR_RETURN(Catalog cat, LoadCatalog(repo->backend(), vm));
-      VCSNAP_ASSIGN_OR_RETURN(auto store, VmStore::Open(&repo->backend(), vm, c));
-      VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> cs, store->ListContainers());
+      VCSNAP_ASSIGN_OR_RETURN(auto store,
+                              VmStore::Open(&repo->backend(), vm, c));
+      VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> cs,
+                              store->ListContainers());
       uint64_t stored = 0, chunks = 0, deleted = 0;
       for (const ContainerInfo& ci : cs) {
         stored += ci.stored_bytes;

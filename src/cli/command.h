@@ -52,9 +52,6 @@ std::unique_ptr<Command> MakeGcCommand();
 std::unique_ptr<Command> MakeCompactCommand();
 std::unique_ptr<Command> MakeCheckCommand();
 
-// Every VM of the repository, sorted.
-Result<std::vector<std::string>> ListVms(Backend& backend);
-
 // The PDS index in force, for backups: "memory" (in-process table) or
 // "file" (low-memory sorted-file lookups); null when there is no PDS yet.
 Result<std::unique_ptr<PdsIndex>> LoadPdsIndex(Repository& repo,

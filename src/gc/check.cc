@@ -10,7 +10,6 @@
 
 #include "chunk/fingerprint.h"
 #include "chunk/segment.h"
-#include "pds/pds_update.h"
 #include "recipe/catalog.h"
 #include "recipe/names.h"
 #include "recipe/snapshot_recipe.h"

@@ -19,6 +19,7 @@
 #include "recipe/lease.h"
 #include "store/vm_store.h"
 #include "testing/forwarding_backend.h"
+#include "testing/small_repo.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -92,17 +93,9 @@ class GcTest : public ::testing::Test {
     dir_ = ::vcsnap::testing::NewTempDir("gc");
     mem_ = std::make_unique<MemBackend>(1 << 20);
     fault_ = std::make_unique<FaultBackend>(mem_.get());
-    RepoConfig c = RepoConfig::NewDefault();
-    c.segment_size = kSeg;
-    c.chunk_min = 256;
-    c.chunk_avg = 1024;
-    c.chunk_max = 4096;
-    c.group_chunks = 16;
-    c.max_object_size = 1 << 20;
-    c.container_size = 2 << 20;
     repo_ = std::move(*Repository::InitOn(
         std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
-        c));
+        ::vcsnap::testing::SmallRepoConfig()));
   }
 
   // Day 0 content, then daily edits: rewrites, new data, zeroing, moves.

@@ -31,9 +31,8 @@ std::vector<PdsIndexEntry> SortedEntries(size_t n) {
     v[i].fp = FpOf(i);
     v[i].size = 4096;
   }
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
-    return a.fp < b.fp;
-  });
+  std::sort(v.begin(), v.end(),
+            [](const auto& a, const auto& b) { return a.fp < b.fp; });
   uint64_t off = 0;
   for (auto& e : v) {
     e.offset = off;

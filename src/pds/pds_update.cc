@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "pds/pds_table.h"
+#include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "store/pds_store.h"
@@ -24,14 +25,6 @@ Status ValidatePdsUpdateOptions(const PdsUpdateOptions& o) {
                                    std::to_string(kPdsEntryBytes) + " bytes)");
   }
   return Status::Ok();
-}
-
-Result<std::vector<std::string>> ListVmNames(Backend& backend) {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> markers,
-                          backend.List("vms/"));
-  std::vector<std::string> vms;
-  for (const ObjectInfo& o : markers) vms.push_back(o.name.substr(4));
-  return vms;
 }
 
 namespace {

@@ -56,9 +56,6 @@ Status ValidatePdsUpdateOptions(const PdsUpdateOptions& options);
 Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
                                      const PdsUpdateOptions& options);
 
-// Every VM with a marker, sorted.
-Result<std::vector<std::string>> ListVmNames(Backend& backend);
-
 }  // namespace vcsnap
 
 #endif  // VCSNAP_PDS_PDS_UPDATE_H_

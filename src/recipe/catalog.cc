@@ -97,6 +97,16 @@ Status CommitCatalog(Backend& backend, const std::string& vm,
       .WithContext("VM " + vm + ": commit catalog");
 }
 
+Result<std::vector<std::string>> ListVmNames(Backend& backend) {
+  const std::string prefix = VmMarkerName("");
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> markers,
+                          backend.List(prefix));
+  std::vector<std::string> vms;
+  for (const ObjectInfo& o : markers)
+    vms.push_back(o.name.substr(prefix.size()));
+  return vms;
+}
+
 Result<uint32_t> ResolveSnapshotId(const Catalog& catalog,
                                    const std::string& vm,
                                    const std::string& text) {

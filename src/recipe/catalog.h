@@ -51,6 +51,10 @@ Result<Catalog> LoadCatalog(Backend& backend, const std::string& vm);
 Status CommitCatalog(Backend& backend, const std::string& vm,
                      const Catalog& catalog);
 
+// Every VM of the repository (from the vms/<vm> markers a first backup
+// creates), sorted.
+Result<std::vector<std::string>> ListVmNames(Backend& backend);
+
 // Parses a snapshot ID as users type it: a number, or "latest".
 // InvalidArgument for anything else; NotFound if absent from `catalog`.
 Result<uint32_t> ResolveSnapshotId(const Catalog& catalog,

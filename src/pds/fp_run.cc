@@ -209,6 +209,11 @@ Result<std::vector<RunInfo>> ListRuns(Backend& backend, const std::string& vm) {
 Result<std::unique_ptr<VmFpStream>> VmFpStream::Open(Backend* backend,
                                                      const std::string& vm) {
   VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, ListRuns(*backend, vm));
+  return OpenRuns(backend, vm, runs);
+}
+
+Result<std::unique_ptr<VmFpStream>> VmFpStream::OpenRuns(
+    Backend* backend, const std::string& vm, const std::vector<RunInfo>& runs) {
   auto s = std::unique_ptr<VmFpStream>(new VmFpStream());
   for (const RunInfo& r : runs) {
     s->readers_.push_back(
@@ -245,9 +250,19 @@ Result<bool> VmFpStream::Next(FpRecord* out) {
   return true;
 }
 
-Status ConsolidateRuns(Backend* backend, const std::string& vm,
-                       size_t max_runs) {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, ListRuns(*backend, vm));
+Status ConsolidateRuns(Backend* backend, const std::string& vm, size_t max_runs,
+                       uint32_t committed_below) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> all, ListRuns(*backend, vm));
+  std::vector<RunInfo> runs;
+  for (const RunInfo& r : all) {
+    uint32_t snap = 0;
+    auto [end, ec] =
+        std::from_chars(r.run.data(), r.run.data() + r.run.size(), snap);
+    bool merged = !r.run.empty() && r.run[0] == 'm';
+    bool committed =
+        ec == std::errc() && end != r.run.data() && snap < committed_below;
+    if (merged || committed) runs.push_back(r);
+  }
   if (runs.size() <= max_runs) return Status::Ok();
   uint64_t seq = 0;
   for (const RunInfo& r : runs) {
@@ -260,7 +275,7 @@ Status ConsolidateRuns(Backend* backend, const std::string& vm,
   }
   const std::string merged = "m" + std::to_string(seq);
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmFpStream> in,
-                          VmFpStream::Open(backend, vm));
+                          VmFpStream::OpenRuns(backend, vm, runs));
   SortedRunWriter out(backend, vm, merged);
   FpRecord rec;
   while (true) {

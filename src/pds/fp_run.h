@@ -117,6 +117,10 @@ class VmFpStream {
  public:
   static Result<std::unique_ptr<VmFpStream>> Open(Backend* backend,
                                                   const std::string& vm);
+  // The union of the given runs only.
+  static Result<std::unique_ptr<VmFpStream>> OpenRuns(
+      Backend* backend, const std::string& vm,
+      const std::vector<RunInfo>& runs);
   Result<bool> Next(FpRecord* out);
   size_t runs() const { return readers_.size(); }
 
@@ -128,9 +132,13 @@ class VmFpStream {
 };
 
 // Replaces the VM's runs by one merged run when it has more than
-// `max_runs`. Crash-safe: the merged run is complete before old runs go.
-Status ConsolidateRuns(Backend* backend, const std::string& vm,
-                       size_t max_runs);
+// `max_runs`. Only runs of committed snapshots (id < `committed_below`, the
+// catalog's next id) and earlier merges take part, so a backup writing its
+// run meanwhile is never disturbed and no lease is needed. Crash-safe: the
+// merged run is complete before old runs go, and the union is unchanged at
+// every step.
+Status ConsolidateRuns(Backend* backend, const std::string& vm, size_t max_runs,
+                       uint32_t committed_below);
 
 std::string FpPartName(const std::string& vm, const std::string& run,
                        uint32_t part);

@@ -55,7 +55,10 @@ TEST(FpRun, SpillsSortedUniqueRunsAndStreamsTheirUnion) {
   while (*(*stream)->Next(&r)) got.push_back(r.vm_ref & 0xffffffff);
   EXPECT_EQ(got, std::vector<uint64_t>(all.begin(), all.end()));
   // Consolidation keeps the union and leaves one run.
-  ASSERT_OK(ConsolidateRuns(&mem, "vm1", 1));
+  // Runs of snapshot 7 are uncommitted while the catalog's next id is 7.
+  ASSERT_OK(ConsolidateRuns(&mem, "vm1", 1, /*committed_below=*/7));
+  EXPECT_GT(ListRuns(mem, "vm1")->size(), 10u);
+  ASSERT_OK(ConsolidateRuns(&mem, "vm1", 1, /*committed_below=*/8));
   EXPECT_EQ(ListRuns(mem, "vm1")->size(), 1u);
   auto again = VmFpStream::Open(&mem, "vm1");
   std::vector<uint64_t> got2;

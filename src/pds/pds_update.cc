@@ -100,11 +100,12 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
       Lease::AcquireObject(&backend, "pds/lease", "the PDS",
                            "vcsnap unlock --pds", "pds update"));
   VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, ListVmNames(backend));
+  // No VM lease is taken: backups keep running while the PDS is updated
+  // (consolidation touches committed runs only).
   for (const std::string& vm : vms) {
-    Result<std::unique_ptr<Lease>> vm_lease =
-        Lease::Acquire(&backend, vm, "pds update");
-    if (!vm_lease.ok()) continue;  // busy: merged as it is
-    VCSNAP_RETURN_IF_ERROR(ConsolidateRuns(&backend, vm, /*max_runs=*/4));
+    VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
+    VCSNAP_RETURN_IF_ERROR(
+        ConsolidateRuns(&backend, vm, /*max_runs=*/4, catalog.next_id));
   }
   PdsUpdateResult result;
   const uint64_t k = options.memory / kPdsEntryBytes;

@@ -3,8 +3,8 @@
 // RunPdsUpdate: recomputes the popular data set (paper §4.1-4.2, §5.2).
 //
 //  1. takes the PDS lease (one update at a time);
-//  2. consolidates each VM's fingerprint runs (under that VM's lease; a VM
-//     busy with a backup is merged as it is);
+//  2. consolidates each VM's fingerprint runs of committed snapshots (no VM
+//     lease: backups run on meanwhile);
 //  3. counts popularity with a k-way merge and keeps the top k
 //     (k = fraction * unique fingerprints, or k = memory / entry size);
 //  4. copies the chosen chunks' bytes from the VM stores (read in store order,

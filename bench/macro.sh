@@ -206,7 +206,7 @@ p9() {
   gen p9 "${P9_ARGS[@]}"
   [ -f "$RES/p9_truth.out" ] ||
     timed p9_truth "$FLEETGEN" truth --fleet "$DATA/p9" --json
-  rm -f "$RES"/p9_t* "$RES"/p9_online*
+  rm -f "$RES"/p9_t0* "$RES"/p9_online*
   P9_DAYS=$(python3 -c "import json;print(len(json.load(open('$DATA/p9/manifest.json'))['vms'][0]['days']))")
   local repo
   for f in 0.01 0.02 0.04; do

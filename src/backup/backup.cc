@@ -261,7 +261,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
     for (uint64_t index : to_read) {
       const SegmentExtent e = Extent(index);
       Bytes data;
-      Status s = image_->Read(e.offset, e.length, &data);
+      Status s = image_->ReadSparse(e.offset, e.length, &data);
       if (!s.ok()) {
         pipe.Close(s);
         return;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -52,14 +53,51 @@ bool RawImage::IsHole(uint64_t offset, uint64_t length) {
   return static_cast<uint64_t>(data) >= offset + length;
 }
 
+Status RawImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
+  if (offset > size_ || length > size_ - offset) {
+    return Status::InvalidArgument("image " + path_ + ": read past the end");
+  }
+  const uint64_t end = offset + length;
+  out->assign(length, 0);
+  uint64_t pos = offset;
+  while (pos < end) {
+    off_t data, hole;
+    {
+      std::lock_guard lock(seek_mu_);
+      data = ::lseek(fd_, static_cast<off_t>(pos), SEEK_DATA);
+      if (data < 0) {
+        if (errno == ENXIO) return Status::Ok();  // only holes to the end
+        return ReadInto(pos, end - pos, out->data() + (pos - offset));
+      }
+      if (static_cast<uint64_t>(data) >= end) return Status::Ok();
+      hole = ::lseek(fd_, data, SEEK_HOLE);
+      if (hole < 0) hole = static_cast<off_t>(end);
+    }
+    const uint64_t from = static_cast<uint64_t>(data);
+    const uint64_t to = std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+    if (to <= from) {  // the file changed under us: read the rest plainly
+      return ReadInto(pos, end - pos, out->data() + (pos - offset));
+    }
+    VCSNAP_RETURN_IF_ERROR(
+        ReadInto(from, to - from, out->data() + (from - offset)));
+    pos = to;
+  }
+  return Status::Ok();
+}
+
 Status RawImage::Read(uint64_t offset, uint64_t length, Bytes* out) const {
   if (offset > size_ || length > size_ - offset) {
     return Status::InvalidArgument("image " + path_ + ": read past the end");
   }
   out->resize(length);
+  return ReadInto(offset, length, out->data());
+}
+
+Status RawImage::ReadInto(uint64_t offset, uint64_t length,
+                          uint8_t* dst) const {
   uint64_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(fd_, out->data() + done, length - done,
+    ssize_t n = ::pread(fd_, dst + done, length - done,
                         static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;

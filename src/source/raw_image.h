@@ -45,7 +45,15 @@ class RawImage {
   // short read (the image shrank).
   Status Read(uint64_t offset, uint64_t length, Bytes* out) const;
 
+  // The same bytes, but only the allocated extents are read (SEEK_DATA /
+  // SEEK_HOLE); holes are zero-filled in memory. Sparse VM images are often
+  // half holes: this saves the kernel copying zeros. Falls back to Read()
+  // where the file system cannot tell (block devices, old kernels).
+  Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out);
+
  private:
+  Status ReadInto(uint64_t offset, uint64_t length, uint8_t* dst) const;
+
   RawImage(int fd, uint64_t size, std::string path)
       : fd_(fd), size_(size), path_(std::move(path)) {}
 

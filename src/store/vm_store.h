@@ -38,9 +38,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -183,7 +186,8 @@ class VmStore {
   Status Recover();
   Status RecoverContainer(uint16_t c, const std::vector<ObjectInfo>& objects,
                           bool* usable);
-  Status WriteOpenGroup();
+  Status WriteOpenGroup();      // starts compressing the open group
+  Status FinishPendingGroup();  // appends the group being compressed
   Status FlushLocked();
   Status WriteDeletions();
   Status StartContainer(uint16_t c);
@@ -224,6 +228,16 @@ class VmStore {
   std::vector<uint32_t> open_lens_;
   Bytes open_raw_;
   Bytes scratch_;
+  // The one group being compressed in the background (see WriteOpenGroup).
+  struct PendingGroup {
+    uint16_t container = 0;
+    uint32_t generation = 0;
+    uint64_t first_cid = 0;
+    uint32_t count = 0;
+    std::future<Bytes> bytes;
+  };
+  static constexpr size_t kGroupsInFlight = 2;
+  std::deque<PendingGroup> pending_;  // oldest first; guarded by writer_mu_
   std::map<uint16_t, std::vector<uint64_t>> pending_deletes_;
   std::map<uint16_t, uint64_t> dlog_bytes_;  // valid bytes per container
   WriterStats stats_;

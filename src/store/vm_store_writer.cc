@@ -1,5 +1,6 @@
 // VmStore: the write path -- Put, Flush, Delete, crash repair, salvage.
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include "store/vm_store.h"
@@ -101,6 +102,8 @@ Status VmStore::Recover() {
   const bool had_state = writer_ready_;
   const uint16_t old_c = cur_c_;
   const uint64_t old_next = next_cid_;
+  for (PendingGroup& p : pending_) p.bytes.wait();  // refs void, as on failure
+  pending_.clear();
   open_lens_.clear();
   open_raw_.clear();
   unindexed_.clear();
@@ -156,19 +159,58 @@ Result<ChunkRef> VmStore::Put(ByteView chunk) {
   return ChunkRef{cur_c_, next_cid_++};
 }
 
+// Hands the open group to a background thread for compression (at most
+// kGroupsInFlight at once; the oldest is appended first when that many are
+// in flight): the writer fills the next groups while earlier ones compress
+// on other cores, so compression no longer serialises a backup. Groups
+// are still appended in CID order by the writer thread, each re-bound to its
+// real place (only the checksum changes), so the on-disk result and the
+// crash protocol are exactly those of a synchronous write.
 Status VmStore::WriteOpenGroup() {
   if (open_lens_.empty()) return Status::Ok();
+  while (pending_.size() >= kGroupsInFlight) {
+    VCSNAP_RETURN_IF_ERROR(FinishPendingGroup());
+  }
+  PendingGroup p;
+  p.container = cur_c_;
+  p.generation = cur_gen_;
+  p.first_cid = open_first_cid_;
+  p.count = static_cast<uint32_t>(open_lens_.size());
+  const GroupPlace provisional = Place(cur_c_, cur_gen_, "pending", 0);
+  p.bytes = std::async(
+      std::launch::async,
+      [codec = config_.compression, level = config_.compression_level,
+       c = cur_c_, first = open_first_cid_, lens = std::move(open_lens_),
+       raw = std::move(open_raw_), provisional]() {
+        Bytes scratch;
+        return EncodeGroup(codec, level, c, first, lens, raw, provisional,
+                           &scratch);
+      });
+  open_lens_.clear();
+  open_raw_.clear();
+  pending_.push_back(std::move(p));
+  return Status::Ok();
+}
+
+// Appends the oldest group being compressed, if any.
+Status VmStore::FinishPendingGroup() {
+  if (pending_.empty()) return Status::Ok();
+  PendingGroup p = std::move(pending_.front());
+  pending_.pop_front();
+  Bytes bytes = p.bytes.get();
+  if (p.container != cur_c_ || p.generation != cur_gen_) {
+    writer_broken_ = true;
+    failed_since_flush_ = true;
+    return Status::IOError("vm " + vm_ +
+                           ": internal error: a group outlived its container");
+  }
   std::string block = BlockName(vm_, cur_c_, cur_gen_, cur_block_);
-  Bytes bytes =
-      EncodeGroup(config_.compression, config_.compression_level, cur_c_,
-                  open_first_cid_, open_lens_, open_raw_,
-                  Place(cur_c_, cur_gen_, block, cur_block_size_), &scratch_);
   if (cur_block_size_ > 0 && cur_block_size_ + bytes.size() > block_limit_) {
     ++cur_block_;
     cur_block_size_ = 0;
     block = BlockName(vm_, cur_c_, cur_gen_, cur_block_);
-    bytes = RebindGroup(bytes, Place(cur_c_, cur_gen_, block, 0));
   }
+  bytes = RebindGroup(bytes, Place(cur_c_, cur_gen_, block, cur_block_size_));
   Status s = backend_->Append(block, bytes);
   if (!s.ok()) {
     writer_broken_ = true;
@@ -178,21 +220,19 @@ Status VmStore::WriteOpenGroup() {
   if (unsynced_blocks_.empty() || unsynced_blocks_.back() != cur_block_) {
     unsynced_blocks_.push_back(cur_block_);
   }
-  const uint32_t n = static_cast<uint32_t>(open_lens_.size());
-  unindexed_.push_back(IndexEntry{open_first_cid_, n, n, cur_block_,
+  unindexed_.push_back(IndexEntry{p.first_cid, p.count, p.count, cur_block_,
                                   static_cast<uint32_t>(bytes.size()),
                                   cur_block_size_});
   cur_block_size_ += bytes.size();
   cur_container_bytes_ += bytes.size();
   ++stats_.groups_written;
   stats_.stored_bytes_written += bytes.size();
-  open_lens_.clear();
-  open_raw_.clear();
   return Status::Ok();
 }
 
 Status VmStore::FlushLocked() {
   VCSNAP_RETURN_IF_ERROR(WriteOpenGroup());
+  while (!pending_.empty()) VCSNAP_RETURN_IF_ERROR(FinishPendingGroup());
   for (uint32_t b : unsynced_blocks_) {
     Status s = backend_->Sync(BlockName(vm_, cur_c_, cur_gen_, b));
     if (!s.ok()) {

@@ -84,6 +84,10 @@ expect 0 '"generation":1' -- "$vcsnap" --repo "$r" pds update --fraction 0.5 --j
 expect 0 '"level3":[1-9]' -- "$vcsnap" --repo "$r" backup --vm web5 --image "$img" --json
 expect 0 "checked 4 VMs, .* 0 problems" -- "$vcsnap" --repo "$r" check --read-data
 expect 2 "^vcsnap: error: .*--snapshot ID or a --keep" -- "$vcsnap" --repo "$r" forget --vm web1
+expect 0 "snapshot 1 of web2 is protected" -- "$vcsnap" --repo "$r" protect --vm web2 --snapshot 1
+expect 1 "^vcsnap: error: .*protected" -- "$vcsnap" --repo "$r" forget --vm web2 --snapshot 1
+expect 0 "would forget snapshots of web2: none" -- "$vcsnap" --repo "$r" forget --vm web2 --keep-last 0 --keep-daily 0 --keep-weekly 1 --dry-run
+expect 0 "no longer protected" -- "$vcsnap" --repo "$r" protect --vm web2 --snapshot 1 --off
 expect 0 "would forget snapshots of web1: 1 2" -- "$vcsnap" --repo "$r" forget --vm web1 --keep-last 1 --dry-run
 expect 0 "forgot snapshots of web1: 1 2" -- "$vcsnap" --repo "$r" forget --vm web1 --keep-last 1
 expect 1 "^vcsnap: error: .*no snapshot 1" -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot 1 --output "$tmp/x.img"
@@ -102,7 +106,7 @@ expect 1 "^vcsnap: error: .*VM web2 snapshot 1 segment" -- "$vcsnap" --repo "$r"
 [[ ! -e "$tmp/bad.img" ]] && pass=$((pass + 1)) || { echo "FAIL: a failed restore left an output file"; fails=$((fails + 1)); }
 
 expect 0 "Usage" -- "$vcsnap" --help
-for sub in init stats backup snapshots restore unlock forget gc compact check; do
+for sub in init stats backup snapshots restore unlock forget protect gc compact check pds; do
   expect 0 "Usage" -- "$vcsnap" "$sub" --help
 done
 expect 0 "vcsnap [0-9]" -- "$vcsnap" --version

@@ -83,6 +83,32 @@ class ForgetCommand final : public Command {
   bool json_ = false;
 };
 
+class ProtectCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand(
+        "protect", "protect a snapshot from forget and retention");
+    sub->add_option("--vm", vm_, "VM name")->required();
+    sub->add_option("--snapshot", snapshot_, "snapshot ID or 'latest'")
+        ->required();
+    sub->add_flag("--off", off_, "remove the protection");
+    return sub;
+  }
+  Status Validate() override { return ValidateVmName(vm_); }
+  Status Run(const GlobalOptions& global) override {
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(uint32_t id,
+                            SetProtected(*repo, vm_, snapshot_, !off_));
+    std::printf("snapshot %u of %s is %s\n", id, vm_.c_str(),
+                off_ ? "no longer protected" : "protected");
+    return Status::Ok();
+  }
+
+ private:
+  std::string vm_, snapshot_;
+  bool off_ = false;
+};
+
 class GcCommand final : public Command {
  public:
   CLI::App* Setup(CLI::App& app) override {
@@ -248,6 +274,10 @@ std::unique_ptr<Command> MakeCompactCommand() {
 }
 std::unique_ptr<Command> MakeCheckCommand() {
   return std::make_unique<CheckCommand>();
+}
+
+std::unique_ptr<Command> MakeProtectCommand() {
+  return std::make_unique<ProtectCommand>();
 }
 
 }  // namespace vcsnap::cli

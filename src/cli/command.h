@@ -49,6 +49,7 @@ std::unique_ptr<Command> MakeUnlockCommand();
 std::unique_ptr<Command> MakePdsCommand();
 std::unique_ptr<Command> MakeForgetCommand();
 std::unique_ptr<Command> MakeGcCommand();
+std::unique_ptr<Command> MakeProtectCommand();
 std::unique_ptr<Command> MakeCompactCommand();
 std::unique_ptr<Command> MakeCheckCommand();
 

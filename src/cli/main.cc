@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   commands.push_back(vcsnap::cli::MakeRestoreCommand());
   commands.push_back(vcsnap::cli::MakeUnlockCommand());
   commands.push_back(vcsnap::cli::MakeForgetCommand());
+  commands.push_back(vcsnap::cli::MakeProtectCommand());
   commands.push_back(vcsnap::cli::MakeGcCommand());
   commands.push_back(vcsnap::cli::MakeCompactCommand());
   commands.push_back(vcsnap::cli::MakePdsCommand());

@@ -195,4 +195,21 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   return result;
 }
 
+Result<uint32_t> SetProtected(Repository& repo, const std::string& vm,
+                              const std::string& snapshot, bool on) {
+  Backend& backend = repo.backend();
+  VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm));
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                          Lease::Acquire(&backend, vm, "protect"));
+  VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
+  VCSNAP_ASSIGN_OR_RETURN(uint32_t id,
+                          ResolveSnapshotId(catalog, vm, snapshot));
+  for (CatalogEntry& e : catalog.entries) {
+    if (e.id == id) e.flags = on ? (e.flags | 1u) : (e.flags & ~1u);
+  }
+  VCSNAP_RETURN_IF_ERROR(lease->Verify());
+  VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend, vm, catalog));
+  return id;
+}
+
 }  // namespace vcsnap

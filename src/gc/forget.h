@@ -64,6 +64,11 @@ struct ForgetResult {
 
 Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& options);
 
+// Marks a snapshot protected (forget refuses it, retention never picks it)
+// or clears the mark, under the VM's lease; returns the snapshot ID.
+Result<uint32_t> SetProtected(Repository& repo, const std::string& vm,
+                              const std::string& snapshot, bool on);
+
 }  // namespace vcsnap
 
 #endif  // VCSNAP_GC_FORGET_H_

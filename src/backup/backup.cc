@@ -313,9 +313,9 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
       for (const RecipeEntry& entry : outcome.entries) {
         if (entry.kind == ChunkKind::kVm) filter_.filter.Add(entry.vm_ref);
       }
-      similarity_->AddCurrent(
-          outcome.signature,
-          std::make_shared<const std::vector<RecipeEntry>>(outcome.entries));
+      similarity_->AddCurrent(outcome.signature,
+                              std::make_shared<const std::vector<RecipeEntry>>(
+                                  std::move(outcome.entries)));
     }
     progress.Add(e.length);
   }

@@ -23,7 +23,7 @@ void Progress::Add(uint64_t bytes) {
     return;
   }
   last_draw_ = now;
-  Draw(false);
+  Draw();
 }
 
 void Progress::Finish() {
@@ -35,7 +35,7 @@ void Progress::Finish() {
   std::fflush(stderr);
 }
 
-void Progress::Draw(bool /*final*/) {
+void Progress::Draw() {
   const uint64_t done = done_.load(std::memory_order_relaxed);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)

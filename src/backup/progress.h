@@ -27,7 +27,7 @@ class Progress {
   void Finish();
 
  private:
-  void Draw(bool final);
+  void Draw();
 
   const std::string label_;
   const uint64_t total_;

@@ -42,8 +42,8 @@ TEST(RawImage, ReadsRangesAndSeesHoles) {
   // ReadSparse returns the same bytes as Read for every range, holes and
   // data alike, including ranges that start or end inside either.
   Bytes plain, sparse;
-  for (uint64_t off : {0ull, (4ull << 20) - 3, 4ull << 20, (4ull << 20) + 2,
-                       6ull << 20}) {
+  for (uint64_t off :
+       {0ull, (4ull << 20) - 3, 4ull << 20, (4ull << 20) + 2, 6ull << 20}) {
     for (uint64_t len : {1ull, 5ull, 4096ull, 1ull << 20}) {
       if (off + len > (8u << 20)) continue;
       ASSERT_OK((*img)->Read(off, len, &plain));

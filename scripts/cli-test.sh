@@ -82,6 +82,8 @@ expect 2 "^vcsnap: error: .*--fraction" -- "$vcsnap" --repo "$r" pds update --fr
 expect 2 "^vcsnap: error: .*--memory must be more than 0" -- "$vcsnap" --repo "$r" pds update --memory 0
 expect 0 '"generation":1' -- "$vcsnap" --repo "$r" pds update --fraction 0.5 --json
 expect 0 '"level3":[1-9]' -- "$vcsnap" --repo "$r" backup --vm web5 --image "$img" --json
+expect 0 "retired generations: none .*referenced by live snapshots: 1;" -- "$vcsnap" --repo "$r" pds update --fraction 0.5
+expect 0 "would retire generations: none" -- "$vcsnap" --repo "$r" pds retire --dry-run
 expect 0 "checked 4 VMs, .* 0 problems" -- "$vcsnap" --repo "$r" check --read-data
 expect 2 "^vcsnap: error: .*--snapshot ID or a --keep" -- "$vcsnap" --repo "$r" forget --vm web1
 expect 0 "snapshot 1 of web2 is protected" -- "$vcsnap" --repo "$r" protect --vm web2 --snapshot 1
@@ -97,6 +99,11 @@ expect 0 '"leaked_chunks":0' -- "$vcsnap" --repo "$r" gc --vm web1 --json
 expect 0 "reclaimed" -- "$vcsnap" --repo "$r" compact --threshold 0
 expect 2 "^vcsnap: error: .*threshold" -- "$vcsnap" --repo "$r" compact --threshold 2
 expect 0 "web1 +1 snapshots" -- "$vcsnap" --repo "$r" stats
+expect 0 "0 problems" -- "$vcsnap" --repo "$r" check --read-data
+expect 0 "forgot snapshots of web5: 1" -- "$vcsnap" --repo "$r" forget --vm web5 --snapshot 1
+expect 0 "would retire generations: 1 " -- "$vcsnap" --repo "$r" pds retire --dry-run
+expect 0 '"retired":\[1\]' -- "$vcsnap" --repo "$r" pds retire --json
+expect 0 "retired generations: none" -- "$vcsnap" --repo "$r" pds retire
 expect 0 "0 problems" -- "$vcsnap" --repo "$r" check --read-data
 # damage one stored block: check names the place and exits 1
 blk="$(find "$r/vm/web2/store" -type f -name 'b*' | head -1)"

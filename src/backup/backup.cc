@@ -12,6 +12,7 @@
 #include "chunk/parallel.h"
 #include "chunk/segment.h"
 #include "pds/fp_run.h"
+#include "pds/pds_retire.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
@@ -40,11 +41,18 @@ class BackupJob {
 
   Result<BackupResult> Run() {
     const auto start = Clock::now();
-    VCSNAP_RETURN_IF_ERROR(Prepare());
-    VCSNAP_RETURN_IF_ERROR(Dedup());
+    Status s = Prepare();
+    if (s.ok()) s = Dedup();
     result_.seconds_dedup = Since(start);
     const auto commit_start = Clock::now();
-    VCSNAP_RETURN_IF_ERROR(Commit());
+    if (s.ok()) s = Commit();
+    if (!s.ok()) {
+      // Failed: drop the PDS pin while the lease still says it is ours.
+      if (pinned_ && lease_->Verify().ok()) {
+        UnpinPds(backend_, vm()).IgnoreError();
+      }
+      return s;
+    }
     result_.seconds_commit = Since(commit_start);
     result_.seconds = Since(start);
     result_.peak_rss_bytes = PeakRssBytes();
@@ -53,7 +61,9 @@ class BackupJob {
 
  private:
   Status Prepare();
+  Status PinPds();
   Status LoadParent();
+  void AddNote(const std::string& note);
   Status LoadFilter();
   // Moves the counting filter off the parent's recipe of segment `index`.
   Status RemoveParentRefs(uint64_t index);
@@ -74,6 +84,8 @@ class BackupJob {
 
   std::unique_ptr<RawImage> image_;
   std::unique_ptr<Lease> lease_;
+  const PdsIndex* pds_ = nullptr;  // options_.pds once pinned, else null
+  bool pinned_ = false;            // pds/pins/<vm> written
   Catalog catalog_;
   std::optional<SnapshotRecipe> parent_;
   std::optional<DirtyBitmap> bitmap_;
@@ -113,6 +125,7 @@ Status BackupJob::Prepare() {
   VCSNAP_ASSIGN_OR_RETURN(lease_, Lease::Acquire(&backend_, vm(), "backup"));
   Status marker = backend_.Create(VmMarkerName(vm()), ByteView());
   if (!marker.ok() && !marker.IsAlreadyExists()) return marker;
+  VCSNAP_RETURN_IF_ERROR(PinPds());
   VCSNAP_ASSIGN_OR_RETURN(catalog_, LoadCatalog(backend_, vm()));
   VCSNAP_RETURN_IF_ERROR(LoadParent());
   VCSNAP_ASSIGN_OR_RETURN(store_,
@@ -134,6 +147,30 @@ Status BackupJob::Prepare() {
   result_.image_size = recipe_.image_size;
   result_.segments = segments;
   return Status::Ok();
+}
+
+// Pins the PDS generation before any match against it (pds/pds_retire.h);
+// one being retired meanwhile is not used: the backup stays correct and only
+// stores what level 3 would have matched.
+Status BackupJob::PinPds() {
+  if (options_.pds == nullptr) return Status::Ok();
+  const uint32_t g = options_.pds->generation();
+  Result<bool> usable = PinPdsGeneration(backend_, vm(), g);
+  pinned_ = true;  // even a failed call may have left the pin behind
+  if (!usable.ok()) return usable.status();
+  if (*usable) {
+    pds_ = options_.pds;
+    return Status::Ok();
+  }
+  AddNote("PDS generation " + std::to_string(g) +
+          " is being retired; this backup ran without level 3 (the next one "
+          "loads the current generation)");
+  return Status::Ok();
+}
+
+void BackupJob::AddNote(const std::string& note) {
+  if (!result_.note.empty()) result_.note += "; ";
+  result_.note += note;
 }
 
 Status BackupJob::LoadParent() {
@@ -158,10 +195,10 @@ Status BackupJob::LoadParent() {
   // then (levels 2 and 3 still dedup against the parent).
   if (bitmap_.has_value() && catalog_.next_id - 1 != parent_->id) {
     result_.bitmap_used = false;
-    result_.note = "the bitmap was ignored: the previous backup (snapshot " +
+    AddNote("the bitmap was ignored: the previous backup (snapshot " +
                    std::to_string(catalog_.next_id - 1) +
                    ") was forgotten, so it does not describe changes since "
-                   "the parent";
+                   "the parent");
   }
   return Status::Ok();
 }
@@ -271,7 +308,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
     pipe.Close();
   });
 
-  SegmentDeduper deduper(store_.get(), options_.pds, parent_recipes_.get(),
+  SegmentDeduper deduper(store_.get(), pds_, parent_recipes_.get(),
                          similarity_.get(), fps_.get(), &recipe_.stats);
   Status status;
   SegmentResult r;
@@ -334,8 +371,7 @@ Status BackupJob::Commit() {
   VCSNAP_RETURN_IF_ERROR(WriteSummary().WithContext("VM " + vm()));
   // 3. the snapshot recipe.
   recipe_.time_unix = static_cast<uint64_t>(std::time(nullptr));
-  recipe_.pds_generation =
-      options_.pds != nullptr ? options_.pds->generation() : 0;
+  recipe_.pds_generation = pds_ != nullptr ? pds_->generation() : 0;
   recipe_.stats.stored_bytes = store_->writer_stats().stored_bytes_written;
   const std::string name = SnapshotRecipeName(vm(), recipe_.id);
   Bytes encoded = EncodeSnapshotRecipe(recipe_, name);
@@ -353,6 +389,10 @@ Status BackupJob::Commit() {
   catalog_.entries.push_back(entry);
   catalog_.next_id = recipe_.id + 1;
   VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend_, vm(), catalog_));
+  // Committed: the snapshot now keeps its generations alive itself. Only a
+  // backup that still held the lease at commit removes the pin (a stale pin
+  // only delays a retirement; the next backup of the VM replaces it).
+  UnpinPds(backend_, vm()).IgnoreError();
   lease_->Release().IgnoreError();  // committed; a stale lease is harmless
   result_.stats = recipe_.stats;
   result_.metadata_bytes = packs_->bytes_written() + encoded.size();

@@ -10,6 +10,7 @@
 #include "backend/mem_backend.h"
 #include "backup/backup.h"
 #include "backup/restore.h"
+#include "pds/pds_retire.h"
 #include "pds/pds_table.h"
 #include "pds/pds_update.h"
 #include "recipe/lease.h"
@@ -130,14 +131,16 @@ TEST_F(PdsLifecycle, ACrashDuringUpdateLeavesThePreviousGeneration) {
     ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
   }
   ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
+  // Retirement has its own crash test; here generation 1 must survive.
+  const PdsUpdateOptions no_retire{0.5, 0, /*retire=*/false};
   uint64_t before = fault_->op_count();
-  ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
+  ASSERT_OK(RunPdsUpdate(*repo_, no_retire));
   const uint64_t ops = fault_->op_count() - before;
   ASSERT_OK(PublishPds(*mem_, 1));  // back to generation 1 for the loop
   for (uint64_t i = 1; i <= ops; i += std::max<uint64_t>(1, ops / 40)) {
     SCOPED_TRACE("crash at operation " + std::to_string(i));
     fault_->CrashAtNth(i);
-    Result<PdsUpdateResult> crashed = RunPdsUpdate(*repo_, {0.5, 0});
+    Result<PdsUpdateResult> crashed = RunPdsUpdate(*repo_, no_retire);
     fault_->Restart();
     (void)BreakLeaseObject(*mem_, "pds/lease", "the PDS", true);
     Result<uint32_t> current = ReadCurrentPds(*mem_);
@@ -151,6 +154,138 @@ TEST_F(PdsLifecycle, ACrashDuringUpdateLeavesThePreviousGeneration) {
     EXPECT_TRUE(RestoresTo("vm0", "latest", dir_ + "/vm0.img"));
   }
   ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
+}
+
+// Replaces everything in `to` by a copy of `from` (all objects durable).
+void CopyAll(Backend& from, Backend& to) {
+  for (const ObjectInfo& o : *to.List("")) ASSERT_OK(to.Delete(o.name));
+  for (const ObjectInfo& o : *from.List("")) {
+    ASSERT_OK(to.Put(o.name, *from.Get(o.name)));
+  }
+}
+
+std::vector<uint32_t> Published(Backend& backend) {
+  PdsStore store(&backend);
+  return *store.ListGenerations();
+}
+
+TEST_F(PdsLifecycle, RetirementKeepsExactlyTheReferencedGenerations) {
+  for (int v = 0; v < 3; ++v) {
+    std::string vm = "vm" + std::to_string(v);
+    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
+  }
+  ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
+  std::string img = Image("new.img", 200);
+  auto first = Backup("vm9", img, Current().get());  // references generation 1
+  ASSERT_OK(first);
+  ASSERT_GT(first->stats.level3, 0u);
+  // Generation 2 is published; 1 stays: snapshot vm9/1 references it.
+  auto up2 = RunPdsUpdate(*repo_, {0.5, 0});
+  ASSERT_OK(up2);
+  ASSERT_OK(up2->retire_error);
+  EXPECT_EQ(up2->retire.referenced, std::vector<uint32_t>{1});
+  EXPECT_TRUE(up2->retire.retired.empty());
+  // A backup under generation 2 whose level 2 carries the parent's
+  // generation-1 references forward: it records 2 but references 1 too.
+  auto second = Backup("vm9", img, Current().get());
+  ASSERT_OK(second);
+  EXPECT_EQ(second->stats.level3, 0u);
+  EXPECT_GT(second->stats.level2, 0u);
+  // Generation 3: 2 is referenced by nobody (vm9/2 matched everything at
+  // level 2) and goes; 1 stays for vm9/1 and vm9/2.
+  auto dry = RetirePdsGenerations(*mem_, {/*dry_run=*/true});
+  ASSERT_OK(dry);
+  EXPECT_TRUE(dry->retired.empty());  // 2 is current: nothing to do yet
+  auto up3 = RunPdsUpdate(*repo_, {0.5, 0});
+  ASSERT_OK(up3);
+  ASSERT_OK(up3->retire_error);
+  EXPECT_EQ(up3->retire.retired, std::vector<uint32_t>{2});
+  EXPECT_EQ(up3->retire.referenced, std::vector<uint32_t>{1});
+  EXPECT_GT(up3->retire.bytes_freed, 0u);
+  EXPECT_EQ(Published(*mem_), (std::vector<uint32_t>{1, 3}));
+  EXPECT_THAT(mem_->Get("pds/index/2/meta"), StatusIs(StatusCode::kNotFound));
+  EXPECT_TRUE(mem_->List("pds/index/2/")->empty());
+  EXPECT_TRUE(mem_->List("pds/g00000002")->empty());
+  EXPECT_TRUE(mem_->List("pds/retiring/")->empty());
+  EXPECT_TRUE(mem_->List("pds/pins/")->empty());
+  EXPECT_TRUE(RestoresTo("vm9", "1", img));
+  EXPECT_TRUE(RestoresTo("vm9", "2", img));
+  EXPECT_TRUE(RestoresTo("vm0", "1", dir_ + "/vm0.img"));
+}
+
+TEST_F(PdsLifecycle, PinsProtectRunningBackupsFromRetirement) {
+  for (int v = 0; v < 3; ++v) {
+    std::string vm = "vm" + std::to_string(v);
+    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
+  }
+  ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
+  std::unique_ptr<PdsTable> g1 = Current();
+  // A backup that loaded generation 1 and pinned it, still running.
+  ASSERT_OK(PinPdsGeneration(*mem_, "vm9", 1));
+  auto up = RunPdsUpdate(*repo_, {0.5, 0});
+  ASSERT_OK(up);
+  EXPECT_EQ(up->retire.pinned, std::vector<uint32_t>{1});
+  EXPECT_TRUE(up->retire.retired.empty());
+  ASSERT_OK(UnpinPds(*mem_, "vm9"));
+  auto retired = RetirePdsGenerations(*mem_, {});
+  ASSERT_OK(retired);
+  EXPECT_EQ(retired->retired, std::vector<uint32_t>{1});
+  // A backup that loaded generation 1 before it was retired does not use it.
+  Result<bool> usable = PinPdsGeneration(*mem_, "vm9", 1);
+  ASSERT_OK(usable);
+  EXPECT_FALSE(*usable);
+  std::string img = Image("new.img", 200);
+  auto late = Backup("vm9", img, g1.get());
+  ASSERT_OK(late);
+  EXPECT_EQ(late->stats.level3, 0u);
+  EXPECT_NE(late->note.find("being retired"), std::string::npos) << late->note;
+  EXPECT_TRUE(RestoresTo("vm9", "1", img));
+  // A generation marked for retirement is not used either, even while it
+  // is still published.
+  std::unique_ptr<PdsTable> g2 = Current();
+  ASSERT_OK(mem_->Put(PdsRetiringName(2), Bytes{1}));
+  usable = PinPdsGeneration(*mem_, "vm8", 2);
+  ASSERT_OK(usable);
+  EXPECT_FALSE(*usable);
+}
+
+TEST_F(PdsLifecycle, ACrashDuringRetirementLosesNothing) {
+  for (int v = 0; v < 3; ++v) {
+    std::string vm = "vm" + std::to_string(v);
+    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
+  }
+  ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
+  std::string img = Image("new.img", 200);
+  ASSERT_OK(Backup("vm9", img, Current().get()));  // references 1
+  const PdsUpdateOptions no_retire{0.5, 0, /*retire=*/false};
+  ASSERT_OK(RunPdsUpdate(*repo_, no_retire));  // 2: unreferenced
+  ASSERT_OK(RunPdsUpdate(*repo_, no_retire));  // 3: current
+  // Count the operations of a full retirement on a copy of the state.
+  MemBackend saved(1 << 20);
+  CopyAll(*mem_, saved);
+  uint64_t before = fault_->op_count();
+  ASSERT_OK(RetirePdsGenerations(*fault_, {}));
+  const uint64_t ops = fault_->op_count() - before;
+  ASSERT_GT(ops, 5u);
+  for (uint64_t i = 1; i <= ops; ++i) {
+    SCOPED_TRACE("crash at operation " + std::to_string(i));
+    CopyAll(saved, *mem_);
+    fault_->CrashAtNth(i);
+    Result<PdsRetireResult> crashed = RetirePdsGenerations(*fault_, {});
+    fault_->Restart();
+    // Whatever happened, generation 1 (referenced) and 3 (current) serve.
+    EXPECT_TRUE(RestoresTo("vm9", "1", img));
+    std::vector<uint32_t> gens = Published(*mem_);
+    EXPECT_TRUE(std::count(gens.begin(), gens.end(), 1u) == 1);
+    EXPECT_TRUE(std::count(gens.begin(), gens.end(), 3u) == 1);
+    // The next run finishes the job and leaves no marks.
+    auto again = RetirePdsGenerations(*mem_, {});
+    ASSERT_OK(again);
+    EXPECT_EQ(Published(*mem_), (std::vector<uint32_t>{1, 3}));
+    EXPECT_TRUE(mem_->List("pds/retiring/")->empty());
+    EXPECT_TRUE(mem_->List("pds/g00000002")->empty());
+    EXPECT_TRUE(mem_->List("pds/index/2/")->empty());
+  }
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
-// `vcsnap pds update`: recompute the popular data set.
+// `vcsnap pds update`: recompute the popular data set (and retire old
+// generations); `vcsnap pds retire`: only the latter.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "pds/pds_retire.h"
 #include "pds/pds_table.h"
+#include "recipe/lease.h"
 #include "pds/pds_update.h"
 #include "repo/repository.h"
 #include "util/units.h"
@@ -41,11 +44,21 @@ class PdsCommand final : public Command {
                         "share of unique fingerprints to keep, in (0, 1]");
     update_->add_option("--memory", memory_,
                         "index memory budget (k = memory / 44 bytes)");
+    update_->add_flag("--no-retire", no_retire_,
+                      "keep every older generation (default: retire those "
+                      "no live snapshot or running backup references)");
     update_->add_flag("--json", json_, "print the result as JSON");
+    retire_ = sub->add_subcommand(
+        "retire",
+        "delete older PDS generations that no live snapshot references");
+    retire_->add_flag("--dry-run", retire_options_.dry_run,
+                      "report what would be retired, change nothing");
+    retire_->add_flag("--json", json_, "print the result as JSON");
     return sub;
   }
 
   Status Validate() override {
+    if (retire_->parsed()) return Status::Ok();
     if (!memory_.empty()) {
       VCSNAP_ASSIGN_OR_RETURN(options_.memory, ParseByteSize(memory_));
       if (options_.memory == 0) {
@@ -54,11 +67,13 @@ class PdsCommand final : public Command {
     }
     options_.fraction = fraction_;
     if (memory_.empty() && fraction_ == 0) options_.fraction = 0.02;
+    options_.retire = !no_retire_;
     return ValidatePdsUpdateOptions(options_);
   }
 
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    if (retire_->parsed()) return Retire(*repo);
     VCSNAP_ASSIGN_OR_RETURN(PdsUpdateResult r, RunPdsUpdate(*repo, options_));
     const PopularityReport& p = r.report;
     if (json_) {
@@ -73,9 +88,11 @@ class PdsCommand final : public Command {
                           {"chunks_copied", r.chunks_copied},
                           {"bytes_copied", r.bytes_copied},
                           {"skipped", r.skipped},
-                          {"seconds", r.seconds}};
+                          {"seconds", r.seconds},
+                          {"retire", RetireJson(r.retire)}};
+      if (!r.retire_error.ok()) j["retire_error"] = r.retire_error.message();
       std::printf("%s\n", j.dump().c_str());
-      return Status::Ok();
+      return r.retire_error;
     }
     std::printf(
         "PDS generation %u: %llu popular chunks (%s) of %llu unique across "
@@ -88,11 +105,69 @@ class PdsCommand final : public Command {
         static_cast<unsigned long long>(p.unique),
         static_cast<unsigned long long>(p.vms), r.seconds, 100 * p.coverage,
         100 * p.model_coverage, p.zipf_alpha);
-    return Status::Ok();
+    if (options_.retire && r.retire_error.ok()) PrintRetire(r.retire, false);
+    return r.retire_error.WithContext(
+        "the new generation is published, but retiring old ones failed");
   }
 
  private:
+  static nlohmann::json RetireJson(const PdsRetireResult& r) {
+    return {{"current", r.current},
+            {"retired", r.retired},
+            {"kept_referenced", r.referenced},
+            {"kept_pinned", r.pinned},
+            {"snapshots_scanned", r.snapshots_scanned},
+            {"recipes_scanned", r.recipes_scanned},
+            {"bytes_freed", r.bytes_freed},
+            {"seconds", r.seconds}};
+  }
+
+  static std::string List(const std::vector<uint32_t>& gens) {
+    std::string out;
+    for (uint32_t g : gens) out += (out.empty() ? "" : ", ") + std::to_string(g);
+    return out.empty() ? "none" : out;
+  }
+
+  static void PrintRetire(const PdsRetireResult& r, bool dry_run) {
+    std::printf("  %s generations: %s (%s); kept, referenced by live "
+                "snapshots: %s; kept, pinned by running backups: %s "
+                "(%llu recipes of %llu snapshots scanned in %.2f s)\n",
+                dry_run ? "would retire" : "retired", List(r.retired).c_str(),
+                FormatByteSize(r.bytes_freed).c_str(),
+                List(r.referenced).c_str(), List(r.pinned).c_str(),
+                static_cast<unsigned long long>(r.recipes_scanned),
+                static_cast<unsigned long long>(r.snapshots_scanned),
+                r.seconds);
+  }
+
+  Status Retire(Repository& repo) {
+    VCSNAP_ASSIGN_OR_RETURN(
+        std::unique_ptr<Lease> lease,
+        Lease::AcquireObject(&repo.backend(), "pds/lease", "the PDS",
+                             "vcsnap unlock --pds", "pds retire"));
+    VCSNAP_ASSIGN_OR_RETURN(
+        PdsRetireResult r,
+        RetirePdsGenerations(repo.backend(), retire_options_));
+    VCSNAP_RETURN_IF_ERROR(lease->Release());
+    if (json_) {
+      nlohmann::json j = RetireJson(r);
+      j["dry_run"] = retire_options_.dry_run;
+      std::printf("%s\n", j.dump().c_str());
+      return Status::Ok();
+    }
+    if (r.current == 0) {
+      std::printf("no PDS has been published yet: nothing to retire\n");
+      return Status::Ok();
+    }
+    std::printf("PDS generation in force: %u\n", r.current);
+    PrintRetire(r, retire_options_.dry_run);
+    return Status::Ok();
+  }
+
   CLI::App* update_ = nullptr;
+  CLI::App* retire_ = nullptr;
+  bool no_retire_ = false;
+  PdsRetireOptions retire_options_;
   double fraction_ = 0;
   std::string memory_;
   bool json_ = false;

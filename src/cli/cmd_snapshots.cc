@@ -7,6 +7,7 @@
 #include "cli/report.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
+#include "pds/pds_retire.h"
 #include "recipe/names.h"
 #include "repo/repository.h"
 #include "store/pds_store.h"
@@ -135,10 +136,20 @@ class UnlockCommand final : public Command {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
     const std::string object = pds_ ? "pds/lease" : LeaseName(vm_);
     const std::string what = pds_ ? "the PDS" : "VM " + vm_;
-    VCSNAP_ASSIGN_OR_RETURN(
-        LeaseHolder h, BreakLeaseObject(repo->backend(), object, what, force_));
-    std::printf("removed the lease of %s held by %s\n", what.c_str(),
-                h.Describe().c_str());
+    Result<LeaseHolder> h =
+        BreakLeaseObject(repo->backend(), object, what, force_);
+    if (!h.ok() && !h.status().IsNotFound()) return h.status();
+    // A backup that died leaves its PDS pin too; it only delays a PDS
+    // retirement, and goes with the lease.
+    const bool pinned =
+        !pds_ && repo->backend().Stat(PdsPinName(vm_)).ok();
+    if (!h.ok() && !pinned) return h.status();  // nothing to unlock
+    if (pinned) VCSNAP_RETURN_IF_ERROR(UnpinPds(repo->backend(), vm_));
+    if (h.ok()) {
+      std::printf("removed the lease of %s held by %s\n", what.c_str(),
+                  h->Describe().c_str());
+    }
+    if (pinned) std::printf("removed the PDS pin of %s\n", what.c_str());
     return Status::Ok();
   }
 

@@ -69,6 +69,18 @@ Status WritePdsIndex(Backend& backend, uint32_t generation,
   return backend.Put(meta, EncodeEnvelope(kMetaSpec, kVersion, meta, body));
 }
 
+Status DeletePdsIndex(Backend& backend, uint32_t generation) {
+  Status s = backend.Delete(MetaName(generation));
+  if (!s.ok() && !s.IsNotFound()) return s;
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> parts,
+                          backend.List(IndexPrefix(generation)));
+  for (const ObjectInfo& o : parts) {
+    Status d = backend.Delete(o.name);
+    if (!d.ok() && !d.IsNotFound()) return d;
+  }
+  return Status::Ok();
+}
+
 Result<uint32_t> ReadCurrentPds(Backend& backend) {
   VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend.Get(kCurrentName));
   VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,

@@ -46,6 +46,10 @@ struct PdsIndexEntry {
 Status WritePdsIndex(Backend& backend, uint32_t generation,
                      const std::vector<PdsIndexEntry>& sorted);
 
+// Deletes the index of `generation`: the meta first (so no reader opens it
+// half-deleted), then every part. Absent objects are fine.
+Status DeletePdsIndex(Backend& backend, uint32_t generation);
+
 // The generation in force; NotFound when no PDS was ever published.
 Result<uint32_t> ReadCurrentPds(Backend& backend);
 // Publishes `generation` (atomic Put of pds/current).

@@ -9,6 +9,7 @@
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
 #include "pds/fp_run.h"
+#include "pds/pds_retire.h"
 #include "pds/pds_table.h"
 #include "pds/pds_update.h"
 #include "pds/popularity.h"
@@ -177,6 +178,52 @@ TEST(PdsIndex, CurrentAndCorruption) {
   (*file)->Lookup(q, &out);
   EXPECT_FALSE(out[0].has_value());  // a miss, never a wrong reference
   EXPECT_THAT((*file)->last_error(), StatusIs(StatusCode::kCorruption));
+}
+
+TEST(PdsPins, RoundTripAndCorruptionIsNamed) {
+  MemBackend mem;
+  Result<bool> usable = PinPdsGeneration(mem, "vm1", 7);
+  ASSERT_OK(usable);
+  EXPECT_FALSE(*usable);  // generation 7 was never published
+  ASSERT_OK(PinPdsGeneration(mem, "vm2", 8));
+  auto pins = ListPdsPins(mem);
+  ASSERT_OK(pins);
+  ASSERT_EQ(pins->size(), 2u);
+  EXPECT_EQ((*pins)[0].vm, "vm1");
+  EXPECT_EQ((*pins)[0].generation, 7u);
+  EXPECT_EQ((*pins)[1].vm, "vm2");
+  EXPECT_EQ((*pins)[1].generation, 8u);
+  EXPECT_GT((*pins)[1].time_unix, 0u);
+  // A pin of another VM's name, or with a flipped byte, is corrupt.
+  Bytes raw = *mem.Get(PdsPinName("vm2"));
+  ASSERT_OK(mem.Put(PdsPinName("vm3"), raw));
+  EXPECT_THAT(ListPdsPins(mem),
+              StatusIsWith(StatusCode::kCorruption, "pds/pins/vm3"));
+  ASSERT_OK(mem.Delete(PdsPinName("vm3")));
+  raw[raw.size() / 2] ^= 1;
+  ASSERT_OK(mem.Put(PdsPinName("vm2"), raw));
+  EXPECT_THAT(ListPdsPins(mem),
+              StatusIsWith(StatusCode::kCorruption, "pds/pins/vm2"));
+  ASSERT_OK(UnpinPds(mem, "vm2"));
+  ASSERT_OK(UnpinPds(mem, "vm2"));  // absent is fine
+  EXPECT_EQ(ListPdsPins(mem)->size(), 1u);
+}
+
+TEST(PdsRetire, NothingToDoWithoutAPdsAndCorruptMarksStopIt) {
+  MemBackend mem;
+  auto none = RetirePdsGenerations(mem, {});
+  ASSERT_OK(none);
+  EXPECT_EQ(none->current, 0u);
+  ASSERT_OK(PublishPds(mem, 2));
+  ASSERT_OK(mem.Put(PdsRetiringName(1), Bytes{1, 2, 3}));
+  EXPECT_THAT(RetirePdsGenerations(mem, {}),
+              StatusIsWith(StatusCode::kCorruption, "pds/retiring/1"));
+  // A corrupt pin also stops it: an unreadable pin might protect anything.
+  ASSERT_OK(mem.Delete(PdsRetiringName(1)));
+  ASSERT_OK(mem.Put(PdsPinName("vm1"), Bytes{1, 2, 3}));
+  ASSERT_OK(mem.Put("pds/g00000001/manifest", Bytes{}));
+  EXPECT_THAT(RetirePdsGenerations(mem, {}),
+              StatusIsWith(StatusCode::kCorruption, "pds/pins/vm1"));
 }
 
 }  // namespace

@@ -128,6 +128,14 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  if (options.retire) {
+    Result<PdsRetireResult> retired = RetirePdsGenerations(backend, {});
+    if (retired.ok()) {
+      result.retire = std::move(*retired);
+    } else {
+      result.retire_error = retired.status();
+    }
+  }
   return result;
 }
 

@@ -15,9 +15,10 @@
 //     force; the unpublished debris is removed when the generation number is
 //     reused.
 //
-// Old generations are kept: snapshots may still reference them (directly or
-// through level-1/level-2 reuse), and retiring one safely needs an exact scan
-// of live recipes, which is not implemented yet.
+//  6. unless options.retire is false, retires the older generations that no
+//     live snapshot and no running backup references (pds/pds_retire.h),
+//     still under the PDS lease. A failure there is reported in
+//     PdsUpdateResult::retire_error; the new generation stays published.
 //
 // Thread safety: one update per repository (the lease); backups may run
 // concurrently and keep using the generation they loaded.
@@ -27,6 +28,7 @@
 
 #include <cstdint>
 
+#include "pds/pds_retire.h"
 #include "pds/popularity.h"
 #include "repo/repository.h"
 
@@ -39,6 +41,7 @@ inline constexpr uint64_t kPdsEntryBytes = 44;
 struct PdsUpdateOptions {
   double fraction = 0;  // share of unique fingerprints, in (0, 1]
   uint64_t memory = 0;  // or: index memory budget in bytes
+  bool retire = true;   // step 6
 };
 
 struct PdsUpdateResult {
@@ -47,7 +50,9 @@ struct PdsUpdateResult {
   uint64_t chunks_copied = 0;
   uint64_t bytes_copied = 0;
   uint64_t skipped = 0;  // chosen chunks no longer readable (deleted)
-  double seconds = 0;
+  double seconds = 0;  // steps 1-5
+  PdsRetireResult retire;
+  Status retire_error;  // step 6 failed (the update itself succeeded)
 };
 
 // InvalidArgument for a fraction outside (0, 1] or zero memory.

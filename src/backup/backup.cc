@@ -5,6 +5,7 @@
 #include <memory>
 #include <thread>
 
+#include "backup/level3_batch.h"
 #include "backup/progress.h"
 #include "backup/segment_dedup.h"
 #include "backup/similarity.h"
@@ -70,6 +71,9 @@ class BackupJob {
   Status WriteSummary();
   Status Dedup();
   Status DedupDirty(const std::vector<uint64_t>& dirty);
+  // Adds a segment's finished recipe to the packs, the filter and the
+  // similarity index.
+  Status FinishSegment(uint64_t index, SegmentOutcome& outcome);
   Status Commit();
 
   SegmentExtent Extent(uint64_t index) const {
@@ -196,9 +200,9 @@ Status BackupJob::LoadParent() {
   if (bitmap_.has_value() && catalog_.next_id - 1 != parent_->id) {
     result_.bitmap_used = false;
     AddNote("the bitmap was ignored: the previous backup (snapshot " +
-                   std::to_string(catalog_.next_id - 1) +
-                   ") was forgotten, so it does not describe changes since "
-                   "the parent");
+            std::to_string(catalog_.next_id - 1) +
+            ") was forgotten, so it does not describe changes since "
+            "the parent");
   }
   return Status::Ok();
 }
@@ -310,6 +314,16 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
 
   SegmentDeduper deduper(store_.get(), pds_, parent_recipes_.get(),
                          similarity_.get(), fps_.get(), &recipe_.stats);
+  // Low-memory PDS index: level 3 in big sorted batches.
+  std::unique_ptr<Level3Batch> batch;
+  if (pds_ != nullptr && pds_->batch_hint() > 0) {
+    batch = std::make_unique<Level3Batch>(store_.get(), pds_, fps_.get(),
+                                          &recipe_.stats, pds_->batch_hint(),
+                                          /*max_segments=*/256);
+  }
+  auto finish = [this](uint64_t index, SegmentOutcome& done) {
+    return FinishSegment(index, done);
+  };
   Status status;
   SegmentResult r;
   SegmentOutcome outcome;
@@ -337,29 +351,40 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
             : nullptr;
     status = deduper.Process(r.data, r.chunks, parent_slot, &outcome);
     if (!status.ok()) break;
-    SegmentSlot& slot = recipe_.segments[index];
-    slot.zero = outcome.zero;
-    if (!outcome.zero) {
-      Result<SegmentRecipeRef> ref = packs_->Add(outcome.entries);
-      if (!ref.ok()) {
-        status = ref.status();
-        break;
-      }
-      slot.signature = outcome.signature;
-      slot.ref = *ref;
-      for (const RecipeEntry& entry : outcome.entries) {
-        if (entry.kind == ChunkKind::kVm) filter_.filter.Add(entry.vm_ref);
-      }
-      similarity_->AddCurrent(outcome.signature,
-                              std::make_shared<const std::vector<RecipeEntry>>(
-                                  std::move(outcome.entries)));
+    if (outcome.pending.empty()) {
+      status = FinishSegment(index, outcome);
+    } else {
+      status = batch->Hold(index, std::move(outcome), r.data, r.chunks);
+      if (status.ok() && batch->full()) status = batch->Resolve(finish);
     }
+    if (!status.ok()) break;
     progress.Add(e.length);
+  }
+  if (status.ok() && batch != nullptr) status = batch->Resolve(finish);
+  if (batch != nullptr) {
+    result_.level3_lookups = batch->level3_stats().lookups;
+    result_.level3_batches = batch->level3_stats().batches;
+    result_.seconds_level3 = batch->level3_stats().seconds_lookup;
   }
   if (!status.ok()) pipe.Cancel();
   reader.join();
   progress.Finish();
   return status.WithContext("VM " + vm());
+}
+
+Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {
+  SegmentSlot& slot = recipe_.segments[index];
+  slot.zero = outcome.zero;
+  if (outcome.zero) return Status::Ok();
+  VCSNAP_ASSIGN_OR_RETURN(slot.ref, packs_->Add(outcome.entries));
+  slot.signature = outcome.signature;
+  for (const RecipeEntry& entry : outcome.entries) {
+    if (entry.kind == ChunkKind::kVm) filter_.filter.Add(entry.vm_ref);
+  }
+  similarity_->AddCurrent(outcome.signature,
+                          std::make_shared<const std::vector<RecipeEntry>>(
+                              std::move(outcome.entries)));
+  return Status::Ok();
 }
 
 Status BackupJob::Commit() {

@@ -10,7 +10,9 @@
 //            base); after that snapshot was forgotten, all segments are dirty;
 //   level 2  a dirty segment's chunks are matched against the parent's recipe
 //            of the same segment and of similar segments (backup/similarity.h);
-//   level 3  what is left is looked up in batches in the PDS index;
+//   level 3  what is left is looked up in batches in the PDS index: per
+//            segment with an in-memory index, or -- with an on-disk index --
+//            deferred into large sorted batches (backup/level3_batch.h);
 //   the rest is stored in the VM's store; zero chunks become holes.
 //
 // Commit protocol (crash-safe by construction): chunk data + container
@@ -64,6 +66,11 @@ struct BackupResult {
   double seconds_dedup = 0;   // reading, chunking, matching, storing
   double seconds_commit = 0;  // flushing and committing
   uint64_t peak_rss_bytes = 0;
+  // Deferred level 3 (an index with batch_hint() > 0): distinct fingerprints
+  // looked up, in how many batches, and the time inside the lookups.
+  uint64_t level3_lookups = 0;
+  uint64_t level3_batches = 0;
+  double seconds_level3 = 0;
 };
 
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& options);

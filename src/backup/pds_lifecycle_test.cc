@@ -2,6 +2,7 @@
 // backups match it at level 3, old snapshots restore across updates, and a
 // crash during an update leaves the previous generation in force.
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -286,6 +287,98 @@ TEST_F(PdsLifecycle, ACrashDuringRetirementLosesNothing) {
     EXPECT_TRUE(mem_->List("pds/g00000002")->empty());
     EXPECT_TRUE(mem_->List("pds/index/2/")->empty());
   }
+}
+
+// The in-memory table, but asking for deferred batches of `hint` lookups.
+class SmallBatchIndex final : public PdsIndex {
+ public:
+  SmallBatchIndex(const PdsIndex* inner, size_t hint)
+      : inner_(inner), hint_(hint) {}
+  size_t batch_hint() const override { return hint_; }
+  uint32_t generation() const override { return inner_->generation(); }
+  void Lookup(std::span<const Fingerprint> fps,
+              std::vector<std::optional<PdsRef>>* out) const override {
+    calls_++;
+    inner_->Lookup(fps, out);
+  }
+  mutable int calls_ = 0;
+
+ private:
+  const PdsIndex* inner_;
+  size_t hint_;
+};
+
+TEST_F(PdsLifecycle, TheFileIndexDefersLevel3IntoSortedBatches) {
+  for (int v = 0; v < 3; ++v) {
+    std::string vm = "vm" + std::to_string(v);
+    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
+  }
+  ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
+  // The image repeats its own part, so a batch sees the same new chunks
+  // twice, in different segments.
+  std::string img = Image("new.img", 200);
+  {
+    std::ifstream in(img, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(img, std::ios::binary | std::ios::app)
+        .write(bytes.data() + 8 * 65536, 4 * 65536);
+  }
+  auto table = Current();
+  auto per_segment = Backup("vmT", img, table.get());
+  ASSERT_OK(per_segment);
+  EXPECT_EQ(per_segment->level3_batches, 0u);
+  auto file = PdsFileIndex::Open(mem_.get(), table->generation());
+  ASSERT_OK(file);
+  auto batched = Backup("vmF", img, file->get());
+  ASSERT_OK(batched);
+  EXPECT_EQ(batched->level3_batches, 1u);
+  EXPECT_GT(batched->level3_lookups, 0u);
+  // Level 3 finds the same PDS chunks; repeats inside the batch are stored
+  // once.
+  EXPECT_EQ(batched->stats.level3, per_segment->stats.level3);
+  EXPECT_LE(batched->stats.new_bytes, per_segment->stats.new_bytes);
+  EXPECT_EQ(batched->stats.level2 + batched->stats.level3 +
+                batched->stats.new_bytes + batched->stats.zero,
+            batched->stats.logical);
+  EXPECT_TRUE(RestoresTo("vmF", "1", img));
+  EXPECT_TRUE(RestoresTo("vmT", "1", img));
+  // Many small batches give the same snapshot as one large one.
+  SmallBatchIndex small(table.get(), 3);
+  auto many = Backup("vmS", img, &small);
+  ASSERT_OK(many);
+  EXPECT_GT(many->level3_batches, 3u);
+  EXPECT_EQ(small.calls_, static_cast<int>(many->level3_batches));
+  EXPECT_EQ(many->stats.level3, batched->stats.level3);
+  EXPECT_TRUE(RestoresTo("vmS", "1", img));
+  // An incremental backup on top of a batched one.
+  auto again = Backup("vmF", img, file->get());
+  ASSERT_OK(again);
+  EXPECT_EQ(again->stats.new_bytes, 0u);
+  EXPECT_TRUE(RestoresTo("vmF", "2", img));
+}
+
+TEST_F(PdsLifecycle, AnUnusableSpoolDirectoryIsAClearError) {
+  for (int v = 0; v < 2; ++v) {
+    std::string vm = "vm" + std::to_string(v);
+    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
+  }
+  ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
+  auto file = PdsFileIndex::Open(mem_.get(), *ReadCurrentPds(*mem_));
+  ASSERT_OK(file);
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old != nullptr ? old : "";
+  ::setenv("TMPDIR", (dir_ + "/no-such-dir").c_str(), 1);
+  auto r = Backup("vm9", Image("new.img", 200), file->get());
+  if (old != nullptr) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  EXPECT_THAT(r, StatusIsWith(StatusCode::kIOError, "no-such-dir"));
+  // Nothing was committed; the next attempt works.
+  auto ok = Backup("vm9", Image("new.img", 200), file->get());
+  ASSERT_OK(ok);
+  EXPECT_EQ(ok->snapshot, 1u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ SegmentDeduper::SegmentDeduper(VmStore* store, const PdsIndex* pds,
                                BackupStats* stats)
     : store_(store),
       pds_(pds),
+      deferred_(pds != nullptr && pds->batch_hint() > 0),
       parent_recipes_(parent_recipes),
       similarity_(similarity),
       fps_(fps),
@@ -51,6 +52,7 @@ Status SegmentDeduper::Process(ByteView data,
                                const SegmentSlot* parent_slot,
                                SegmentOutcome* out) {
   out->entries.assign(chunks.size(), RecipeEntry{});
+  out->pending.clear();
   std::vector<const Fingerprint*> fps;
   fps.reserve(chunks.size());
   for (const ChunkInfo& c : chunks) {
@@ -86,6 +88,14 @@ Status SegmentDeduper::Process(ByteView data,
     }
     pending_.push_back(i);
     pending_fps_.push_back(c.fp);
+  }
+
+  if (deferred_) {
+    for (size_t i : pending_) {
+      out->entries[i].fp = chunks[i].fp;
+      out->pending.push_back(static_cast<uint32_t>(i));
+    }
+    return Status::Ok();
   }
 
   // Level 3: one batched PDS lookup for the rest.

@@ -48,6 +48,9 @@ struct SegmentOutcome {
   bool zero = false;  // every chunk is zero: no recipe
   uint64_t signature = 0;
   std::vector<RecipeEntry> entries;
+  // Deferred level 3 (backup/level3_batch.h): indices of the entries still
+  // to be looked up in the PDS or stored; they hold only fp and length.
+  std::vector<uint32_t> pending;
 };
 
 class SegmentDeduper {
@@ -60,7 +63,9 @@ class SegmentDeduper {
                  FpRunWriter* fps, BackupStats* stats);
 
   // Builds the recipe of one segment. `parent_slot` is the parent's slot of
-  // the same index, if any.
+  // the same index, if any. With a PDS index that prefers big batches
+  // (batch_hint() > 0), level 3 and storing are deferred: the chunks level 2
+  // leaves are listed in out->pending for a Level3Batch.
   Status Process(ByteView data, const std::vector<ChunkInfo>& chunks,
                  const SegmentSlot* parent_slot, SegmentOutcome* out);
 
@@ -70,6 +75,7 @@ class SegmentDeduper {
 
   VmStore* const store_;
   const PdsIndex* const pds_;
+  const bool deferred_;  // pds_->batch_hint() > 0
   RecipeReader* const parent_recipes_;
   SimilarityIndex* const similarity_;
   FpRunWriter* const fps_;

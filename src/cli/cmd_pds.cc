@@ -8,8 +8,8 @@
 #include "cli/command.h"
 #include "pds/pds_retire.h"
 #include "pds/pds_table.h"
-#include "recipe/lease.h"
 #include "pds/pds_update.h"
+#include "recipe/lease.h"
 #include "repo/repository.h"
 #include "util/units.h"
 
@@ -124,20 +124,21 @@ class PdsCommand final : public Command {
 
   static std::string List(const std::vector<uint32_t>& gens) {
     std::string out;
-    for (uint32_t g : gens) out += (out.empty() ? "" : ", ") + std::to_string(g);
+    for (uint32_t g : gens)
+      out += (out.empty() ? "" : ", ") + std::to_string(g);
     return out.empty() ? "none" : out;
   }
 
   static void PrintRetire(const PdsRetireResult& r, bool dry_run) {
-    std::printf("  %s generations: %s (%s); kept, referenced by live "
-                "snapshots: %s; kept, pinned by running backups: %s "
-                "(%llu recipes of %llu snapshots scanned in %.2f s)\n",
-                dry_run ? "would retire" : "retired", List(r.retired).c_str(),
-                FormatByteSize(r.bytes_freed).c_str(),
-                List(r.referenced).c_str(), List(r.pinned).c_str(),
-                static_cast<unsigned long long>(r.recipes_scanned),
-                static_cast<unsigned long long>(r.snapshots_scanned),
-                r.seconds);
+    std::printf(
+        "  %s generations: %s (%s); kept, referenced by live "
+        "snapshots: %s; kept, pinned by running backups: %s "
+        "(%llu recipes of %llu snapshots scanned in %.2f s)\n",
+        dry_run ? "would retire" : "retired", List(r.retired).c_str(),
+        FormatByteSize(r.bytes_freed).c_str(), List(r.referenced).c_str(),
+        List(r.pinned).c_str(),
+        static_cast<unsigned long long>(r.recipes_scanned),
+        static_cast<unsigned long long>(r.snapshots_scanned), r.seconds);
   }
 
   Status Retire(Repository& repo) {

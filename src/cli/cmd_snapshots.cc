@@ -5,9 +5,9 @@
 
 #include "cli/command.h"
 #include "cli/report.h"
+#include "pds/pds_retire.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
-#include "pds/pds_retire.h"
 #include "recipe/names.h"
 #include "repo/repository.h"
 #include "store/pds_store.h"
@@ -141,8 +141,7 @@ class UnlockCommand final : public Command {
     if (!h.ok() && !h.status().IsNotFound()) return h.status();
     // A backup that died leaves its PDS pin too; it only delays a PDS
     // retirement, and goes with the lease.
-    const bool pinned =
-        !pds_ && repo->backend().Stat(PdsPinName(vm_)).ok();
+    const bool pinned = !pds_ && repo->backend().Stat(PdsPinName(vm_)).ok();
     if (!h.ok() && !pinned) return h.status();  // nothing to unlock
     if (pinned) VCSNAP_RETURN_IF_ERROR(UnpinPds(repo->backend(), vm_));
     if (h.ok()) {

@@ -60,6 +60,11 @@ nlohmann::json BackupJson(const BackupResult& r) {
   j["phases"] = {{"dedup_seconds", r.seconds_dedup},
                  {"commit_seconds", r.seconds_commit}};
   j["peak_rss_bytes"] = r.peak_rss_bytes;
+  if (r.level3_batches > 0) {
+    j["level3_batches"] = {{"batches", r.level3_batches},
+                           {"lookups", r.level3_lookups},
+                           {"lookup_seconds", r.seconds_level3}};
+  }
   if (!r.note.empty()) j["note"] = r.note;
   return j;
 }

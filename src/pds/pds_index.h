@@ -25,6 +25,11 @@ class PdsIndex {
  public:
   virtual ~PdsIndex() = default;
 
+  // 0: per-segment batches are cheap (an in-memory index). Otherwise the
+  // number of lookups a batch should gather before it is worth a pass over
+  // the index: callers then defer level 3 (backup/level3_batch.h).
+  virtual size_t batch_hint() const { return 0; }
+
   // The PDS generation whose chunks this index names.
   virtual uint32_t generation() const = 0;
 

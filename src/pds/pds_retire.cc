@@ -111,8 +111,8 @@ Result<bool> PinPdsGeneration(Backend& backend, const std::string& vm,
                               uint32_t generation) {
   const std::string name = PdsPinName(vm);
   VCSNAP_RETURN_IF_ERROR(backend.Put(
-      name, EncodeEnvelope(kPinSpec, kVersion, name,
-                           GenerationAndTime(generation))));
+      name,
+      EncodeEnvelope(kPinSpec, kVersion, name, GenerationAndTime(generation))));
   // Only after the pin is durable: is the generation still usable?
   Result<ObjectInfo> mark = backend.Stat(PdsRetiringName(generation));
   if (mark.ok()) return false;
@@ -172,8 +172,8 @@ Result<PdsRetireResult> RetirePdsGenerations(Backend& backend,
     for (uint32_t g : candidates) {
       const std::string name = PdsRetiringName(g);
       Status s = backend.Create(
-          name, EncodeEnvelope(kRetiringSpec, kVersion, name,
-                               GenerationAndTime(g)));
+          name,
+          EncodeEnvelope(kRetiringSpec, kVersion, name, GenerationAndTime(g)));
       if (!s.ok() && !s.IsAlreadyExists()) return s;
     }
   }
@@ -181,7 +181,8 @@ Result<PdsRetireResult> RetirePdsGenerations(Backend& backend,
   std::set<uint32_t> keep;
   VCSNAP_ASSIGN_OR_RETURN(std::vector<PdsPin> pins, ListPdsPins(backend));
   for (const PdsPin& pin : pins) {
-    if (candidates.count(pin.generation) && keep.insert(pin.generation).second) {
+    if (candidates.count(pin.generation) &&
+        keep.insert(pin.generation).second) {
       result.pinned.push_back(pin.generation);
     }
   }
@@ -216,13 +217,13 @@ Result<PdsRetireResult> RetirePdsGenerations(Backend& backend,
       if (info.ok()) result.bytes_freed += info->chunk_bytes;
       continue;
     }
-    VCSNAP_RETURN_IF_ERROR(DeleteGeneration(backend, store, g, &result)
-                               .WithContext("PDS retire: generation " +
-                                            std::to_string(g)));
+    VCSNAP_RETURN_IF_ERROR(
+        DeleteGeneration(backend, store, g, &result)
+            .WithContext("PDS retire: generation " + std::to_string(g)));
   }
-  result.seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   return result;
 }
 

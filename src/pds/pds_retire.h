@@ -40,8 +40,8 @@
 
 namespace vcsnap {
 
-std::string PdsPinName(const std::string& vm);            // pds/pins/<vm>
-std::string PdsRetiringName(uint32_t generation);         // pds/retiring/<g>
+std::string PdsPinName(const std::string& vm);     // pds/pins/<vm>
+std::string PdsRetiringName(uint32_t generation);  // pds/retiring/<g>
 
 // Pins `generation` for the backup of `vm` that holds the VM's lease, then
 // reports whether the backup may use it: false when the generation is being
@@ -64,8 +64,8 @@ struct PdsRetireOptions {
 };
 
 struct PdsRetireResult {
-  uint32_t current = 0;            // 0: no PDS published
-  std::vector<uint32_t> retired;   // deleted (or, dry run, would be)
+  uint32_t current = 0;              // 0: no PDS published
+  std::vector<uint32_t> retired;     // deleted (or, dry run, would be)
   std::vector<uint32_t> referenced;  // kept: a live snapshot references it
   std::vector<uint32_t> pinned;      // kept: a running backup pinned it
   uint64_t snapshots_scanned = 0;

@@ -94,6 +94,8 @@ class PdsFileIndex final : public PdsIndex {
                                                     uint32_t generation,
                                                     size_t cached_parts = 4);
   uint32_t generation() const override { return meta_.generation; }
+  // Every batch reads the parts it touches: gather many lookups per batch.
+  size_t batch_hint() const override { return 1u << 17; }
   // Lookups whose part cannot be read count as misses (the chunk is then
   // stored in the VM, which is safe); the error is kept for last_error().
   void Lookup(std::span<const Fingerprint> fps,

@@ -50,7 +50,7 @@ struct PdsUpdateResult {
   uint64_t chunks_copied = 0;
   uint64_t bytes_copied = 0;
   uint64_t skipped = 0;  // chosen chunks no longer readable (deleted)
-  double seconds = 0;  // steps 1-5
+  double seconds = 0;    // steps 1-5
   PdsRetireResult retire;
   Status retire_error;  // step 6 failed (the update itself succeeded)
 };

@@ -3,7 +3,8 @@
 # with restic and Borg measured side by side in the same run.
 #
 #   bench/macro.sh [SECTION...]      SECTION: setup p3 p4 p5 p6 p7 p8 p9 p10
-#                                    pds all report clean   (default: all)
+#                                    pds pdsscale all report clean
+#                                    (default: all)
 #
 # p3 also measures P4 (full, then incremental, of the same image, per tool);
 # p6 restores the snapshots p3 made; p9 also measures P5 (its days 1-4 are
@@ -295,6 +296,46 @@ p10() {
 }
 
 # ---- PDS index micro-benchmarks (P7's bytes per entry).
+# ---- PDS at fleet scale: `pds update` time against the number of VMs, and
+# level 3 of a new VM with the on-disk index (deferred batches) against the
+# in-memory table, with a PDS of half the unique chunks.
+PDSS_ARGS=(--vms 16 --days 2 --size 256MiB --seed 7)
+pdsscale() {
+  gen pdss "${PDSS_ARGS[@]}"
+  rm -f "$RES"/pdss_*
+  local n repo d f vm r mode
+  for n in 4 8 16; do
+    repo=$REPOS/pdss_$n
+    rm -rf "$repo"
+    "$VCSNAP" --repo "$repo" init >/dev/null
+    for d in 00 01; do
+      f=$W/stage/pdss-$n-$d
+      : >"$f"
+      for vm in $(find "$DATA/pdss" -maxdepth 1 -name 'vm-*' | sort | head -n "$n"); do
+        echo "$(basename "$vm") $vm/day-$d.img $vm/day-$d.bitmap" >>"$f"
+      done
+      log "PDS scale: $n VMs, day $d"
+      "$VCSNAP" --repo "$repo" backup --jobs "$f" --parallel 2 --json \
+        >"$RES/pdss_${n}_backup_$d.out"
+    done
+    for r in $(seq 1 "$REPEAT"); do
+      timed "pdss_${n}_update_$r" "$VCSNAP" --repo "$repo" pds update --fraction 0.02 --json
+    done
+    [ "$n" = 16 ] || rm -rf "$repo"
+  done
+  repo=$REPOS/pdss_16
+  timed pdss_half "$VCSNAP" --repo "$repo" pds update --fraction 0.5 --json
+  for r in $(seq 1 "$REPEAT"); do
+    for mode in memory file; do
+      log "PDS scale: probe backup, $mode index, round $r"
+      timed "pdss_probe_${mode}_$r" "$VCSNAP" --repo "$repo" backup \
+        --vm "probe-$mode-$r" --image "$DATA/pdss/vm-00/day-00.img" \
+        --pds-index "$mode" --json
+    done
+  done
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$repo"
+}
+
 pds() {
   "$PDSBENCH" --benchmark_repetitions="$REPEAT" --benchmark_report_aggregates_only=true \
     --benchmark_format=json >"$RES/pds_bench.json" 2>"$RES/pds_bench.err"
@@ -322,6 +363,7 @@ main() {
     p8) p8 ;;
     p10) p10 ;;
     p7 | pds) pds ;;
+    pdsscale) pdsscale ;;
     report) ;;
     clean) KEEP=0 clean ;;
     all)
@@ -333,6 +375,7 @@ main() {
       p9
       p10
       pds
+      pdsscale
       clean
       ;;
     *)

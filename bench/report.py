@@ -326,12 +326,50 @@ def pds():
     SUMMARY["pds"] = res
 
 
+def pdsscale():
+    res = {}
+    print("\nPDS at fleet scale (pds update --fraction 0.02; medians)")
+    for n in (4, 8, 16):
+        rs = rounds(f"pdss_{n}_update")
+        if not rs:
+            continue
+        js = [out_json(x["name"]) for x in rs]
+        w = med([x["wall"] for x in rs])
+        upd = med([j["seconds"] for j in js])
+        ret = med([j["retire"]["seconds"] for j in js])
+        uniq = js[0]["unique_fingerprints"]
+        res[n] = dict(wall=w, update_s=upd, retire_s=ret, unique=uniq,
+                      rss_kb=med([x["rss_kb"] for x in rs]))
+        print(f"  {n:2d} VMs: {uniq} unique fingerprints, update {upd:.2f} s + "
+              f"retire {ret:.2f} s, wall {w:.2f} s, RSS {res[n]['rss_kb'] / 1024:.0f} MB")
+    half = out_json("pdss_half")
+    if half:
+        print(f"  probe PDS: k = {half['k']} entries ({half['k'] * 44 / 2**20:.1f} MiB in memory)")
+    for mode in ("memory", "file"):
+        rs = rounds(f"pdss_probe_{mode}")
+        if not rs:
+            continue
+        js = [out_json(x["name"]) for x in rs]
+        b = js[0].get("level3_batches", {})
+        look = b.get("lookups", 0)
+        ls = med([j.get("level3_batches", {}).get("lookup_seconds", 0) for j in js])
+        res[f"probe_{mode}"] = dict(
+            wall=med([x["wall"] for x in rs]), rss_kb=med([x["rss_kb"] for x in rs]),
+            level3=js[0]["bytes"]["level3"], new=js[0]["bytes"]["new"],
+            lookups=look, lookup_s=ls)
+        p = res[f"probe_{mode}"]
+        print(f"  new VM, {mode} index: wall {p['wall']:.2f} s, RSS {p['rss_kb'] / 1024:.0f} MB, "
+              f"level 3 {p['level3'] / 2**20:.1f} MiB, new {p['new'] / 2**20:.1f} MiB"
+              + (f", {look} lookups in {ls:.3f} s = {look / ls / 1e6:.2f} M/s" if ls else ""))
+    SUMMARY["pdsscale"] = res
+
+
 def main():
     m = os.path.join(R, "machine.json")
     if os.path.exists(m):
         SUMMARY["machine"] = json.load(open(m))
         print("machine:", SUMMARY["machine"])
-    for f in (p3p4, p6, p9, p8, p10, pds):
+    for f in (p3p4, p6, p9, p8, p10, pds, pdsscale):
         try:
             f()
         except Exception as e:  # a partial run still reports the rest

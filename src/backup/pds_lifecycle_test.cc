@@ -231,6 +231,8 @@ TEST_F(PdsLifecycle, PinsProtectRunningBackupsFromRetirement) {
   auto retired = RetirePdsGenerations(*mem_, {});
   ASSERT_OK(retired);
   EXPECT_EQ(retired->retired, std::vector<uint32_t>{1});
+  // Snapshots taken before still restore after the oldest generation went.
+  EXPECT_TRUE(RestoresTo("vm0", "1", dir_ + "/vm0.img"));
   // A backup that loaded generation 1 before it was retired does not use it.
   Result<bool> usable = PinPdsGeneration(*mem_, "vm9", 1);
   ASSERT_OK(usable);

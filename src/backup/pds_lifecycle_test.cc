@@ -65,6 +65,13 @@ class PdsLifecycle : public ::testing::Test {
     o.pds = pds;
     return RunBackup(*repo_, o);
   }
+  // vm0 .. vm<n-1>: the shared part plus their own, without a PDS.
+  void BackUpVms(int n) {
+    for (int v = 0; v < n; ++v) {
+      std::string vm = "vm" + std::to_string(v);
+      ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
+    }
+  }
   bool RestoresTo(const std::string& vm, const std::string& snap,
                   const std::string& path) {
     PdsStore pds(&repo_->backend());
@@ -95,10 +102,7 @@ class PdsLifecycle : public ::testing::Test {
 };
 
 TEST_F(PdsLifecycle, SharedContentEntersThePdsAndLaterBackupsMatchIt) {
-  for (int v = 0; v < 3; ++v) {
-    std::string vm = "vm" + std::to_string(v);
-    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
-  }
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(3));
   EXPECT_THAT(RunPdsUpdate(*repo_, {0, 0}),
               StatusIsWith(StatusCode::kInvalidArgument, "--fraction"));
   EXPECT_THAT(RunPdsUpdate(*repo_, {1.5, 0}),
@@ -127,10 +131,7 @@ TEST_F(PdsLifecycle, SharedContentEntersThePdsAndLaterBackupsMatchIt) {
 }
 
 TEST_F(PdsLifecycle, ACrashDuringUpdateLeavesThePreviousGeneration) {
-  for (int v = 0; v < 3; ++v) {
-    std::string vm = "vm" + std::to_string(v);
-    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
-  }
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(3));
   ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
   // Retirement has its own crash test; here generation 1 must survive.
   const PdsUpdateOptions no_retire{0.5, 0, /*retire=*/false};
@@ -171,10 +172,7 @@ std::vector<uint32_t> Published(Backend& backend) {
 }
 
 TEST_F(PdsLifecycle, RetirementKeepsExactlyTheReferencedGenerations) {
-  for (int v = 0; v < 3; ++v) {
-    std::string vm = "vm" + std::to_string(v);
-    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
-  }
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(3));
   ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
   std::string img = Image("new.img", 200);
   auto first = Backup("vm9", img, Current().get());  // references generation 1
@@ -215,10 +213,7 @@ TEST_F(PdsLifecycle, RetirementKeepsExactlyTheReferencedGenerations) {
 }
 
 TEST_F(PdsLifecycle, PinsProtectRunningBackupsFromRetirement) {
-  for (int v = 0; v < 3; ++v) {
-    std::string vm = "vm" + std::to_string(v);
-    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
-  }
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(3));
   ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
   std::unique_ptr<PdsTable> g1 = Current();
   // A backup that loaded generation 1 and pinned it, still running.
@@ -253,10 +248,7 @@ TEST_F(PdsLifecycle, PinsProtectRunningBackupsFromRetirement) {
 }
 
 TEST_F(PdsLifecycle, ACrashDuringRetirementLosesNothing) {
-  for (int v = 0; v < 3; ++v) {
-    std::string vm = "vm" + std::to_string(v);
-    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
-  }
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(3));
   ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
   std::string img = Image("new.img", 200);
   ASSERT_OK(Backup("vm9", img, Current().get()));  // references 1
@@ -311,10 +303,7 @@ class SmallBatchIndex final : public PdsIndex {
 };
 
 TEST_F(PdsLifecycle, TheFileIndexDefersLevel3IntoSortedBatches) {
-  for (int v = 0; v < 3; ++v) {
-    std::string vm = "vm" + std::to_string(v);
-    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
-  }
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(3));
   ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
   // The image repeats its own part, so a batch sees the same new chunks
   // twice, in different segments.
@@ -360,10 +349,7 @@ TEST_F(PdsLifecycle, TheFileIndexDefersLevel3IntoSortedBatches) {
 }
 
 TEST_F(PdsLifecycle, AnUnusableSpoolDirectoryIsAClearError) {
-  for (int v = 0; v < 2; ++v) {
-    std::string vm = "vm" + std::to_string(v);
-    ASSERT_OK(Backup(vm, Image(vm + ".img", 100 + v), nullptr));
-  }
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(2));
   ASSERT_OK(RunPdsUpdate(*repo_, {0.9, 0}));
   auto file = PdsFileIndex::Open(mem_.get(), *ReadCurrentPds(*mem_));
   ASSERT_OK(file);

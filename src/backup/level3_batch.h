@@ -12,9 +12,11 @@
 //      reading their bytes back from the spool; a fingerprint pending more
 //      than once in the batch is stored once and referenced by the others;
 //   3. completes the held segments' recipes and hands them back in order.
-// Memory: the held segments' recipe entries (bounded by max_segments) plus
-// 48 bytes per pending chunk (bounded by max_pending); chunk bytes wait on
-// local disk, not in memory. The spool is an unnamed temporary file in
+// Memory: the held segments' recipe entries (bounded by max_segments; about
+// 80 bytes per chunk), 8 bytes per pending chunk while held and about 90
+// while Resolve() runs (bounded by max_pending); chunk bytes wait on local
+// disk, not in memory. The CLI's defaults (2^17 lookups, 256 segments) keep
+// this near 20 MiB. The spool is an unnamed temporary file in
 // $TMPDIR (default /tmp), gone when the process ends.
 //
 // Thread safety: one backup thread.

@@ -15,26 +15,61 @@ namespace {
 
 constexpr uint64_t kMinSourceBytes = 16ull << 20;
 
+}  // namespace
+
 // Splits the catalog's packages into roles, each in a seed-shuffled order:
 // 12 % core (every OS family), 38 % family-specific, 30 % optional software
-// (ranked by popularity), 20 % reserved for fleet-wide updates.
-FleetPlan MakePlan(const SourceCatalog& catalog, const FleetOptions& o) {
+// (ranked by popularity), 20 % reserved for fleet-wide updates. With
+// source_families, family f is the f-th top-level directory of the source
+// (sorted): its packages in the first two roles are that family's OS, and
+// there are no core packages.
+Result<FleetPlan> MakeFleetPlan(const SourceCatalog& catalog,
+                                const FleetOptions& o) {
   FleetPlan plan;
   plan.seed = o.seed;
   plan.families = o.families;
   plan.change_rate = o.change_rate;
   plan.growth_probability = o.growth_probability;
   plan.scatter = o.scatter;
+  plan.dirty_target = o.dirty_target;
+  plan.segment_size = o.segment_size;
   plan.update_period = o.update_period;
-  plan.family.resize(o.families);
+  const auto& packages = catalog.packages();
+  std::vector<std::string> tops;  // top-level directories, sorted
+  std::vector<int32_t> top_of;    // per package; -1 = at the root
+  if (o.source_families) {
+    for (const SourcePackage& p : packages) {
+      const std::string& path = catalog.files()[p.first].path;
+      const size_t slash = path.find('/');
+      if (slash == std::string::npos) {
+        top_of.push_back(-1);
+        continue;
+      }
+      const std::string top = path.substr(0, slash);
+      if (tops.empty() || tops.back() != top) tops.push_back(top);  // sorted
+      top_of.push_back(static_cast<int32_t>(tops.size() - 1));
+    }
+    if (tops.empty() || tops.size() > 64) {
+      return Status::InvalidArgument(
+          "--source-families: " + catalog.root() + " has " +
+          std::to_string(tops.size()) +
+          " top-level directories with files; need 1 to 64");
+    }
+    plan.families = static_cast<uint32_t>(tops.size());
+  }
+  plan.family.resize(plan.families);
   std::vector<std::pair<uint64_t, uint32_t>> order;
-  for (uint32_t p = 0; p < catalog.packages().size(); ++p) {
+  for (uint32_t p = 0; p < packages.size(); ++p) {
     order.emplace_back(MixSeed(o.seed, 22, p), p);
   }
   std::sort(order.begin(), order.end());
   for (const auto& [key, p] : order) {
     const uint64_t role = MixSeed(o.seed, 20, p) % 100;
-    if (role < 12) {
+    if (o.source_families && role < 50 && top_of[p] >= 0) {
+      plan.family[top_of[p]].push_back(p);
+    } else if (o.source_families && role < 50) {
+      plan.optional.push_back(p);
+    } else if (role < 12) {
       plan.core.push_back(p);
     } else if (role < 50) {
       plan.family[MixSeed(o.seed, 21, p) % o.families].push_back(p);
@@ -44,8 +79,17 @@ FleetPlan MakePlan(const SourceCatalog& catalog, const FleetOptions& o) {
       plan.updates.push_back(p);
     }
   }
+  for (uint32_t f = 0; f < plan.families && o.source_families; ++f) {
+    if (plan.family[f].empty()) {
+      return Status::InvalidArgument("--source-families: " + catalog.root() +
+                                     "/" + tops[f] +
+                                     " has too few files to be an OS family");
+    }
+  }
   return plan;
 }
+
+namespace {
 
 std::string Two(uint32_t v) {
   char buf[16];
@@ -108,25 +152,46 @@ Status ValidateFleetOptions(const FleetOptions& o) {
   if (!(o.scatter >= 0 && o.scatter <= 10)) {
     return Status::InvalidArgument("--scatter must be in [0, 10]");
   }
+  if (!(o.dirty_target >= 0 && o.dirty_target <= 1)) {
+    return Status::InvalidArgument("--dirty-target must be in [0, 1]");
+  }
   return Status::Ok();
 }
 
-Result<FleetManifest> GenerateFleet(const FleetOptions& o) {
-  VCSNAP_RETURN_IF_ERROR(ValidateFleetOptions(o));
+namespace {
+
+// The first directory of `dir` and its ancestors that does not exist (the
+// one create_directories would create first), or "" when `dir` exists.
+std::filesystem::path FirstMissing(const std::string& dir) {
   std::error_code ec;
-  if (std::filesystem::exists(o.out_dir, ec) &&
-      !std::filesystem::is_empty(o.out_dir, ec)) {
-    return Status::AlreadyExists("output directory " + o.out_dir +
-                                 " exists and is not empty");
+  std::filesystem::path p = std::filesystem::absolute(dir, ec);
+  if (ec || std::filesystem::exists(p, ec)) return {};
+  while (p.has_parent_path() && p.parent_path() != p &&
+         !std::filesystem::exists(p.parent_path(), ec)) {
+    p = p.parent_path();
   }
-  std::filesystem::create_directories(o.out_dir, ec);
-  if (ec) {
-    return Status::IOError("create " + o.out_dir + ": " + ec.message());
+  return p;
+}
+
+// Removes what a failed GenerateFleet wrote: the directories it created,
+// or everything inside an output directory that was empty before.
+void RemoveOutput(const std::string& dir,
+                  const std::filesystem::path& created) {
+  std::error_code ec;
+  if (!created.empty()) {
+    std::filesystem::remove_all(created, ec);
+    return;
   }
-  VCSNAP_ASSIGN_OR_RETURN(
-      SourceCatalog catalog,
-      SourceCatalog::Scan(o.source_root, kMinSourceBytes, o.source_max_files));
-  const FleetPlan plan = MakePlan(catalog, o);
+  if (!std::filesystem::is_directory(dir, ec)) return;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
+Result<FleetManifest> GenerateInto(const FleetOptions& o,
+                                   const SourceCatalog& catalog) {
+  std::error_code ec;
+  VCSNAP_ASSIGN_OR_RETURN(const FleetPlan plan, MakeFleetPlan(catalog, o));
   const uint64_t granularity =
       o.granularity == 0 ? o.segment_size : o.granularity;
 
@@ -137,7 +202,7 @@ Result<FleetManifest> GenerateFleet(const FleetOptions& o) {
   m.segment_size = o.segment_size;
   m.granularity = granularity;
   m.change_rate = o.change_rate;
-  m.families = o.families;
+  m.families = plan.families;
   m.growth_probability = o.growth_probability;
   m.update_period = o.update_period;
   m.scatter = o.scatter;
@@ -150,8 +215,8 @@ Result<FleetManifest> GenerateFleet(const FleetOptions& o) {
   for (uint32_t v = 0; v < o.vms; ++v) {
     FleetVm vm;
     vm.name = VmName(v);
-    vm.family = v % o.families;
-    vm.clone = (v / o.families) % 2 == 0;
+    vm.family = v % plan.families;
+    vm.clone = (v / plan.families) % 2 == 0;
     std::filesystem::create_directories(o.out_dir + "/" + vm.name, ec);
     if (ec) return Status::IOError("create " + vm.name + ": " + ec.message());
     VmDisk disk(catalog, plan, v, vm.family, vm.clone, o.image_size);
@@ -215,6 +280,31 @@ Result<FleetManifest> GenerateFleet(const FleetOptions& o) {
     m.vms.push_back(std::move(vm));
   }
   VCSNAP_RETURN_IF_ERROR(WriteFleetManifest(o.out_dir, m));
+  return m;
+}
+
+}  // namespace
+
+Result<FleetManifest> GenerateFleet(const FleetOptions& o) {
+  VCSNAP_RETURN_IF_ERROR(ValidateFleetOptions(o));
+  std::error_code ec;
+  if (std::filesystem::exists(o.out_dir, ec) &&
+      !std::filesystem::is_empty(o.out_dir, ec)) {
+    return Status::AlreadyExists("output directory " + o.out_dir +
+                                 " exists and is not empty");
+  }
+  // The source first: a bad --source leaves no output directory behind.
+  VCSNAP_ASSIGN_OR_RETURN(
+      SourceCatalog catalog,
+      SourceCatalog::Scan(o.source_root, kMinSourceBytes, o.source_max_files));
+  const std::filesystem::path created = FirstMissing(o.out_dir);
+  std::filesystem::create_directories(o.out_dir, ec);
+  if (ec) {
+    RemoveOutput(o.out_dir, created);
+    return Status::IOError("create " + o.out_dir + ": " + ec.message());
+  }
+  Result<FleetManifest> m = GenerateInto(o, catalog);
+  if (!m.ok()) RemoveOutput(o.out_dir, created);
   return m;
 }
 

@@ -39,11 +39,20 @@ struct FleetOptions {
   std::string source_root = "/usr";
   uint64_t source_max_files = 0;  // 0 = the whole tree
   uint32_t families = 3;
+  // Each top-level directory of source_root is one OS family's tree (e.g.
+  // the bookworm, trixie and bullseye trees of make-os-bases.sh); the
+  // number of families is then theirs and `families` is ignored.
+  bool source_families = false;
   uint64_t segment_size = 2ull << 20;
   uint64_t granularity = 0;          // of the bitmap files; 0 = segment_size
   double growth_probability = 0.02;  // per VM and day
   uint32_t update_period = 3;        // days between fleet-wide updates
-  double scatter = 0.02;   // small in-place writes per day, per segment
+  double scatter = 0.02;  // small in-place writes per day, per segment
+  // Share of the segments a day's writes aim to dirty (times the day's
+  // 0.5-1.5 factor): database regions, edited documents and moved files
+  // are added until it is reached, so it holds at any disk size; small
+  // disks exceed it (see docs/fleet.md). 0 = one place of each kind a day.
+  double dirty_target = 0.15;
   uint32_t keep_days = 0;  // keep only the last K images per VM; 0 = all
   // Called after each VM-day with a one-line status (may be empty).
   std::function<void(const std::string&)> progress;

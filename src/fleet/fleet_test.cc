@@ -14,6 +14,7 @@
 
 #include "fleet/image_file.h"
 #include "fleet/source.h"
+#include "fleet/vm_disk.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -246,6 +247,154 @@ TEST(FleetGenerateTest, RejectsBadOptionsAndNonEmptyOutput) {
   EXPECT_THAT(GenerateFleet(o), StatusIs(StatusCode::kAlreadyExists));
 }
 
+TEST(FleetGenerateTest, BadSourceLeavesNoOutputBehind) {
+  const std::string tmp = NewTempDir("fleet-bad-source");
+  FleetOptions o = TinyFleetOptions(tmp + "/new/fleet");
+  o.source_root = tmp + "/missing";
+  EXPECT_THAT(GenerateFleet(o), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_FALSE(std::filesystem::exists(tmp + "/new"));
+  // An output directory that existed (empty) stays, and stays empty.
+  ASSERT_TRUE(std::filesystem::create_directory(tmp + "/empty"));
+  o.out_dir = tmp + "/empty";
+  EXPECT_THAT(GenerateFleet(o), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_TRUE(std::filesystem::is_directory(o.out_dir));
+  EXPECT_TRUE(std::filesystem::is_empty(o.out_dir));
+}
+
+TEST(FleetGenerateTest, FailureAfterTheImagesRemovesThem) {
+  // The last progress call puts a directory where the manifest goes, so
+  // GenerateFleet fails after writing every image.
+  const std::string tmp = NewTempDir("fleet-late-failure");
+  FleetOptions o = TinyFleetOptions(tmp + "/fleet");
+  o.vms = 1;
+  o.days = 2;
+  int calls = 0;
+  o.progress = [&](const std::string&) {
+    if (++calls == 2) {
+      std::filesystem::create_directories(o.out_dir + "/manifest.json/x");
+    }
+  };
+  EXPECT_THAT(GenerateFleet(o), StatusIs(StatusCode::kIOError));
+  EXPECT_EQ(calls, 2);
+  EXPECT_FALSE(std::filesystem::exists(o.out_dir));
+  EXPECT_TRUE(std::filesystem::is_directory(tmp));
+}
+
+// The share of dirty segments a day follows --dirty-target: more places
+// (database regions, edits, moves) when it is higher, and the change rate
+// stays in its range.
+TEST(FleetGenerateTest, DirtyTargetRaisesTheDirtyShare) {
+  auto share = [](double target, double* rate) {
+    FleetOptions o = TinyFleetOptions(NewTempDir("fleet-target"));
+    o.vms = 1;
+    o.days = 5;
+    o.image_size = 128ull << 20;
+    o.growth_probability = 0;
+    o.dirty_target = target;
+    auto m = GenerateFleet(o);
+    EXPECT_OK(m);
+    if (!m.ok()) return 0.0;
+    double sum = 0;
+    *rate = 0;
+    const auto& days = m->vms[0].days;
+    for (size_t d = 1; d < days.size(); ++d) {
+      sum += static_cast<double>(days[d].dirty_segments) /
+             static_cast<double>(days[d].size / o.segment_size);
+      *rate += static_cast<double>(days[d].written_bytes) /
+               static_cast<double>(days[d].size) / (days.size() - 1);
+      EXPECT_GE(days[d].events.at("inserts"), 1u) << "day " << d;
+      EXPECT_GE(days[d].events.at("db_regions"), 1u) << "day " << d;
+    }
+    return sum / (days.size() - 1);
+  };
+  double rate_low = 0, rate_high = 0;
+  const double low = share(0, &rate_low);
+  const double high = share(0.35, &rate_high);
+  EXPECT_GT(high, low + 0.04) << low << " vs " << high;
+  EXPECT_GT(high, 0.25);
+  for (double r : {rate_low, rate_high}) {
+    EXPECT_GT(r, 0.01);
+    EXPECT_LT(r, 0.04);
+  }
+  FleetOptions bad = TinyFleetOptions(NewTempDir("fleet-target-bad"));
+  bad.dirty_target = 1.5;
+  EXPECT_THAT(GenerateFleet(bad), StatusIs(StatusCode::kInvalidArgument));
+}
+
+// A source of three OS trees ("aa", "bb", "cc"), about 7 MiB each, with
+// text and compressed names, each 4 KiB block naming its tree.
+std::string MakeThreeTrees() {
+  const std::string root = NewTempDir("fleet-trees");
+  for (const char* top : {"aa", "bb", "cc"}) {
+    for (int d = 0; d < 10; ++d) {
+      const std::string dir =
+          root + "/" + top + "/usr/lib/pkg" + std::to_string(d);
+      std::filesystem::create_directories(dir);
+      for (int f = 0; f < 12; ++f) {
+        std::string body;
+        for (int b = 0; b < 14; ++b) {
+          std::string block = std::string("TREE=") + top + " dir " +
+                              std::to_string(d) + " file " + std::to_string(f) +
+                              " block " + std::to_string(b) + "\n";
+          block.resize(4096, static_cast<char>('a' + (b + f + d) % 26));
+          body += block;
+        }
+        const char* ext = f == 0 ? ".gz" : f == 1 ? ".txt" : ".so";
+        EXPECT_OK(WriteWholeFile(dir + "/f" + std::to_string(f) + ext,
+                                 AsBytes(body)));
+      }
+    }
+  }
+  return root;
+}
+
+TEST(FleetGenerateTest, SourceFamiliesAreTheTopLevelTrees) {
+  const std::string trees = MakeThreeTrees();
+  FleetOptions o = TinyFleetOptions(NewTempDir("fleet-trees-out"));
+  o.source_root = trees;
+  o.source_families = true;
+  o.families = 5;  // ignored: the trees decide
+  auto catalog = SourceCatalog::Scan(trees, 16 << 20, 0);
+  ASSERT_OK(catalog);
+  auto plan = MakeFleetPlan(*catalog, o);
+  ASSERT_OK(plan);
+  ASSERT_EQ(plan->families, 3u);
+  EXPECT_TRUE(plan->core.empty());
+  const char* tops[] = {"aa/", "bb/", "cc/"};
+  for (uint32_t f = 0; f < 3; ++f) {
+    ASSERT_FALSE(plan->family[f].empty());
+    for (uint32_t p : plan->family[f]) {
+      const std::string& path =
+          catalog->files()[catalog->packages()[p].first].path;
+      EXPECT_EQ(path.rfind(tops[f], 0), 0u) << "family " << f << ": " << path;
+    }
+  }
+  o.vms = 3;
+  o.days = 2;
+  auto m = GenerateFleet(o);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->families, 3u);
+  for (uint32_t v = 0; v < 3; ++v) EXPECT_EQ(m->vms[v].family, v);
+  // Without source_families the same trees are one pool split at random.
+  o.source_families = false;
+  auto mixed = MakeFleetPlan(*catalog, o);
+  ASSERT_OK(mixed);
+  EXPECT_EQ(mixed->families, 5u);
+  EXPECT_FALSE(mixed->core.empty());
+  // Files only at the root (9 packages of 48 files): no tree, no family.
+  const std::string flat = NewTempDir("fleet-flat");
+  for (int i = 0; i < 9 * 48; ++i) {
+    ASSERT_OK(WriteWholeFile(
+        flat + "/f" + std::to_string(1000 + i) + (i == 0 ? ".gz" : ".txt"),
+        AsBytes("x")));
+  }
+  auto flat_catalog = SourceCatalog::Scan(flat, 0, 0);
+  ASSERT_OK(flat_catalog);
+  o.source_families = true;
+  EXPECT_THAT(MakeFleetPlan(*flat_catalog, o),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
 TEST(SourceCatalogTest, TooSmallRootIsInvalidArgument) {
   const std::string dir = NewTempDir("fleet-src");
   ASSERT_OK(WriteWholeFile(dir + "/a.txt", AsBytes("hello")));
@@ -279,6 +428,11 @@ TEST(DirtyBitmapTest, MarksLsbFirstAndClampsToTheEnd) {
   EXPECT_EQ(bm.bytes()[0], 0b10000010);
   EXPECT_EQ(bm.bytes()[1], 0b00000101);
   EXPECT_EQ(bm.DirtySegments(8 * 4096), (std::vector<uint64_t>{0, 1}));
+  EXPECT_EQ(bm.CountDirtySegments(8 * 4096), 2u);
+  EXPECT_EQ(bm.CountDirtySegments(2 * 4096), 4u);  // {0}, {3}, {4}, {5}
+  EXPECT_TRUE(bm.TestRange(2 * 4096, 8 * 4096));
+  EXPECT_FALSE(bm.TestRange(2 * 4096, 5 * 4096));  // granules 2-6
+  EXPECT_FALSE(bm.TestRange(11 * 4096, 4096));     // past the end
   bm.Resize(20 * 4096);
   EXPECT_FALSE(bm.Test(15));
   EXPECT_EQ(bm.bytes().size(), 3u);

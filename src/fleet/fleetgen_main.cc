@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <tuple>
 
 #include "fleet/fleet.h"
 #include "fleet/truth.h"
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
                   "use only the first N files of the tree (0 = all)");
   gen->add_option("--families", o.families, "OS families")
       ->capture_default_str();
+  gen->add_flag("--source-families", o.source_families,
+                "each top-level directory of --source is one OS family's "
+                "tree (e.g. make-os-bases.sh output); overrides --families");
   gen->add_option("--segment-size", segment, "segment size")
       ->capture_default_str();
   gen->add_option("--granularity", granularity,
@@ -73,6 +77,11 @@ int main(int argc, char** argv) {
   gen->add_option("--scatter", o.scatter,
                   "small in-place writes per segment per day")
       ->capture_default_str();
+  gen->add_option("--dirty-target", o.dirty_target,
+                  "share of segments a day's writes aim to dirty: database "
+                  "regions, edited and moved files are added until it is "
+                  "reached (small disks exceed it)")
+      ->capture_default_str();
   gen->add_option("--keep-days", o.keep_days,
                   "keep only the last K images of each VM (0 = all)");
 
@@ -83,6 +92,17 @@ int main(int argc, char** argv) {
       app.add_subcommand("truth", "dedup ground truth of a fleet");
   truth->add_option("--fleet", fleet_dir, "fleet directory")->required();
   truth->add_flag("--json", json, "print one JSON object");
+  std::string chunk_min = std::to_string(t.chunk_min),
+              chunk_avg = std::to_string(t.chunk_avg),
+              chunk_max = std::to_string(t.chunk_max);
+  truth
+      ->add_option("--chunk-min", chunk_min,
+                   "gear chunker minimum (default: a new repository's)")
+      ->capture_default_str();
+  truth->add_option("--chunk-avg", chunk_avg, "gear chunker average")
+      ->capture_default_str();
+  truth->add_option("--chunk-max", chunk_max, "gear chunker maximum")
+      ->capture_default_str();
   truth
       ->add_option("--fit-min-popularity", t.fit_min_popularity,
                    "lowest popularity level in the Zipf fit")
@@ -131,6 +151,19 @@ int main(int argc, char** argv) {
                 o.days, o.out_dir.c_str(),
                 vcsnap::FormatByteSize(allocated).c_str());
     return 0;
+  }
+  for (auto [name, text, field] :
+       {std::tuple{"--chunk-min", &chunk_min, &t.chunk_min},
+        std::tuple{"--chunk-avg", &chunk_avg, &t.chunk_avg},
+        std::tuple{"--chunk-max", &chunk_max, &t.chunk_max}}) {
+    auto v = vcsnap::ParseByteSize(*text);
+    if (!v.ok()) {
+      return Fail(kExitUsage, std::string(name) + ": " + v.status().message());
+    }
+    if (*v == 0 || *v > (64u << 20)) {
+      return Fail(kExitUsage, std::string(name) + " must be in [1, 64 MiB]");
+    }
+    *field = static_cast<uint32_t>(*v);
   }
   if (show) t.progress = Progress;
   auto r = vcsnap::fleet::ComputeTruth(fleet_dir, t);

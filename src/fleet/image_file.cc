@@ -62,6 +62,31 @@ std::vector<uint64_t> DirtyBitmap::DirtySegments(uint64_t segment_size) const {
   return out;
 }
 
+uint64_t DirtyBitmap::CountDirtySegments(uint64_t segment_size) const {
+  const uint64_t per = segment_size / granularity_;
+  uint64_t count = 0;
+  for (uint64_t g = 0; g < granules_;) {
+    if (Test(g)) {
+      ++count;
+      g = (g / per + 1) * per;  // the next segment
+    } else {
+      ++g;
+    }
+  }
+  return count;
+}
+
+bool DirtyBitmap::TestRange(uint64_t offset, uint64_t length) const {
+  if (length == 0 || granules_ == 0) return false;
+  const uint64_t first = offset / granularity_;
+  const uint64_t last =
+      std::min((offset + length - 1) / granularity_, granules_ - 1);
+  for (uint64_t g = first; g <= last; ++g) {
+    if (Test(g)) return true;
+  }
+  return false;
+}
+
 ImageFile::ImageFile(ImageFile&& other) noexcept
     : fd_(other.fd_),
       path_(std::move(other.path_)),

@@ -45,6 +45,10 @@ class DirtyBitmap {
   // Granules grouped by `segment_size` (a multiple of the granularity): the
   // segments with at least one marked granule, ascending.
   std::vector<uint64_t> DirtySegments(uint64_t segment_size) const;
+  // The number of such segments (no allocation).
+  uint64_t CountDirtySegments(uint64_t segment_size) const;
+  // True when a granule overlapping [offset, offset + length) is marked.
+  bool TestRange(uint64_t offset, uint64_t length) const;
 
  private:
   uint64_t granularity_;
@@ -72,6 +76,7 @@ class ImageFile {
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
   DirtyBitmap& bitmap() { return bitmap_; }
+  const DirtyBitmap& bitmap() const { return bitmap_; }
   uint64_t written_bytes() const { return written_; }
 
   // Writes `data` at `offset` (must lie inside the image).

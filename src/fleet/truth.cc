@@ -118,6 +118,9 @@ Result<TruthReport> ComputeTruth(const std::string& fleet_dir,
   TruthReport r;
   r.vms = m.vms.size();
   r.segment_size = seg;
+  r.chunk_min = options.chunk_min;
+  r.chunk_avg = options.chunk_avg;
+  r.chunk_max = options.chunk_max;
   std::unordered_map<Key, Entry, KeyHash> index;
   Bytes buf(seg);
   std::vector<ChunkInfo> chunks;
@@ -230,6 +233,10 @@ std::string TruthToJson(const TruthReport& r) {
   j["vms"] = r.vms;
   j["snapshots"] = r.snapshots;
   j["segment_size"] = r.segment_size;
+  j["chunker"] = {{"kind", "gear"},
+                  {"min", r.chunk_min},
+                  {"avg", r.chunk_avg},
+                  {"max", r.chunk_max}};
   j["logical_bytes"] = r.logical_bytes;
   j["bytes"] = {{"level1", r.level1_bytes},     {"level2", r.level2_bytes},
                 {"inner_vm", r.inner_vm_bytes}, {"cross_vm", r.cross_vm_bytes},
@@ -266,6 +273,7 @@ std::string TruthToText(const TruthReport& r) {
   int n = std::snprintf(
       buf, sizeof buf,
       "fleet: %llu VMs, %llu snapshots, %.2f GiB logical, segment %llu KiB\n"
+      "chunker: gear %u / %u / %u bytes (min / average / max), SHA-256\n"
       "dirty segments per day (days with a parent): %.1f %%\n"
       "level 1 (clean segments)        %6.2f %%\n"
       "level 2 (parent's segment)      %6.2f %%\n"
@@ -281,10 +289,10 @@ std::string TruthToText(const TruthReport& r) {
       static_cast<unsigned long long>(r.vms),
       static_cast<unsigned long long>(r.snapshots),
       static_cast<double>(r.logical_bytes) / (1 << 30),
-      static_cast<unsigned long long>(r.segment_size >> 10), dirty,
-      pct(r.level1_bytes), pct(r.level2_bytes), pct(r.inner_vm_bytes),
-      pct(r.cross_vm_bytes), pct(r.zero_bytes), pct(r.unique_bytes),
-      100 - pct(r.level1_bytes),
+      static_cast<unsigned long long>(r.segment_size >> 10), r.chunk_min,
+      r.chunk_avg, r.chunk_max, dirty, pct(r.level1_bytes), pct(r.level2_bytes),
+      pct(r.inner_vm_bytes), pct(r.cross_vm_bytes), pct(r.zero_bytes),
+      pct(r.unique_bytes), 100 - pct(r.level1_bytes),
       100 - pct(r.level1_bytes) - pct(r.level2_bytes), pct(r.unique_bytes),
       100.0 * r.ExactDedup(), static_cast<unsigned long long>(r.unique_chunks),
       r.zipf_alpha, r.zipf_points, r.zipf_alpha_shared,

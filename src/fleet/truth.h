@@ -29,14 +29,17 @@
 #include <string>
 #include <vector>
 
+#include "format/repo_config.h"
 #include "util/result.h"
 
 namespace vcsnap::fleet {
 
 struct TruthOptions {
-  uint32_t chunk_min = 1 << 10;
-  uint32_t chunk_avg = 4 << 10;
-  uint32_t chunk_max = 16 << 10;
+  // Gear chunker sizes; by default those of a new repository
+  // (format/repo_config.h), so the truth matches what `vcsnap init` stores.
+  uint32_t chunk_min = RepoConfig{}.chunk_min;
+  uint32_t chunk_avg = RepoConfig{}.chunk_avg;
+  uint32_t chunk_max = RepoConfig{}.chunk_max;
   // Lowest popularity level in the main Zipf fit (1: every unique chunk,
   // as in the paper's model where the f_i sum to all chunks).
   uint32_t fit_min_popularity = 1;
@@ -47,6 +50,7 @@ struct TruthReport {
   uint64_t vms = 0;
   uint64_t snapshots = 0;
   uint64_t segment_size = 0;
+  uint32_t chunk_min = 0, chunk_avg = 0, chunk_max = 0;  // as used
   uint64_t logical_bytes = 0;
   uint64_t level1_bytes = 0;
   uint64_t level2_bytes = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "fleet/content.h"
 #include "fleet/vm_disk.h"
@@ -11,17 +12,32 @@
 namespace vcsnap::fleet {
 namespace {
 
-// Shares of the day's byte budget (the rest goes to metadata and scatter).
+// Shares of the day's byte budget (metadata and scatter come on top).
 constexpr double kLogDaily = 0.12;
-constexpr double kDbDaily = 0.30;
-constexpr double kUserDaily = 0.18;
 constexpr double kTrimDaily = 0.08;
+constexpr double kUserDaily = 0.32;
+constexpr double kDbDaily = 0.30;
 constexpr double kInsertDaily = 0.10;
 constexpr double kMoveDaily = 0.08;
 constexpr uint64_t kMaxEditFile = 4 << 20;
+// A database region: a run of pages written together (a hot table or
+// index range), 256 KiB.
+constexpr uint32_t kDbRegionPages = 32;
 
 }  // namespace
 
+// A day: a byte budget of change_rate x size x U(0.5, 1.5), and a goal of
+// dirty segments of dirty_target x segments x the same factor (a busy day
+// writes more bytes in more places). The events that write a fixed number of
+// places come first: disk growth, fleet-wide updates, the four logs and
+// their rotation, deletions (half trimmed), new user files near the VM's
+// home area, scattered small writes. Then the "places": a database region,
+// an edited document, a moved file (at least one of each), then more of them
+// in a fixed rotation while the dirty segments (counting those the metadata
+// flush will write) stay below the goal. The database then takes the rest of
+// the day's bytes in place inside the regions it chose, and the metadata
+// (inode blocks, block bitmaps, journal) is written last. Small disks reach
+// the goal with the fixed events alone; large ones get more places.
 Status VmDisk::ApplyDay(uint32_t day, ImageFile* image, DayEvents* events) {
   Rng rng(MixSeed(plan_.seed, 5, vm_, day));
   const double jitter = 0.5 + rng.Real();  // 1-3 % at the default 2 %
@@ -45,29 +61,91 @@ Status VmDisk::ApplyDay(uint32_t day, ImageFile* image, DayEvents* events) {
       AppendLogs(day, share(kLogDaily), rng, image, events).status());
   VCSNAP_RETURN_IF_ERROR(RotateLogs(day, rng, image, events).status());
   VCSNAP_RETURN_IF_ERROR(
-      WriteDbPages(day, share(kDbDaily), rng, image, events).status());
-  VCSNAP_RETURN_IF_ERROR(
       DeleteUserFiles(day, share(kTrimDaily), rng, image, events).status());
   VCSNAP_RETURN_IF_ERROR(
-      InsertShift(day, share(kInsertDaily), rng, image, events).status());
-  VCSNAP_RETURN_IF_ERROR(
-      MoveData(day, share(kMoveDaily), rng, image, events).status());
-  // New user files (contiguous, near the VM's home area) take what is left
-  // once the pending metadata (each block written twice: in place and in
-  // the journal) is set aside.
-  {
-    const uint64_t meta =
-        (dirty_inode_blocks_.size() + dirty_groups_.size() + 4) * 2 *
-        kBlockSize;
-    const uint64_t w = image->written_bytes() + meta;
-    const uint64_t left = target > w ? target - w : 0;
-    VCSNAP_RETURN_IF_ERROR(AddUserFiles(day,
-                                        std::min(left, share(kUserDaily + 0.2)),
-                                        rng, image, events)
-                               .status());
-  }
+      AddUserFiles(day, share(kUserDaily), rng, image, events).status());
   VCSNAP_RETURN_IF_ERROR(ScatterWrites(day, rng, image, events).status());
+  PlaceBudgets b;
+  const uint64_t segments =
+      (size() + plan_.segment_size - 1) / plan_.segment_size;
+  b.goal = static_cast<uint64_t>(
+      plan_.dirty_target * jitter * static_cast<double>(segments) + 0.5);
+  b.db = share(kDbDaily);
+  b.edit = share(kInsertDaily);
+  b.move = share(kMoveDaily);
+  b.target = target;
+  VCSNAP_RETURN_IF_ERROR(WritePlaces(day, b, rng, image, events));
   return FlushMetadata(day, image, events);
+}
+
+Status VmDisk::WritePlaces(uint32_t day, const PlaceBudgets& b, Rng& rng,
+                           ImageFile* image, DayEvents* events) {
+  const uint64_t seg = plan_.segment_size;
+  // A fifth of the database writes append rows (one place at the end of
+  // the table).
+  VCSNAP_ASSIGN_OR_RETURN(uint64_t db_written,
+                          DbAppend(day, b.db / kDbPageSize / 5, image, events));
+  enum Place { kDb, kEdit, kMove };
+  static constexpr Place kOrder[] = {kDb, kEdit, kMove, kDb, kEdit, kDb};
+  constexpr size_t kMinimum = 3;  // one of each kind every day
+  bool exhausted[3] = {false, false, false};
+  uint64_t edited = 0, moved = 0, places = 0;
+  std::vector<uint32_t> regions;
+  const uint64_t max_steps = 64 + 8 * (size() / seg);
+  for (uint64_t i = 0; i < max_steps; ++i) {
+    if (exhausted[kDb] && exhausted[kEdit] && exhausted[kMove]) break;
+    if (i >= kMinimum && image->bitmap().CountDirtySegments(seg) +
+                                 PendingMetadataSegments(*image) >=
+                             b.goal) {
+      break;
+    }
+    const Place p = kOrder[i % std::size(kOrder)];
+    // Past the minimum, edits and moves stop when their bytes are spent.
+    if (i >= kMinimum &&
+        ((p == kEdit && edited >= b.edit) || (p == kMove && moved >= b.move))) {
+      exhausted[p] = true;
+    }
+    if (exhausted[p]) continue;
+    if (p == kDb) {
+      VCSNAP_ASSIGN_OR_RETURN(bool added,
+                              DbNewRegion(day, rng, &regions, image));
+      if (added) db_written += kDbPageSize;
+      exhausted[kDb] = !added;
+    } else if (p == kEdit) {
+      VCSNAP_ASSIGN_OR_RETURN(
+          uint64_t w, InsertShift(day, b.edit > edited ? b.edit - edited : 0,
+                                  rng, image, events));
+      edited += w;
+      exhausted[kEdit] = w == 0;
+    } else {
+      VCSNAP_ASSIGN_OR_RETURN(
+          uint64_t w, MoveData(day, b.move > moved ? b.move - moved : 0, rng,
+                               image, events));
+      moved += w;
+      exhausted[kMove] = w == 0;
+    }
+    if (!exhausted[p]) ++places;
+  }
+  // The database takes its share, or what is left of the day's bytes once
+  // the pending metadata (each block written twice: in place and in the
+  // journal) is set aside, whichever is more.
+  const uint64_t meta =
+      (dirty_inode_blocks_.size() + dirty_groups_.size() + 4) * 2 * kBlockSize;
+  const uint64_t w = image->written_bytes() + meta;
+  const uint64_t left = b.target > w ? b.target - w : 0;
+  const uint64_t db_left = b.db > db_written ? b.db - db_written : 0;
+  const uint64_t fill =
+      regions.empty() ? 0 : std::max(left, db_left) / kDbPageSize;
+  VCSNAP_RETURN_IF_ERROR(DbFill(day, fill, regions, rng, image));
+  db_written += fill * kDbPageSize;
+  files_[db_].version++;
+  TouchInode(files_[db_].inode);
+  events->Add("db_page_writes", db_written / kDbPageSize);
+  events->Add("db_regions", regions.size());
+  events->Add("places", places);
+  events->Add("insert_bytes", edited);
+  events->Add("move_bytes", moved);
+  return Status::Ok();
 }
 
 Result<uint64_t> VmDisk::AppendLogs(uint32_t day, uint64_t budget, Rng& rng,
@@ -168,14 +246,10 @@ Result<uint64_t> VmDisk::RotateLogs(uint32_t day, Rng& rng, ImageFile* image,
   return written;
 }
 
-Result<uint64_t> VmDisk::WriteDbPages(uint32_t day, uint64_t budget, Rng& rng,
-                                      ImageFile* image, DayEvents* events) {
-  uint64_t pages = budget / kDbPageSize;
+Result<uint64_t> VmDisk::DbAppend(uint32_t day, uint64_t pages,
+                                  ImageFile* image, DayEvents* events) {
   uint64_t written = 0;
-  // A fifth of the writes append rows: fill the next empty pages, growing
-  // the file when it is full.
-  uint64_t inserts = pages / 5;
-  while (inserts > 0) {
+  for (; pages > 0; --pages) {
     if (db_pages_used_ >= db_pages_) {
       const uint32_t more = std::max<uint32_t>(64, db_pages_ / 16);
       if (!Extend(db_, uint64_t{db_pages_ + more} * kDbPageSize)) {
@@ -194,24 +268,54 @@ Result<uint64_t> VmDisk::WriteDbPages(uint32_t day, uint64_t budget, Rng& rng,
     ++db_versions_[p];
     VCSNAP_RETURN_IF_ERROR(WriteDbRange(p, 1, day, image));
     written += kDbPageSize;
-    --inserts;
-    --pages;
   }
-  // In-place updates: mostly hot pages (a skewed rank from a VM-specific
-  // hot spot), some anywhere in the table.
-  const uint64_t hot = MixSeed(plan_.seed, 12, vm_);
-  for (uint64_t i = 0; i < pages && db_pages_used_ > 0; ++i) {
-    const uint64_t rank = rng.Chance(0.9) ? rng.Skewed(db_pages_used_, 1.1)
-                                          : rng.Uniform(db_pages_used_);
-    const uint32_t p = static_cast<uint32_t>((hot + rank) % db_pages_used_);
+  return written;
+}
+
+Result<bool> VmDisk::DbNewRegion(uint32_t day, Rng& rng,
+                                 std::vector<uint32_t>* regions,
+                                 ImageFile* image) {
+  const uint32_t n = (db_pages_used_ + kDbRegionPages - 1) / kDbRegionPages;
+  if (regions->size() >= n) return false;
+  // Mostly a skewed rank from the VM's hot spot, sometimes anywhere.
+  const uint64_t hot = MixSeed(plan_.seed, 12, vm_) % n;
+  uint32_t r = 0;
+  for (int tries = 0;; ++tries) {
+    const uint64_t rank = rng.Chance(0.9) ? rng.Skewed(n, 1.1) : rng.Uniform(n);
+    r = static_cast<uint32_t>((hot + rank) % n);
+    if (std::find(regions->begin(), regions->end(), r) == regions->end()) {
+      break;
+    }
+    if (tries == 16) {  // the hot spot is taken: the next free region
+      while (std::find(regions->begin(), regions->end(), r) != regions->end()) {
+        r = (r + 1) % n;
+      }
+      break;
+    }
+  }
+  regions->push_back(r);
+  const uint32_t first = r * kDbRegionPages;
+  const uint32_t count = std::min(kDbRegionPages, db_pages_used_ - first);
+  const uint32_t p = first + static_cast<uint32_t>(rng.Uniform(count));
+  ++db_versions_[p];
+  VCSNAP_RETURN_IF_ERROR(WriteDbRange(p, 1, day, image));
+  return true;
+}
+
+Status VmDisk::DbFill(uint32_t day, uint64_t pages,
+                      const std::vector<uint32_t>& regions, Rng& rng,
+                      ImageFile* image) {
+  if (regions.empty()) return Status::Ok();
+  for (uint64_t i = 0; i < pages; ++i) {
+    // The first regions chosen are mostly the hottest: skew toward them.
+    const uint32_t r = regions[rng.Skewed(regions.size(), 1.0)];
+    const uint32_t first = r * kDbRegionPages;
+    const uint32_t count = std::min(kDbRegionPages, db_pages_used_ - first);
+    const uint32_t p = first + static_cast<uint32_t>(rng.Uniform(count));
     ++db_versions_[p];
     VCSNAP_RETURN_IF_ERROR(WriteDbRange(p, 1, day, image));
-    written += kDbPageSize;
   }
-  files_[db_].version++;
-  TouchInode(files_[db_].inode);
-  events->Add("db_page_writes", written / kDbPageSize);
-  return written;
+  return Status::Ok();
 }
 
 uint32_t VmDisk::PickUserFile(Rng& rng, Kind kind, uint32_t max_day) {
@@ -231,7 +335,10 @@ Result<uint64_t> VmDisk::AddUserFiles(uint32_t day, uint64_t budget, Rng& rng,
   uint64_t written = 0;
   const auto& text = catalog_.text_files();
   const auto& packed = catalog_.compressed_files();
-  const uint64_t home = MixSeed(plan_.seed, 10, vm_) % total_blocks_;
+  // The day's files go together (one directory, allocated one after the
+  // other) somewhere in the VM's 16 MiB home area.
+  uint64_t goal =
+      MixSeed(plan_.seed, 10, vm_) % total_blocks_ + rng.Uniform(4096);
   int misses = 0;
   while (written < budget && misses < 32) {
     const double r = rng.Real();
@@ -251,12 +358,15 @@ Result<uint64_t> VmDisk::AddUserFiles(uint32_t day, uint64_t budget, Rng& rng,
       ++misses;
       continue;
     }
-    const uint32_t f = NewFile(kind, size, home + rng.Uniform(4096), day);
+    const uint32_t f = NewFile(kind, size, goal, day);
     if (f == ~0u) {
       events->Add("disk_full");
       break;
     }
     files_[f].source = source;
+    if (!files_[f].extents.empty()) {
+      goal = files_[f].extents.back().block + files_[f].extents.back().count;
+    }
     if (kind == Kind::kSecret) {  // encrypted data: incompressible, unique
       Bytes buf(static_cast<size_t>((size + kBlockSize - 1) / kBlockSize *
                                     kBlockSize));
@@ -305,13 +415,13 @@ Result<uint64_t> VmDisk::DeleteUserFiles(uint32_t day, uint64_t budget,
 
 Result<uint64_t> VmDisk::InsertShift(uint32_t day, uint64_t budget, Rng& rng,
                                      ImageFile* image, DayEvents* events) {
-  uint64_t written = 0;
-  // A user edits a few documents a day.
-  for (int tries = 0, n = 0; tries < 32 && n < 3 && written < budget; ++tries) {
+  // A user edits a document: 1-3000 bytes inserted, the rest shifted.
+  for (int tries = 0; tries < 32; ++tries) {
     const uint32_t f = PickUserFile(rng, Kind::kDoc, day);
     if (f == ~0u || files_[f].size > kMaxEditFile) continue;
     const uint64_t size = files_[f].size;
     const uint64_t at = rng.Uniform(size);
+    if (size - at > budget + (64 << 10)) continue;
     std::string ins;
     Rng text(rng.Next());
     AppendLogText(text, 3, day, host_, rng.Range(1, 3000), &ins);
@@ -321,40 +431,37 @@ Result<uint64_t> VmDisk::InsertShift(uint32_t day, uint64_t budget, Rng& rng,
     VCSNAP_RETURN_IF_ERROR(ReadFileBytes(f, at, view, image));
     if (!Extend(f, size + ins.size())) {
       events->Add("disk_full");
-      break;
+      return 0;
     }
     VCSNAP_RETURN_IF_ERROR(WriteFileBytes(f, at, AsBytes(ins), image));
     VCSNAP_RETURN_IF_ERROR(WriteFileBytes(f, at + ins.size(), tail, image));
-    written += ins.size() + tail.size();
-    ++n;
     events->Add("inserts");
+    return ins.size() + tail.size();
   }
-  events->Add("insert_bytes", written);
-  return written;
+  return 0;
 }
 
 Result<uint64_t> VmDisk::MoveData(uint32_t day, uint64_t budget, Rng& rng,
                                   ImageFile* image, DayEvents* events) {
   (void)day;
-  uint64_t written = 0;
-  for (int tries = 0, n = 0; tries < 32 && n < 2 && written < budget; ++tries) {
+  // A file copied elsewhere (defragmentation, a rewrite by an
+  // application); the old place is trimmed 30 % of the time.
+  for (int tries = 0; tries < 32; ++tries) {
     const uint32_t f = static_cast<uint32_t>(rng.Uniform(files_.size()));
     File& file = files_[f];
     if (!file.alive || file.kind == Kind::kDb || file.kind == Kind::kLog ||
-        file.size < (16 << 10) || file.size > budget - written + (64 << 10)) {
+        file.size < (16 << 10) || file.size > budget + (64 << 10)) {
       continue;
     }
     std::vector<Extent> to;
     if (!Alloc((file.size + kBlockSize - 1) / kBlockSize, RandomGoal(rng),
                &to)) {
       events->Add("disk_full");
-      break;
+      return 0;
     }
     const uint64_t padded =
         (file.size + kBlockSize - 1) / kBlockSize * kBlockSize;
     VCSNAP_RETURN_IF_ERROR(CopyExtents(file.extents, to, padded, image));
-    written += padded;
-    ++n;
     if (rng.Chance(0.3)) {  // the old place is trimmed
       for (const Extent& e : file.extents) {
         VCSNAP_RETURN_IF_ERROR(
@@ -366,9 +473,9 @@ Result<uint64_t> VmDisk::MoveData(uint32_t day, uint64_t budget, Rng& rng,
     ++file.version;
     TouchInode(file.inode);
     events->Add("moves");
+    return padded;
   }
-  events->Add("move_bytes", written);
-  return written;
+  return 0;
 }
 
 Result<uint64_t> VmDisk::ScatterWrites(uint32_t day, Rng& rng, ImageFile* image,

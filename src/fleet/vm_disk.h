@@ -39,6 +39,9 @@ struct FleetPlan {
   double change_rate = 0.02;
   double growth_probability = 0.02;
   double scatter = 0.02;  // small in-place writes per segment per day
+  // Share of the segments a day's writes aim to dirty (see ApplyDay).
+  double dirty_target = 0.15;
+  uint64_t segment_size = 2ull << 20;
   uint32_t update_period = 3;
   // Catalog packages by role (indices into SourceCatalog::packages()).
   std::vector<uint32_t> core;                 // in every OS family
@@ -46,6 +49,13 @@ struct FleetPlan {
   std::vector<uint32_t> optional;             // per-VM software, by rank
   std::vector<uint32_t> updates;              // new versions, in order
 };
+
+struct FleetOptions;
+
+// The plan of a fleet from its options and source (fleet.cc);
+// InvalidArgument when source_families finds no usable families.
+Result<FleetPlan> MakeFleetPlan(const SourceCatalog& catalog,
+                                const FleetOptions& options);
 
 // Counters of one day's events, reported in the manifest.
 struct DayEvents {
@@ -141,16 +151,43 @@ class VmDisk {
                               ImageFile* image, DayEvents* events);
   Result<uint64_t> RotateLogs(uint32_t day, Rng& rng, ImageFile* image,
                               DayEvents* events);
-  Result<uint64_t> WriteDbPages(uint32_t day, uint64_t budget, Rng& rng,
-                                ImageFile* image, DayEvents* events);
   Result<uint64_t> AddUserFiles(uint32_t day, uint64_t budget, Rng& rng,
                                 ImageFile* image, DayEvents* events);
   Result<uint64_t> DeleteUserFiles(uint32_t day, uint64_t budget, Rng& rng,
                                    ImageFile* image, DayEvents* events);
+  // The "places" of a day (see ApplyDay): database regions, edited
+  // documents and moved files, added one at a time until the day's dirty
+  // segments reach `goal`; then the database takes `fill` more bytes in
+  // the regions it chose.
+  struct PlaceBudgets {
+    uint64_t goal = 0;                    // dirty segments
+    uint64_t db = 0, edit = 0, move = 0;  // bytes
+    uint64_t target = 0;                  // the day's written bytes
+  };
+  Status WritePlaces(uint32_t day, const PlaceBudgets& b, Rng& rng,
+                     ImageFile* image, DayEvents* events);
+  // Appends `pages` database pages (growing the file when full).
+  Result<uint64_t> DbAppend(uint32_t day, uint64_t pages, ImageFile* image,
+                            DayEvents* events);
+  // Picks a database region not in *regions (mostly near the VM's hot
+  // spot), writes one page of it and adds it; false when none is left.
+  Result<bool> DbNewRegion(uint32_t day, Rng& rng,
+                           std::vector<uint32_t>* regions, ImageFile* image);
+  // Writes `pages` pages in place inside the chosen regions.
+  Status DbFill(uint32_t day, uint64_t pages,
+                const std::vector<uint32_t>& regions, Rng& rng,
+                ImageFile* image);
+  // One edited document (bytes inserted, the rest shifted) that rewrites
+  // at most `budget` + 64 KiB (so one always fits); returns the bytes
+  // written, 0 when none was found.
   Result<uint64_t> InsertShift(uint32_t day, uint64_t budget, Rng& rng,
                                ImageFile* image, DayEvents* events);
+  // One file of at most `budget` + 64 KiB moved elsewhere; 0 when none.
   Result<uint64_t> MoveData(uint32_t day, uint64_t budget, Rng& rng,
                             ImageFile* image, DayEvents* events);
+  // Segments not yet dirty that FlushMetadata would write now.
+  uint64_t PendingMetadataSegments(const ImageFile& image) const;
+  uint64_t InodeDiskBlock(uint64_t inode_block) const;
   Result<uint64_t> ApplyUpdates(uint32_t day, ImageFile* image,
                                 DayEvents* events);
   Result<uint64_t> ScatterWrites(uint32_t day, Rng& rng, ImageFile* image,

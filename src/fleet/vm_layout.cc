@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "fleet/vm_disk.h"
 #include "util/coding.h"
@@ -299,6 +300,40 @@ Status VmDisk::InstallPackage(uint32_t package, uint64_t goal, uint32_t day,
   return Status::Ok();
 }
 
+uint64_t VmDisk::InodeDiskBlock(uint64_t inode_block) const {
+  const uint64_t ipg = InodesPerGroup();
+  return MetaStart(inode_block * 16 / ipg) + 1 + (inode_block * 16 % ipg) / 16;
+}
+
+uint64_t VmDisk::PendingMetadataSegments(const ImageFile& image) const {
+  const uint64_t seg = plan_.segment_size;
+  std::set<uint64_t> segments;
+  auto add = [&](uint64_t block) {
+    const uint64_t s = block * kBlockSize / seg;
+    if (!image.bitmap().TestRange(s * seg, seg)) segments.insert(s);
+  };
+  uint64_t blocks = 0;
+  for (uint64_t g : dirty_groups_) {
+    if (g * group_blocks_ >= total_blocks_) continue;
+    add(MetaStart(g));
+    ++blocks;
+  }
+  for (uint64_t ib : dirty_inode_blocks_) {
+    add(InodeDiskBlock(ib));
+    ++blocks;
+  }
+  // The journal: as FlushMetadata writes it (a descriptor, the copies up
+  // to its cap, a commit).
+  const uint64_t copies =
+      std::min(blocks, std::min<uint64_t>(journal_blocks_ / 2, 1024)) + 2;
+  uint64_t pos = journal_pos_;
+  for (uint64_t i = 0; i < copies; ++i) {
+    if (pos >= journal_blocks_) pos = 1;
+    add(journal_start_ + pos++);
+  }
+  return segments.size();
+}
+
 Status VmDisk::FlushMetadata(uint32_t day, ImageFile* image,
                              DayEvents* events) {
   Bytes block(kBlockSize);
@@ -328,7 +363,6 @@ Status VmDisk::FlushMetadata(uint32_t day, ImageFile* image,
     events->Add("bitmap_blocks");
   }
   // Inode tables: 16 records of 256 bytes per block.
-  const uint64_t ipg = InodesPerGroup();
   for (uint64_t ib : dirty_inode_blocks_) {
     std::fill(block.begin(), block.end(), 0);
     for (uint64_t k = 0; k < 16; ++k) {
@@ -351,9 +385,8 @@ Status VmDisk::FlushMetadata(uint32_t day, ImageFile* image,
       }
       EncodeFixed32(r + 184, f.source);
     }
-    const uint64_t g = ib * 16 / ipg;
-    const uint64_t disk = MetaStart(g) + 1 + (ib * 16 % ipg) / 16;
-    VCSNAP_RETURN_IF_ERROR(image->Write(disk * kBlockSize, block));
+    VCSNAP_RETURN_IF_ERROR(
+        image->Write(InodeDiskBlock(ib) * kBlockSize, block));
     if (journal.size() < std::min<uint64_t>(journal_blocks_ / 2, 1024)) {
       journal.push_back(block);
     }

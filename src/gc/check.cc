@@ -1,15 +1,15 @@
 #include "gc/check.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <set>
-#include <thread>
+#include <tuple>
 
-#include "chunk/fingerprint.h"
 #include "chunk/segment.h"
+#include "gc/check_data.h"
 #include "recipe/catalog.h"
 #include "recipe/names.h"
 #include "recipe/snapshot_recipe.h"
@@ -19,48 +19,84 @@
 namespace vcsnap {
 namespace {
 
-// A distinct chunk to read, and the first place that uses it.
-struct Use {
-  RecipeEntry entry;
-  uint32_t snapshot;
-  uint64_t segment;
-};
-
+// Checks one VM: CheckStructure, then (possibly on another thread, while the
+// next VM's structure is checked) ReadData. Counts into its own result.
 class VmChecker {
  public:
   VmChecker(Repository& repo, const std::string& vm, PdsStore& pds,
-            CheckResult* result)
+            PdsVerdicts* verdicts)
       : repo_(repo),
         backend_(repo.backend()),
         vm_(vm),
         pds_(pds),
-        result_(result) {}
+        verdicts_(verdicts) {
+    result_.vms = 1;
+  }
 
-  Status Run(const CheckOptions& options);
+  // Checks catalog, recipes and references; collects the distinct ones.
+  Status CheckStructure();
+  // Re-hashes the distinct references. REQUIRES: CheckStructure() was OK.
+  void ReadData(unsigned threads) {
+    if (store_ == nullptr) return;  // no catalog: nothing to read
+    CheckData(vm_, *store_, pds_, vm_uses_, pds_uses_, threads, verdicts_,
+              &result_);
+  }
+  CheckResult& result() { return result_; }
 
  private:
+  // A segment recipe read by CheckStructure, kept until the uses are known.
+  struct ReadRecipe {
+    uint32_t snapshot = 0;
+    uint64_t segment = 0;
+    std::vector<RecipeEntry> entries;
+  };
+  // A reference and where it is: recipe index << kEntryBits | entry index.
+  static constexpr int kEntryBits = 20;
+  static_assert(kMaxRecipeEntries <= (1u << kEntryBits));
+  template <typename Key>
+  using Keyed = std::vector<std::pair<Key, uint64_t>>;
+
   void Problem(const std::string& where, const Status& s) {
-    result_->problems.push_back(where + ": " + s.message());
+    result_.problems.push_back(where + ": " + s.message());
   }
   std::string Where(uint32_t snap, uint64_t segment = UINT64_MAX) const {
-    std::string w = "VM " + vm_ + " snapshot " + std::to_string(snap);
-    if (segment != UINT64_MAX) w += " segment " + std::to_string(segment);
-    return w;
+    return UseWhere(vm_, snap, segment);
   }
   Status CheckRef(const RecipeEntry& e);
-  void ReadData(unsigned threads);
+  // The first use of each distinct key, in key order.
+  template <typename Key>
+  static std::vector<ChunkUse> Distinct(const std::vector<ReadRecipe>& recipes,
+                                        Keyed<Key>* keys);
 
   Repository& repo_;
   Backend& backend_;
   const std::string vm_;
   PdsStore& pds_;
-  CheckResult* result_;
+  PdsVerdicts* verdicts_;
+  CheckResult result_;
   std::unique_ptr<VmStore> store_;
   std::map<uint16_t, std::pair<std::vector<uint64_t>, std::vector<uint64_t>>>
-      cids_;  // container -> (present, deleted)
-  std::map<uint64_t, Use> vm_uses_;
-  std::vector<Use> pds_uses_;
+      cids_;                        // container -> (present, deleted)
+  std::vector<ChunkUse> vm_uses_;   // distinct, by reference
+  std::vector<ChunkUse> pds_uses_;  // distinct, by reference
 };
+
+template <typename Key>
+std::vector<ChunkUse> VmChecker::Distinct(
+    const std::vector<ReadRecipe>& recipes, Keyed<Key>* keys) {
+  // Sorting the small (key, place) pairs, not the uses: ties go to the
+  // earliest place, as the recipes were read.
+  std::sort(keys->begin(), keys->end());
+  std::vector<ChunkUse> uses;
+  for (size_t i = 0; i < keys->size(); ++i) {
+    if (i > 0 && (*keys)[i].first == (*keys)[i - 1].first) continue;
+    const uint64_t place = (*keys)[i].second;
+    const ReadRecipe& r = recipes[place >> kEntryBits];
+    uses.push_back(ChunkUse{r.entries[place & ((1u << kEntryBits) - 1)],
+                            r.snapshot, r.segment});
+  }
+  return uses;
+}
 
 Status VmChecker::CheckRef(const RecipeEntry& e) {
   if (e.kind == ChunkKind::kPds) {
@@ -92,7 +128,7 @@ Status VmChecker::CheckRef(const RecipeEntry& e) {
   return Status::Ok();
 }
 
-Status VmChecker::Run(const CheckOptions& options) {
+Status VmChecker::CheckStructure() {
   Result<Catalog> catalog = LoadCatalog(backend_, vm_);
   if (!catalog.ok()) {
     Problem("VM " + vm_, catalog.status());
@@ -102,8 +138,11 @@ Status VmChecker::Run(const CheckOptions& options) {
                           VmStore::Open(&backend_, vm_, repo_.config()));
   RecipeReader reader(&backend_, vm_, repo_.config().segment_size);
   std::set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
+  std::vector<ReadRecipe> recipes;
+  Keyed<uint64_t> vm_keys;
+  Keyed<PdsKey> pds_keys;
   for (const CatalogEntry& ce : catalog->entries) {
-    result_->snapshots++;
+    result_.snapshots++;
     Result<SnapshotRecipe> s = LoadSnapshotRecipe(backend_, vm_, ce.id);
     if (!s.ok()) {
       Problem(Where(ce.id), s.status());
@@ -116,22 +155,24 @@ Status VmChecker::Run(const CheckOptions& options) {
                .second) {
         continue;
       }
-      result_->recipes++;
+      result_.recipes++;
       Result<std::vector<RecipeEntry>> entries = reader.Read(slot.ref);
       if (!entries.ok()) {
         Problem(Where(ce.id, i), entries.status());
         continue;
       }
+      const uint64_t place = uint64_t{recipes.size()} << kEntryBits;
       uint64_t total = 0;
-      for (const RecipeEntry& e : *entries) {
+      for (uint64_t k = 0; k < entries->size(); ++k) {
+        const RecipeEntry& e = (*entries)[k];
         total += e.length;
         if (e.kind == ChunkKind::kZero) continue;
         Status ok = CheckRef(e);
         if (!ok.ok()) Problem(Where(ce.id, i), ok);
         if (e.kind == ChunkKind::kVm) {
-          vm_uses_.emplace(e.vm_ref, Use{e, ce.id, i});
+          vm_keys.emplace_back(e.vm_ref, place | k);
         } else {
-          pds_uses_.push_back(Use{e, ce.id, i});
+          pds_keys.emplace_back(PdsKeyOf(e), place | k);
         }
       }
       if (total != SegmentAt(s->image_size, s->segment_size, i).length) {
@@ -139,54 +180,22 @@ Status VmChecker::Run(const CheckOptions& options) {
                 Status::Corruption("recipe covers " + std::to_string(total) +
                                    " bytes of the segment"));
       }
+      recipes.push_back(ReadRecipe{ce.id, i, std::move(*entries)});
     }
   }
-  result_->references += vm_uses_.size() + pds_uses_.size();
-  if (options.read_data) ReadData(options.threads);
+  vm_uses_ = Distinct(recipes, &vm_keys);
+  pds_uses_ = Distinct(recipes, &pds_keys);
+  result_.references += vm_uses_.size() + pds_uses_.size();
   return Status::Ok();
 }
 
-void VmChecker::ReadData(unsigned threads) {
-  std::vector<const Use*> work;  // VM chunks in store order, then PDS
-  for (const auto& [raw, use] : vm_uses_) work.push_back(&use);
-  for (const Use& use : pds_uses_) work.push_back(&use);
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  const size_t batch = 256;  // contiguous runs keep each thread sequential
-  auto worker = [&] {
-    uint64_t bytes = 0;
-    std::vector<std::string> found;
-    for (size_t b = next.fetch_add(batch); b < work.size();
-         b = next.fetch_add(batch)) {
-      for (size_t i = b; i < std::min(work.size(), b + batch); ++i) {
-        const Use& u = *work[i];
-        Result<Bytes> data = Status::NotFound("unset");
-        if (u.entry.kind == ChunkKind::kVm) {
-          Result<ChunkRef> ref = ChunkRef::FromRaw(u.entry.vm_ref);
-          data = ref.ok() ? store_->Get(*ref) : Result<Bytes>(ref.status());
-        } else {
-          data = pds_.Get(PdsRef{u.entry.pds_generation, u.entry.pds_offset,
-                                 u.entry.pds_size});
-        }
-        std::string where = Where(u.snapshot, u.segment);
-        if (!data.ok()) {
-          found.push_back(where + ": " + data.status().message());
-        } else if (data->size() != u.entry.length ||
-                   Sha256(*data) != u.entry.fp) {
-          found.push_back(where + ": chunk does not match its fingerprint");
-        } else {
-          bytes += data->size();
-        }
-      }
-    }
-    std::lock_guard lock(mu);
-    result_->bytes_read += bytes;
-    for (std::string& f : found) result_->problems.push_back(std::move(f));
-  };
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
+void Merge(CheckResult from, CheckResult* into) {
+  into->vms += from.vms;
+  into->snapshots += from.snapshots;
+  into->recipes += from.recipes;
+  into->references += from.references;
+  into->bytes_read += from.bytes_read;
+  for (std::string& p : from.problems) into->problems.push_back(std::move(p));
 }
 
 }  // namespace
@@ -197,11 +206,30 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
                           ListVmNames(repo.backend()));
   PdsStore pds(&repo.backend());
+  PdsVerdicts verdicts;  // a PDS chunk is read once per check
+  // VM k's data is read (on options.threads threads) while VM k+1's
+  // structure is checked; results are merged in VM order.
+  std::unique_ptr<VmChecker> reading;
+  std::future<void> pending;
+  auto finish_reading = [&] {
+    if (reading == nullptr) return;
+    if (pending.valid()) pending.get();
+    Merge(std::move(reading->result()), &result);
+    reading.reset();
+  };
   for (const std::string& vm : vms) {
-    result.vms++;
-    VmChecker checker(repo, vm, pds, &result);
-    VCSNAP_RETURN_IF_ERROR(checker.Run(options));
+    auto checker = std::make_unique<VmChecker>(repo, vm, pds, &verdicts);
+    Status s = checker->CheckStructure();
+    finish_reading();
+    VCSNAP_RETURN_IF_ERROR(s);
+    if (options.read_data) {
+      pending = std::async(
+          std::launch::async,
+          [c = checker.get(), t = options.threads] { c->ReadData(t); });
+    }
+    reading = std::move(checker);
   }
+  finish_reading();
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -10,7 +10,10 @@
 //  read_data    additionally every referenced chunk is read (groups
 //               decompressed, their location-bound checksums verified) and
 //               re-hashed against its fingerprint, on `threads` threads in
-//               store order.
+//               store order: each VM's store is streamed group by group, and
+//               each group is read and decompressed once (gc/check_data.h).
+//               One VM's data is read while the next VM's structure is
+//               checked; problems still come out VM by VM.
 //
 // Problems are collected, not fatal: the check goes on and reports them all.
 // Only failures of the check itself (e.g. the repository cannot be listed)
@@ -39,8 +42,9 @@ struct CheckResult {
   uint64_t vms = 0;
   uint64_t snapshots = 0;
   uint64_t recipes = 0;
-  uint64_t references = 0;  // distinct chunk references checked
-  uint64_t bytes_read = 0;  // with read_data
+  uint64_t references = 0;  // distinct chunk references checked (per VM)
+  uint64_t bytes_read = 0;  // with read_data: chunk bytes re-hashed; a chunk
+                            // counts once (a PDS chunk once per check)
   std::vector<std::string> problems;
   double seconds = 0;
 };

@@ -117,10 +117,14 @@ Result<GroupHeader> PeekGroupHeader(ByteView bytes, const GroupPlace& place,
   return h;
 }
 
-Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
-                                                  const GroupPlace& place,
-                                                  const GroupLimits& limits,
-                                                  bool header_only) {
+namespace {
+
+// Verifies a whole group and parses its header and lengths into lens/offs;
+// the caller decodes the payload (DecodePayload).
+Result<GroupHeader> VerifyAndParse(ByteView bytes, const GroupPlace& place,
+                                   const GroupLimits& limits,
+                                   std::vector<uint32_t>* lens,
+                                   std::vector<uint32_t>* offs) {
   if (bytes.size() < kGroupHeaderSize + kGroupTrailerSize) {
     return Bad(place, "truncated group: " + std::to_string(bytes.size()) +
                           " bytes, shorter than an empty group");
@@ -143,16 +147,14 @@ Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
                    ": group declares " + std::to_string(h.total_len()) +
                    " bytes, holds " + std::to_string(bytes.size()));
   }
-  auto g = std::make_shared<DecodedGroup>();
-  g->first_cid = h.first_cid;
-  g->lens.resize(h.count);
-  g->offs.resize(h.count);
+  lens->resize(h.count);
+  offs->resize(h.count);
   const uint8_t* lp = bytes.data() + kGroupHeaderSize;
   uint64_t sum = 0;
   for (uint32_t i = 0; i < h.count; ++i) {
     uint32_t len = DecodeFixed32(lp + 4 * i);
-    g->lens[i] = len;
-    g->offs[i] = static_cast<uint32_t>(sum);
+    (*lens)[i] = len;
+    (*offs)[i] = static_cast<uint32_t>(sum);
     if ((len & kAbsentBit) == 0) sum += len;
     if (sum > h.raw_len) {
       return Bad(place, "chunk lengths exceed the group raw size " +
@@ -163,25 +165,78 @@ Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
     return Bad(place, "chunk lengths sum to " + std::to_string(sum) +
                           ", group raw size is " + std::to_string(h.raw_len));
   }
-  if (header_only) return g;
-  ByteView payload =
-      bytes.subspan(kGroupHeaderSize + 4 * size_t{h.count}, h.payload_len);
-  if (h.codec == CompressionKind::kNone) {
-    if (h.payload_len != h.raw_len) {
-      return Bad(place, "raw group payload is " +
-                            std::to_string(h.payload_len) +
-                            " bytes, expected " + std::to_string(h.raw_len));
-    }
-    g->data = std::make_unique_for_overwrite<uint8_t[]>(h.raw_len);
-    g->raw_len = h.raw_len;
-    if (h.raw_len > 0) std::memcpy(g->data.get(), payload.data(), h.raw_len);
-    return g;
+  return h;
+}
+
+// Checks of the payload that a header-only decode skips.
+Status CheckRawPayload(const GroupHeader& h, const GroupPlace& place) {
+  if (h.codec == CompressionKind::kNone && h.payload_len != h.raw_len) {
+    return Bad(place, "raw group payload is " + std::to_string(h.payload_len) +
+                          " bytes, expected " + std::to_string(h.raw_len));
   }
+  return Status::Ok();
+}
+
+ByteView Payload(ByteView bytes, const GroupHeader& h) {
+  return bytes.subspan(kGroupHeaderSize + 4 * size_t{h.count}, h.payload_len);
+}
+
+// Decompresses a verified group's payload into out[0, h.raw_len).
+// REQUIRES: h.codec != kNone.
+Status DecodePayload(ByteView bytes, const GroupHeader& h,
+                     const GroupPlace& place, uint8_t* out) {
+  Status s = Decompress(h.codec, Payload(bytes, h), out, h.raw_len);
+  if (!s.ok()) return Bad(place, s.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
+                                                  const GroupPlace& place,
+                                                  const GroupLimits& limits,
+                                                  bool header_only) {
+  auto g = std::make_shared<DecodedGroup>();
+  VCSNAP_ASSIGN_OR_RETURN(
+      GroupHeader h, VerifyAndParse(bytes, place, limits, &g->lens, &g->offs));
+  g->first_cid = h.first_cid;
+  if (header_only) return g;
+  VCSNAP_RETURN_IF_ERROR(CheckRawPayload(h, place));
   g->data = std::make_unique_for_overwrite<uint8_t[]>(h.raw_len);
   g->raw_len = h.raw_len;
-  Status s = Decompress(h.codec, payload, g->data.get(), h.raw_len);
-  if (!s.ok()) return Bad(place, s.message());
+  if (h.codec == CompressionKind::kNone) {
+    if (h.raw_len > 0) {
+      std::memcpy(g->data.get(), Payload(bytes, h).data(), h.raw_len);
+    }
+    return g;
+  }
+  VCSNAP_RETURN_IF_ERROR(DecodePayload(bytes, h, place, g->data.get()));
   return g;
+}
+
+uint32_t GroupView::live() const {
+  uint32_t n = 0;
+  for (uint32_t len : lens) n += (len & kAbsentBit) ? 0 : 1;
+  return n;
+}
+
+Status DecodeGroupView(ByteView bytes, const GroupPlace& place,
+                       const GroupLimits& limits, GroupView* view) {
+  VCSNAP_ASSIGN_OR_RETURN(
+      GroupHeader h,
+      VerifyAndParse(bytes, place, limits, &view->lens, &view->offs));
+  view->first_cid = h.first_cid;
+  VCSNAP_RETURN_IF_ERROR(CheckRawPayload(h, place));
+  if (h.codec == CompressionKind::kNone) {
+    view->data = Payload(bytes, h);
+    return Status::Ok();
+  }
+  if (view->capacity_ < h.raw_len) {
+    view->buffer_ = std::make_unique_for_overwrite<uint8_t[]>(h.raw_len);
+    view->capacity_ = h.raw_len;
+  }
+  view->data = ByteView(view->buffer_.get(), h.raw_len);
+  return DecodePayload(bytes, h, place, view->buffer_.get());
 }
 
 Bytes RebindGroup(ByteView group, const GroupPlace& to) {

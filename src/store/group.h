@@ -126,6 +126,41 @@ Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
                                                   const GroupLimits& limits,
                                                   bool header_only = false);
 
+// A decoded group whose chunk bytes are not copied when it is stored raw:
+// `data` points into the bytes given to DecodeGroupView (codec none) or into
+// the view's own buffer (decompressed), which is reused from call to call.
+// For streaming reads (VmStore::ScanGroups): once warm, decoding a group of
+// no more chunks and bytes than before allocates nothing.
+struct GroupView {
+  uint64_t first_cid = 0;
+  std::vector<uint32_t> lens;  // bit 31 = absent
+  std::vector<uint32_t> offs;  // offs[i] = start of CID first_cid+i in data
+  ByteView data;               // raw_len bytes
+  uint32_t count() const { return static_cast<uint32_t>(lens.size()); }
+  uint32_t live() const;  // present CIDs
+  bool Present(uint64_t cid) const {
+    return cid >= first_cid && cid - first_cid < lens.size() &&
+           (lens[cid - first_cid] & kAbsentBit) == 0;
+  }
+  // REQUIRES: Present(cid).
+  ByteView Chunk(uint64_t cid) const {
+    size_t i = cid - first_cid;
+    return data.subspan(offs[i], lens[i]);
+  }
+
+ private:
+  friend Status DecodeGroupView(ByteView, const GroupPlace&, const GroupLimits&,
+                                GroupView*);
+  std::unique_ptr<uint8_t[]> buffer_;
+  size_t capacity_ = 0;
+};
+
+// DecodeGroup's verification and decoding into `view`; the same errors.
+// `view` then refers to `bytes` (when the group is stored raw): keep them
+// alive and unchanged while it is used. On error `view` is unspecified.
+Status DecodeGroupView(ByteView bytes, const GroupPlace& place,
+                       const GroupLimits& limits, GroupView* view);
+
 // A verified group's bytes re-bound to `to` (only the checksum changes; the
 // payload is not decompressed). REQUIRES: `group` passed DecodeGroup.
 Bytes RebindGroup(ByteView group, const GroupPlace& to);

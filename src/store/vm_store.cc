@@ -1,10 +1,9 @@
-// VmStore: open, read path, enumeration. The write path is in
-// vm_store_writer.cc.
+// VmStore: open and the read path of Get. Enumeration and streaming reads
+// (ScanGroups) are in vm_store_scan.cc, the write path in vm_store_writer.cc.
 #include "store/vm_store.h"
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
 namespace vcsnap {
 
@@ -59,6 +58,28 @@ GroupPlace VmStore::Place(uint16_t c, uint32_t gen,
 
 GroupLimits VmStore::limits() const {
   return GroupLimits{kMaxGroupCount, static_cast<uint32_t>(group_raw_limit_)};
+}
+
+Status VmStore::CheckHeld(const GroupPlace& place, uint64_t held,
+                          const IndexEntry& e) {
+  if (held >= e.length) return Status::Ok();
+  return Status::Corruption(
+      place.Describe() + ": truncated group: the block holds " +
+      std::to_string(held) + " of the " + std::to_string(e.length) +
+      " bytes the index names");
+}
+
+Status VmStore::CheckMatches(const GroupPlace& place, uint64_t first_cid,
+                             uint32_t count, uint64_t live,
+                             const IndexEntry& e) {
+  if (first_cid == e.first_cid && count == e.count && live == e.live) {
+    return Status::Ok();
+  }
+  return Status::Corruption(
+      place.Describe() + ": misplaced group: it holds CIDs " +
+      std::to_string(first_cid) + "+" + std::to_string(count) +
+      ", the index expects " + std::to_string(e.first_cid) + "+" +
+      std::to_string(e.count));
 }
 
 WriterStats VmStore::writer_stats() const {
@@ -194,10 +215,7 @@ Result<std::shared_ptr<const DecodedGroup>> VmStore::FetchGroup(
     const uint64_t rel = e.offset - loc.entry.offset;
     if (bytes->size() < rel + e.length) {
       if (first != nullptr) break;  // read-ahead past a short block
-      return Status::Corruption(
-          place.Describe() + ": truncated group: the block holds " +
-          std::to_string(bytes->size() > rel ? bytes->size() - rel : 0) +
-          " of the " + std::to_string(e.length) + " bytes the index names");
+      return CheckHeld(place, bytes->size() > rel ? bytes->size() - rel : 0, e);
     }
     Result<std::shared_ptr<DecodedGroup>> g =
         DecodeGroup(ByteView(*bytes).subspan(rel, e.length), place, limits());
@@ -208,14 +226,10 @@ Result<std::shared_ptr<const DecodedGroup>> VmStore::FetchGroup(
     const DecodedGroup& dg = **g;
     uint64_t live = 0;
     for (uint32_t len : dg.lens) live += (len & kAbsentBit) ? 0 : 1;
-    if (dg.first_cid != e.first_cid || dg.count() != e.count ||
-        live != e.live) {
+    Status match = CheckMatches(place, dg.first_cid, dg.count(), live, e);
+    if (!match.ok()) {
       if (first != nullptr) break;
-      return Status::Corruption(
-          place.Describe() + ": misplaced group: it holds CIDs " +
-          std::to_string(dg.first_cid) + "+" + std::to_string(dg.count()) +
-          ", the index expects " + std::to_string(e.first_cid) + "+" +
-          std::to_string(e.count));
+      return match;
     }
     std::shared_ptr<const DecodedGroup> shared = std::move(*g);
     cache_.Insert(GroupKey{c, loc.generation, e.first_cid}, shared);
@@ -255,101 +269,6 @@ Result<Bytes> VmStore::Get(ChunkRef ref) {
   if (!gen.ok() || *gen == known) return r;
   VCSNAP_RETURN_IF_ERROR(ReloadView(ref.container));
   return GetOnce(ref);
-}
-
-Result<std::vector<uint16_t>> VmStore::ListContainerIds() {
-  const std::string prefix = StorePrefix(vm_);
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                          backend_->List(prefix));
-  std::set<uint16_t> ids;
-  for (const ObjectInfo& o : objects) {
-    auto id = ParseContainerId(std::string_view(o.name).substr(prefix.size()));
-    if (id.has_value() && *id >= kFirstContainerId && *id <= kLastContainerId) {
-      ids.insert(*id);
-    }
-  }
-  return std::vector<uint16_t>(ids.begin(), ids.end());
-}
-
-Result<ContainerInfo> VmStore::GetContainerInfo(uint16_t c) {
-  VCSNAP_RETURN_IF_ERROR(ReloadView(c));
-  ContainerInfo info;
-  info.id = c;
-  {
-    std::lock_guard lock(mu_);
-    const View& v = views_.at(c);
-    info.generation = v.generation;
-    info.base_cid = v.base_cid;
-    info.next_cid = v.next_cid();
-    info.groups = v.entries.size();
-    for (const IndexEntry& e : v.entries) {
-      info.cids += e.count;
-      info.live_chunks += e.live;
-      info.stored_bytes += e.length;
-    }
-  }
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> deleted, DeletedCids(c));
-  info.deleted_chunks = deleted.size();
-  return info;
-}
-
-Result<std::vector<ContainerInfo>> VmStore::ListContainers() {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint16_t> ids, ListContainerIds());
-  std::vector<ContainerInfo> out;
-  for (uint16_t c : ids) {
-    Result<ContainerInfo> info = GetContainerInfo(c);
-    if (!info.ok() && info.status().IsNotFound()) continue;  // crash debris
-    if (!info.ok()) return info.status();
-    out.push_back(*info);
-  }
-  return out;
-}
-
-Result<std::vector<IndexEntry>> VmStore::GroupIndex(uint16_t c) {
-  VCSNAP_RETURN_IF_ERROR(ReloadView(c));
-  std::lock_guard lock(mu_);
-  return views_.at(c).entries;
-}
-
-Result<std::vector<uint64_t>> VmStore::DeletedCids(uint16_t c) {
-  VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
-  VCSNAP_ASSIGN_OR_RETURN(ParsedDlog dlog, LoadDlog(c, gen));
-  std::vector<uint64_t> cids = std::move(dlog.cids);
-  std::sort(cids.begin(), cids.end());
-  cids.erase(std::unique(cids.begin(), cids.end()), cids.end());
-  return cids;
-}
-
-Result<std::vector<uint64_t>> VmStore::PresentCids(uint16_t c) {
-  VCSNAP_RETURN_IF_ERROR(ReloadView(c));
-  View v;
-  {
-    std::lock_guard lock(mu_);
-    v = views_.at(c);
-  }
-  std::vector<uint64_t> out;
-  for (const IndexEntry& e : v.entries) {
-    if (e.live == e.count) {
-      for (uint64_t cid = e.first_cid; cid < e.end_cid(); ++cid) {
-        out.push_back(cid);
-      }
-      continue;
-    }
-    // Holes: the group's header says which CIDs are present.
-    const std::string block = BlockName(vm_, c, v.generation, e.block);
-    const GroupPlace place = Place(c, v.generation, block, e.offset);
-    VCSNAP_ASSIGN_OR_RETURN(Bytes bytes,
-                            backend_->Read(block, e.offset, e.length));
-    if (bytes.size() != e.length) {
-      return Status::Corruption(place.Describe() + ": truncated group");
-    }
-    VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<DecodedGroup> g,
-                            DecodeGroup(bytes, place, limits(), true));
-    for (uint64_t cid = e.first_cid; cid < e.end_cid(); ++cid) {
-      if (g->Covers(cid) && g->Present(cid)) out.push_back(cid);
-    }
-  }
-  return out;
 }
 
 }  // namespace vcsnap

@@ -30,8 +30,9 @@
 //
 // Thread safety. One writer per VM at a time across processes is the
 // caller's job (a lease in a higher layer). Within one VmStore, Put, Flush,
-// Delete, SealContainer and compaction serialize on a writer mutex; Get and
-// the listing calls may run concurrently with them and with each other.
+// Delete, SealContainer and compaction serialize on a writer mutex; Get,
+// ScanGroups and the listing calls may run concurrently with them and with
+// each other.
 
 #ifndef VCSNAP_STORE_VM_STORE_H_
 #define VCSNAP_STORE_VM_STORE_H_
@@ -39,6 +40,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -94,6 +96,28 @@ struct SalvageStats {
   uint64_t bytes_ignored = 0;  // block bytes past the last valid group
 };
 
+// One container's index as one generation holds it: the plan of a scan.
+struct ContainerIndex {
+  uint16_t container = 0;
+  uint32_t generation = 0;
+  std::vector<IndexEntry> entries;  // CID order
+};
+
+// What VmStore::ScanGroups does with each group it reads (chunk and
+// bad_group are required).
+struct GroupScan {
+  // Groups for which this returns false are not read (null: read them all).
+  std::function<bool(const IndexEntry&)> want;
+  // Each present chunk of each group that verified, CIDs ascending within a
+  // scan; `data` is valid only during the call.
+  std::function<void(uint64_t cid, ByteView data)> chunk;
+  // A group that could not be read or failed verification: `error` names the
+  // place (VM, container, generation, block, offset). The scan goes on.
+  std::function<void(const IndexEntry& entry, const Status& error)> bad_group;
+  // Adjacent groups of a block are read together, up to this many bytes.
+  uint64_t read_bytes = 4u << 20;
+};
+
 class VmStore {
  public:
   // Opens the store of `vm` (creating it on the first Put). Reads nothing
@@ -131,6 +155,23 @@ class VmStore {
   // Sorted CIDs present in the container (deleted-but-not-compacted
   // included); reads group headers only where compaction left holes.
   Result<std::vector<uint64_t>> PresentCids(uint16_t container);
+
+  // --- streaming read, for check --read-data ---
+  // The container's current index, from the backend (not the views Get
+  // uses). NotFound when there is no such container.
+  Result<ContainerIndex> LoadContainerIndex(uint16_t container);
+  // Reads index.entries[begin, end) in order, bypassing the group cache:
+  // adjacent wanted groups of a block in one read of up to scan.read_bytes,
+  // each group's location-bound checksum verified and its CID range checked
+  // against its entry (as Get does), then decoded once into a reused buffer
+  // and handed to scan.chunk, or to scan.bad_group with the error Get would
+  // give. Never hands over unverified bytes. Allocates no shared state, so
+  // concurrent scans (of the same index or not) do not contend. Blocks of a
+  // generation that compaction replaced meanwhile are bad groups to the scan
+  // (NotFound naming the place); the caller may retry through Get.
+  // InvalidArgument for a range outside the index, else OK.
+  Status ScanGroups(const ContainerIndex& index, size_t begin, size_t end,
+                    const GroupScan& scan);
 
   // Rebuilds the index of `container` (current generation) from its data
   // blocks alone, for a damaged index. Writer-side: takes the writer mutex.
@@ -179,6 +220,12 @@ class VmStore {
   GroupPlace Place(uint16_t c, uint32_t gen, const std::string& block_name,
                    uint64_t offset) const;
   GroupLimits limits() const;
+  // Checks shared by Get and ScanGroups; the errors name `place`.
+  static Status CheckHeld(const GroupPlace& place, uint64_t held,
+                          const IndexEntry& e);
+  static Status CheckMatches(const GroupPlace& place, uint64_t first_cid,
+                             uint32_t count, uint64_t live,
+                             const IndexEntry& e);
   void InstallView(uint16_t c, View view);  // replaces unconditionally
 
   // --- write side (vm_store_writer.cc); REQUIRE writer_mu_ held ---

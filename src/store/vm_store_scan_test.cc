@@ -14,6 +14,7 @@
 #include "store/compaction.h"
 #include "store/store_testing.h"
 #include "store/vm_store.h"
+#include "testing/forwarding_backend.h"
 #include "testing/status_matchers.h"
 
 namespace vcsnap {
@@ -26,43 +27,26 @@ using ::vcsnap::testing::StatusIs;
 using ::vcsnap::testing::StatusIsWith;
 
 // Forwards to a backend and records the block reads (name, offset, length).
-class RecordingBackend final : public Backend {
+class RecordingBackend final : public ::vcsnap::testing::ForwardingBackend {
  public:
   struct ReadCall {
     std::string name;
     uint64_t offset, length;
   };
-  explicit RecordingBackend(Backend* target) : t_(target) {}
+  explicit RecordingBackend(Backend* target) : ForwardingBackend(target) {}
   std::vector<ReadCall> TakeReads() {
     std::lock_guard lock(mu_);
     return std::exchange(reads_, {});
   }
-  uint64_t max_object_size() const override { return t_->max_object_size(); }
-  std::string Describe() const override { return t_->Describe(); }
-  Status Put(std::string_view n, ByteView d) override { return t_->Put(n, d); }
-  Status Create(std::string_view n, ByteView d) override {
-    return t_->Create(n, d);
-  }
-  Result<Bytes> Get(std::string_view n) override { return t_->Get(n); }
   Result<Bytes> Read(std::string_view n, uint64_t o, uint64_t l) override {
     {
       std::lock_guard lock(mu_);
       reads_.push_back(ReadCall{std::string(n), o, l});
     }
-    return t_->Read(n, o, l);
-  }
-  Status Append(std::string_view n, ByteView d) override {
-    return t_->Append(n, d);
-  }
-  Status Sync(std::string_view n) override { return t_->Sync(n); }
-  Status Delete(std::string_view n) override { return t_->Delete(n); }
-  Result<ObjectInfo> Stat(std::string_view n) override { return t_->Stat(n); }
-  Result<std::vector<ObjectInfo>> List(std::string_view p) override {
-    return t_->List(p);
+    return ForwardingBackend::Read(n, o, l);
   }
 
  private:
-  Backend* const t_;
   std::mutex mu_;
   std::vector<ReadCall> reads_;
 };

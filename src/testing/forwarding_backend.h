@@ -2,7 +2,8 @@
 //
 // ForwardingBackend: an owned handle that forwards every call to a borrowed
 // Backend, so that a Repository (which owns its backend) can run on a
-// MemBackend or FaultBackend that the test keeps and controls.
+// MemBackend or FaultBackend that the test keeps and controls. Tests may
+// derive from it to observe some calls and forward the rest.
 
 #ifndef VCSNAP_TESTING_FORWARDING_BACKEND_H_
 #define VCSNAP_TESTING_FORWARDING_BACKEND_H_
@@ -11,7 +12,7 @@
 
 namespace vcsnap::testing {
 
-class ForwardingBackend final : public Backend {
+class ForwardingBackend : public Backend {
  public:
   explicit ForwardingBackend(Backend* target) : t_(target) {}
   uint64_t max_object_size() const override { return t_->max_object_size(); }

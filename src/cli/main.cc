@@ -6,18 +6,19 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "cli/command.h"
+#include "util/cli_exit.h"
 #include "util/status.h"
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+using vcsnap::kExitFailure;
+using vcsnap::kExitUsage;
 
 int Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "vcsnap: error: %s\n", message.c_str());
-  return code;
+  return vcsnap::ExitWith("vcsnap", code, message);
 }
 
 }  // namespace
@@ -49,16 +50,9 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, Command*>> subs;
   for (auto& c : commands) subs.emplace_back(c->Setup(app), c.get());
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return Fail(kExitUsage, std::string(e.what()) + " (see 'vcsnap --help')");
+  if (std::optional<int> done =
+          vcsnap::ParseCommandLine(app, argc, argv, "vcsnap")) {
+    return *done;
   }
 
   for (auto& [sub, command] : subs) {

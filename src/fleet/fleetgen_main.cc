@@ -8,21 +8,22 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <tuple>
 
 #include "fleet/fleet.h"
 #include "fleet/truth.h"
+#include "util/cli_exit.h"
 #include "util/units.h"
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+using vcsnap::kExitFailure;
+using vcsnap::kExitUsage;
 
 int Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "vcsnap-fleetgen: error: %s\n", message.c_str());
-  return code;
+  return vcsnap::ExitWith("vcsnap-fleetgen", code, message);
 }
 
 void Progress(const std::string& line) {
@@ -108,17 +109,9 @@ int main(int argc, char** argv) {
                    "lowest popularity level in the Zipf fit")
       ->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return Fail(kExitUsage,
-                std::string(e.what()) + " (see 'vcsnap-fleetgen --help')");
+  if (std::optional<int> done =
+          vcsnap::ParseCommandLine(app, argc, argv, "vcsnap-fleetgen")) {
+    return *done;
   }
   const bool show = progress_flag || ::isatty(STDERR_FILENO);
 

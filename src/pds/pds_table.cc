@@ -231,9 +231,8 @@ size_t PdsTable::memory_bytes() const {
 Result<std::unique_ptr<PdsFileIndex>> PdsFileIndex::Open(Backend* backend,
                                                          uint32_t generation,
                                                          size_t cached_parts) {
-  auto f = std::unique_ptr<PdsFileIndex>(new PdsFileIndex());
+  auto f = std::unique_ptr<PdsFileIndex>(new PdsFileIndex(cached_parts));
   f->backend_ = backend;
-  f->cached_parts_ = std::max<size_t>(cached_parts, 1);
   VCSNAP_ASSIGN_OR_RETURN(f->meta_, ReadPdsIndexMeta(*backend, generation));
   return f;
 }
@@ -241,20 +240,14 @@ Result<std::unique_ptr<PdsFileIndex>> PdsFileIndex::Open(Backend* backend,
 Result<PdsFileIndex::Part> PdsFileIndex::LoadPart(uint32_t part) const {
   {
     std::lock_guard lock(mu_);
-    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-      if (it->first == part) {
-        cache_.splice(cache_.begin(), cache_, it);
-        return cache_.front().second;
-      }
-    }
+    if (const Part* hit = cache_.Find(part)) return *hit;
   }
   VCSNAP_ASSIGN_OR_RETURN(std::vector<PdsIndexEntry> entries,
                           ReadPart(*backend_, meta_.generation, part));
   auto p =
       std::make_shared<const std::vector<PdsIndexEntry>>(std::move(entries));
   std::lock_guard lock(mu_);
-  cache_.emplace_front(part, p);
-  if (cache_.size() > cached_parts_) cache_.pop_back();
+  cache_.Insert(part, p, 1);
   return p;
 }
 

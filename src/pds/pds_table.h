@@ -21,7 +21,7 @@
 #ifndef VCSNAP_PDS_PDS_TABLE_H_
 #define VCSNAP_PDS_PDS_TABLE_H_
 
-#include <list>
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +30,7 @@
 
 #include "backend/backend.h"
 #include "pds/pds_index.h"
+#include "util/lru_cache.h"
 
 namespace vcsnap {
 
@@ -104,14 +105,15 @@ class PdsFileIndex final : public PdsIndex {
 
  private:
   using Part = std::shared_ptr<const std::vector<PdsIndexEntry>>;
+  explicit PdsFileIndex(size_t cached_parts)
+      : cache_(std::max<size_t>(cached_parts, 1)) {}
   Result<Part> LoadPart(uint32_t part) const;
 
   Backend* backend_ = nullptr;
   PdsIndexMeta meta_;
-  size_t cached_parts_ = 4;
   mutable std::mutex mu_;
-  mutable std::list<std::pair<uint32_t, Part>> cache_;  // guarded by mu_
-  mutable Status last_error_;                           // guarded by mu_
+  mutable LruCache<uint32_t, Part> cache_;  // guarded by mu_
+  mutable Status last_error_;               // guarded by mu_
 };
 
 }  // namespace vcsnap

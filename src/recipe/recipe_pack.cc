@@ -55,18 +55,13 @@ RecipeReader::RecipeReader(Backend* backend, std::string vm,
     : backend_(backend),
       vm_(std::move(vm)),
       segment_size_(segment_size),
-      cached_packs_(std::max<size_t>(cached_packs, 1)) {}
+      cache_(std::max<size_t>(cached_packs, 1)) {}
 
 Result<std::shared_ptr<const Bytes>> RecipeReader::Pack(
     const std::string& name) {
   {
     std::lock_guard lock(mu_);
-    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-      if (it->name == name) {
-        cache_.splice(cache_.begin(), cache_, it);
-        return cache_.front().bytes;
-      }
-    }
+    if (const auto* hit = cache_.Find(name)) return *hit;
   }
   Result<Bytes> got = backend_->Get(name);
   if (!got.ok()) {
@@ -74,8 +69,7 @@ Result<std::shared_ptr<const Bytes>> RecipeReader::Pack(
   }
   auto bytes = std::make_shared<const Bytes>(std::move(*got));
   std::lock_guard lock(mu_);
-  cache_.push_front(CachedPack{name, bytes});
-  if (cache_.size() > cached_packs_) cache_.pop_back();
+  cache_.Insert(name, bytes, 1);
   return bytes;
 }
 

@@ -18,7 +18,6 @@
 #define VCSNAP_RECIPE_RECIPE_PACK_H_
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +25,7 @@
 
 #include "backend/backend.h"
 #include "recipe/segment_recipe.h"
+#include "util/lru_cache.h"
 
 namespace vcsnap {
 
@@ -74,18 +74,13 @@ class RecipeReader {
   Result<std::vector<RecipeEntry>> Read(const SegmentRecipeRef& ref);
 
  private:
-  struct CachedPack {
-    std::string name;
-    std::shared_ptr<const Bytes> bytes;
-  };
   Result<std::shared_ptr<const Bytes>> Pack(const std::string& name);
 
   Backend* const backend_;
   const std::string vm_;
   const uint64_t segment_size_;
-  const size_t cached_packs_;
   std::mutex mu_;
-  std::list<CachedPack> cache_;  // most recently used first; guarded by mu_
+  LruCache<std::string, std::shared_ptr<const Bytes>> cache_;  // by mu_
 };
 
 // The identity a record at `offset` of pack `pack_name` is bound to.

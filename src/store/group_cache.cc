@@ -4,41 +4,26 @@ namespace vcsnap {
 
 std::shared_ptr<const DecodedGroup> GroupCache::Find(const GroupKey& key) {
   std::lock_guard lock(mu_);
-  auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->second;
+  const auto* hit = lru_.Find(key);
+  return hit != nullptr ? *hit : nullptr;
 }
 
 void GroupCache::Insert(const GroupKey& key,
                         std::shared_ptr<const DecodedGroup> group) {
-  if (capacity_ == 0 || group == nullptr) return;
+  if (lru_.capacity() == 0 || group == nullptr) return;
   std::lock_guard lock(mu_);
-  auto it = map_.find(key);
-  if (it != map_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return;
-  }
-  bytes_ += group->memory();
-  lru_.emplace_front(key, std::move(group));
-  map_.emplace(key, lru_.begin());
-  while (bytes_ > capacity_ && lru_.size() > 1) {
-    bytes_ -= lru_.back().second->memory();
-    map_.erase(lru_.back().first);
-    lru_.pop_back();
-  }
+  const size_t cost = group->memory();
+  lru_.Insert(key, std::move(group), cost);
 }
 
 void GroupCache::Clear() {
   std::lock_guard lock(mu_);
-  lru_.clear();
-  map_.clear();
-  bytes_ = 0;
+  lru_.Clear();
 }
 
 size_t GroupCache::bytes() const {
   std::lock_guard lock(mu_);
-  return bytes_;
+  return lru_.cost();
 }
 
 }  // namespace vcsnap

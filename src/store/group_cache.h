@@ -11,12 +11,11 @@
 #define VCSNAP_STORE_GROUP_CACHE_H_
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 
 #include "store/group.h"
+#include "util/lru_cache.h"
 
 namespace vcsnap {
 
@@ -29,7 +28,7 @@ struct GroupKey {
 
 class GroupCache {
  public:
-  explicit GroupCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}
+  explicit GroupCache(size_t capacity_bytes) : lru_(capacity_bytes) {}
 
   std::shared_ptr<const DecodedGroup> Find(const GroupKey& key);
   void Insert(const GroupKey& key, std::shared_ptr<const DecodedGroup> group);
@@ -44,13 +43,9 @@ class GroupCache {
           (uint64_t{k.container} << 32 | k.generation));
     }
   };
-  using Entry = std::pair<GroupKey, std::shared_ptr<const DecodedGroup>>;
-
-  const size_t capacity_;
   mutable std::mutex mu_;
-  std::list<Entry> lru_;  // front = most recent; guarded by mu_
-  std::unordered_map<GroupKey, std::list<Entry>::iterator, KeyHash> map_;
-  size_t bytes_ = 0;
+  // Cost: DecodedGroup::memory(); guarded by mu_.
+  LruCache<GroupKey, std::shared_ptr<const DecodedGroup>, KeyHash> lru_;
 };
 
 }  // namespace vcsnap

@@ -156,14 +156,11 @@ Result<Bytes> PdsStore::Get(const PdsRef& ref) {
   if (!ref.valid()) {
     return Status::InvalidArgument("invalid PDS reference " + ref.ToString());
   }
-  const CacheKey key{ref.generation, ref.offset};
+  const std::pair<uint32_t, uint64_t> key{ref.generation, ref.offset};
   {
     std::lock_guard lock(mu_);
-    auto it = map_.find(key);
-    if (it != map_.end() && it->second->second.size() == ref.size) {
-      lru_.splice(lru_.begin(), lru_, it->second);
-      return it->second->second;
-    }
+    const Bytes* hit = cache_.Find(key);
+    if (hit != nullptr && hit->size() == ref.size) return *hit;
   }
   VCSNAP_ASSIGN_OR_RETURN(PdsGenerationInfo m, Manifest(ref.generation));
   const uint64_t block = ref.offset / m.block_size;
@@ -187,18 +184,9 @@ Result<Bytes> PdsStore::Get(const PdsRef& ref) {
     return Status::Corruption(where + ": checksum mismatch");
   }
   rec.resize(ref.size);
-  if (cache_capacity_ > 0 && rec.size() <= cache_capacity_) {
+  if (rec.size() <= cache_.capacity()) {
     std::lock_guard lock(mu_);
-    if (map_.find(key) == map_.end()) {
-      lru_.emplace_front(key, rec);
-      map_[key] = lru_.begin();
-      cache_bytes_ += rec.size();
-      while (cache_bytes_ > cache_capacity_) {
-        cache_bytes_ -= lru_.back().second.size();
-        map_.erase(lru_.back().first);
-        lru_.pop_back();
-      }
-    }
+    cache_.Insert(key, rec, rec.size());
   }
   return rec;
 }
@@ -229,15 +217,9 @@ Status PdsStore::DeleteGeneration(uint32_t generation) {
   {
     std::lock_guard lock(mu_);
     manifests_.erase(generation);
-    for (auto it = lru_.begin(); it != lru_.end();) {
-      if (it->first.first == generation) {
-        cache_bytes_ -= it->second.size();
-        map_.erase(it->first);
-        it = lru_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    cache_.EraseIf([generation](const auto& key, const Bytes&) {
+      return key.first == generation;
+    });
   }
   VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
                           backend_->List(GenPrefixPds(generation)));

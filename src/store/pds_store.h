@@ -21,7 +21,6 @@
 #define VCSNAP_STORE_PDS_STORE_H_
 
 #include <cstdint>
-#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +30,7 @@
 #include "backend/backend.h"
 #include "store/refs.h"
 #include "util/bytes.h"
+#include "util/lru_cache.h"
 #include "util/result.h"
 
 namespace vcsnap {
@@ -69,7 +69,7 @@ class PdsStore {
   };
 
   explicit PdsStore(Backend* backend, size_t cache_bytes = 4u << 20)
-      : backend_(backend), cache_capacity_(cache_bytes) {}
+      : backend_(backend), cache_(cache_bytes) {}
 
   // Starts writing `generation` (>= 1). AlreadyExists if it is published;
   // deletes the debris of an unpublished attempt first.
@@ -88,13 +88,15 @@ class PdsStore {
   Result<PdsGenerationInfo> Manifest(uint32_t generation);
 
   Backend* const backend_;
-  const size_t cache_capacity_;
   std::mutex mu_;
   std::map<uint32_t, PdsGenerationInfo> manifests_;  // guarded by mu_
-  using CacheKey = std::pair<uint32_t, uint64_t>;
-  std::list<std::pair<CacheKey, Bytes>> lru_;  // guarded by mu_
-  std::map<CacheKey, std::list<std::pair<CacheKey, Bytes>>::iterator> map_;
-  size_t cache_bytes_ = 0;
+  struct KeyHash {                                   // (generation, offset)
+    size_t operator()(const std::pair<uint32_t, uint64_t>& k) const {
+      return std::hash<uint64_t>()(k.second * 0x9E3779B97F4A7C15ull ^ k.first);
+    }
+  };
+  // Chunks by (generation, offset), bounded by bytes; guarded by mu_.
+  LruCache<std::pair<uint32_t, uint64_t>, Bytes, KeyHash> cache_;
 };
 
 }  // namespace vcsnap

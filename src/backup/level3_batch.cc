@@ -133,19 +133,8 @@ Status Level3Batch::Resolve(
   for (Held& h : held_) {
     for (uint32_t i : h.outcome.pending) {
       RecipeEntry& e = h.outcome.entries[i];
-      FpRecord rec;
-      rec.fp = e.fp;
-      rec.length = e.length;
       if (const std::optional<PdsRef>& hit = hits[group[seq]]) {
-        e.kind = ChunkKind::kPds;
-        e.pds_generation = hit->generation;
-        e.pds_offset = hit->offset;
-        e.pds_size = hit->size;
-        stats_->level3 += e.length;
-        stats_->chunks_level3++;
-        rec.kind = ChunkKind::kPds;
-        rec.pds = *hit;
-        VCSNAP_RETURN_IF_ERROR(fps_->Add(rec));
+        VCSNAP_RETURN_IF_ERROR(RecordPdsMatch(*hit, &e, stats_, fps_));
       } else if (first[seq] != seq) {  // stored earlier in this batch
         e.kind = ChunkKind::kVm;
         e.vm_ref = stored[first[seq]];
@@ -163,14 +152,8 @@ Status Level3Batch::Resolve(
               "not match what was written (local disk or memory fault)");
         }
         VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, store_->Put(bytes));
-        e.kind = ChunkKind::kVm;
-        e.vm_ref = ref.raw();
+        VCSNAP_RETURN_IF_ERROR(RecordStored(ref, &e, stats_, fps_));
         stored[seq] = e.vm_ref;
-        stats_->new_bytes += e.length;
-        stats_->chunks_new++;
-        rec.kind = ChunkKind::kVm;
-        rec.vm_ref = e.vm_ref;
-        VCSNAP_RETURN_IF_ERROR(fps_->Add(rec));
       }
       ++seq;
     }

@@ -4,6 +4,36 @@
 
 namespace vcsnap {
 
+Status RecordPdsMatch(const PdsRef& ref, RecipeEntry* e, BackupStats* stats,
+                      FpRunWriter* fps) {
+  e->kind = ChunkKind::kPds;
+  e->pds_generation = ref.generation;
+  e->pds_offset = ref.offset;
+  e->pds_size = ref.size;
+  stats->level3 += e->length;
+  stats->chunks_level3++;
+  FpRecord rec;
+  rec.fp = e->fp;
+  rec.kind = ChunkKind::kPds;
+  rec.pds = ref;
+  rec.length = e->length;
+  return fps->Add(rec);
+}
+
+Status RecordStored(ChunkRef ref, RecipeEntry* e, BackupStats* stats,
+                    FpRunWriter* fps) {
+  e->kind = ChunkKind::kVm;
+  e->vm_ref = ref.raw();
+  stats->new_bytes += e->length;
+  stats->chunks_new++;
+  FpRecord rec;
+  rec.fp = e->fp;
+  rec.kind = ChunkKind::kVm;
+  rec.vm_ref = e->vm_ref;
+  rec.length = e->length;
+  return fps->Add(rec);
+}
+
 SegmentDeduper::SegmentDeduper(VmStore* store, const PdsIndex* pds,
                                RecipeReader* parent_recipes,
                                SimilarityIndex* similarity, FpRunWriter* fps,
@@ -111,18 +141,7 @@ Status SegmentDeduper::Process(ByteView data,
     RecipeEntry& e = out->entries[pending_[p]];
     e.fp = c.fp;
     if (pds_hits_[p].has_value()) {
-      e.kind = ChunkKind::kPds;
-      e.pds_generation = pds_hits_[p]->generation;
-      e.pds_offset = pds_hits_[p]->offset;
-      e.pds_size = pds_hits_[p]->size;
-      stats_->level3 += c.length;
-      stats_->chunks_level3++;
-      FpRecord rec;
-      rec.fp = c.fp;
-      rec.kind = ChunkKind::kPds;
-      rec.pds = *pds_hits_[p];
-      rec.length = c.length;
-      VCSNAP_RETURN_IF_ERROR(fps_->Add(rec));
+      VCSNAP_RETURN_IF_ERROR(RecordPdsMatch(*pds_hits_[p], &e, stats_, fps_));
       known_.emplace(c.fp, e);
       continue;
     }
@@ -135,17 +154,8 @@ Status SegmentDeduper::Process(ByteView data,
     }
     VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref,
                             store_->Put(data.subspan(c.offset, c.length)));
-    e.kind = ChunkKind::kVm;
-    e.vm_ref = ref.raw();
-    stats_->new_bytes += c.length;
-    stats_->chunks_new++;
+    VCSNAP_RETURN_IF_ERROR(RecordStored(ref, &e, stats_, fps_));
     known_.emplace(c.fp, e);
-    FpRecord rec;
-    rec.fp = c.fp;
-    rec.kind = ChunkKind::kVm;
-    rec.vm_ref = e.vm_ref;
-    rec.length = c.length;
-    VCSNAP_RETURN_IF_ERROR(fps_->Add(rec));
   }
   return Status::Ok();
 }

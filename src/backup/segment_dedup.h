@@ -53,6 +53,15 @@ struct SegmentOutcome {
   std::vector<uint32_t> pending;
 };
 
+// Complete `e` (fp and length already set) as a level-3 match of `ref`, or
+// as the newly stored chunk `ref`: count it in `stats` and add it to the
+// VM's fingerprint summary `fps`. Shared by the per-segment and the deferred
+// (backup/level3_batch.h) level 3.
+Status RecordPdsMatch(const PdsRef& ref, RecipeEntry* e, BackupStats* stats,
+                      FpRunWriter* fps);
+Status RecordStored(ChunkRef ref, RecipeEntry* e, BackupStats* stats,
+                    FpRunWriter* fps);
+
 class SegmentDeduper {
  public:
   // All pointers must outlive the deduper; `pds` and `parent_recipes` may be

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a file in src/<layer>/ includes a header of a layer above it.
 # The order is the architecture (docs/design.md); keep it in sync with the
-# add_subdirectory() order in CMakeLists.txt. Test files (*_test.cc,
+# add_subdirectory() order in CMakeLists.txt. Test files (*_test.cc, *_test.h,
 # *_conformance.*) may also include testing/.
 set -euo pipefail
 src="${1:-$(dirname "$0")/../src}"
@@ -25,7 +25,7 @@ while IFS= read -r -d '' file; do
   while IFS= read -r inc; do
     dep="${inc%%/*}"
     if [[ "$dep" == "testing" ]]; then
-      case "$rel" in *_test.cc|*_conformance.*|*_bench.cc) continue ;; esac
+      case "$rel" in *_test.cc|*_test.h|*_conformance.*|*_bench.cc) continue ;; esac
       echo "layering: $rel (production code) includes testing/"; bad=1; continue
     fi
     theirs=$(rank "$dep")

@@ -1,9 +1,11 @@
 #include "backup/backup.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 
 #include "backup/level3_batch.h"
 #include "backup/progress.h"
@@ -15,6 +17,7 @@
 #include "pds/fp_run.h"
 #include "pds/pds_retire.h"
 #include "recipe/catalog.h"
+#include "recipe/dropped.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "recipe/summary.h"
@@ -66,8 +69,13 @@ class BackupJob {
   Status LoadParent();
   void AddNote(const std::string& note);
   Status LoadFilter();
-  // Moves the counting filter off the parent's recipe of segment `index`.
+  // Moves the counting filter off the parent's recipe of segment `index` and
+  // keeps its references until the new recipe of the segment is known.
   Status RemoveParentRefs(uint64_t index);
+  // Adds to dropped_ the parent references of segment `index` that `now`
+  // (the segment's new VM references, sorted) does not hold.
+  void DropParentRefs(uint64_t index, const std::vector<uint64_t>& now);
+  // Writes the deletion metadata: summary, counting filter, dropped list.
   Status WriteSummary();
   Status Dedup();
   Status DedupDirty(const std::vector<uint64_t>& dirty);
@@ -100,6 +108,10 @@ class BackupJob {
   VmFilter filter_;  // the parent's references, becoming this snapshot's
   std::unique_ptr<RecipeReader> parent_recipes_;
   std::unique_ptr<SimilarityIndex> similarity_;
+  // Parent references of rewritten segments whose new recipe is pending
+  // (sorted), and those the snapshot dropped (recipe/dropped.h).
+  std::unordered_map<uint64_t, std::vector<uint64_t>> parent_refs_;
+  std::vector<uint64_t> dropped_;
   SnapshotRecipe recipe_;
   BackupResult result_;
 };
@@ -233,10 +245,24 @@ Status BackupJob::RemoveParentRefs(uint64_t index) {
   }
   VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> old,
                           parent_recipes_->Read(parent_->segments[index].ref));
+  std::vector<uint64_t> refs;
   for (const RecipeEntry& e : old) {
-    if (e.kind == ChunkKind::kVm) filter_.filter.Remove(e.vm_ref);
+    if (e.kind != ChunkKind::kVm) continue;
+    filter_.filter.Remove(e.vm_ref);
+    refs.push_back(e.vm_ref);
   }
+  std::sort(refs.begin(), refs.end());
+  parent_refs_[index] = std::move(refs);
   return Status::Ok();
+}
+
+void BackupJob::DropParentRefs(uint64_t index,
+                               const std::vector<uint64_t>& now) {
+  auto it = parent_refs_.find(index);
+  if (it == parent_refs_.end()) return;
+  std::set_difference(it->second.begin(), it->second.end(), now.begin(),
+                      now.end(), std::back_inserter(dropped_));
+  parent_refs_.erase(it);
 }
 
 Status BackupJob::WriteSummary() {
@@ -249,7 +275,18 @@ Status BackupJob::WriteSummary() {
   filter_.snapshot = recipe_.id;
   VCSNAP_RETURN_IF_ERROR(
       SaveSummary(backend_, vm(), recipe_.id, filter_.filter.ToBits()));
-  return SaveVmFilter(backend_, vm(), filter_);
+  VCSNAP_RETURN_IF_ERROR(SaveVmFilter(backend_, vm(), filter_));
+  if (!parent_.has_value()) return Status::Ok();
+  // Segments cut off by a shrunk image dropped everything they held (and
+  // anything else still pending is listed whole: more is always safe).
+  for (auto& [index, refs] : parent_refs_) {
+    dropped_.insert(dropped_.end(), refs.begin(), refs.end());
+  }
+  parent_refs_.clear();
+  std::sort(dropped_.begin(), dropped_.end());
+  dropped_.erase(std::unique(dropped_.begin(), dropped_.end()), dropped_.end());
+  return SaveDropped(backend_, vm(), recipe_.id,
+                     DroppedList{parent_->id, std::move(dropped_)});
 }
 
 Status BackupJob::Dedup() {
@@ -333,6 +370,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
     status = RemoveParentRefs(index);
     if (!status.ok()) break;
     if (hole[k]) {
+      DropParentRefs(index, {});
       recipe_.segments[index].zero = true;
       recipe_.stats.zero += e.length;
       progress.Add(e.length);
@@ -375,12 +413,20 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
 Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {
   SegmentSlot& slot = recipe_.segments[index];
   slot.zero = outcome.zero;
-  if (outcome.zero) return Status::Ok();
+  if (outcome.zero) {
+    DropParentRefs(index, {});
+    return Status::Ok();
+  }
   VCSNAP_ASSIGN_OR_RETURN(slot.ref, packs_->Add(outcome.entries));
   slot.signature = outcome.signature;
+  std::vector<uint64_t> now;
   for (const RecipeEntry& entry : outcome.entries) {
-    if (entry.kind == ChunkKind::kVm) filter_.filter.Add(entry.vm_ref);
+    if (entry.kind != ChunkKind::kVm) continue;
+    filter_.filter.Add(entry.vm_ref);
+    now.push_back(entry.vm_ref);
   }
+  std::sort(now.begin(), now.end());
+  DropParentRefs(index, now);
   similarity_->AddCurrent(outcome.signature,
                           std::make_shared<const std::vector<RecipeEntry>>(
                               std::move(outcome.entries)));
@@ -391,7 +437,7 @@ Status BackupJob::Commit() {
   // 1. chunk data, then container indexes and the fingerprint summary.
   VCSNAP_RETURN_IF_ERROR(store_->Flush().WithContext("VM " + vm()));
   VCSNAP_RETURN_IF_ERROR(fps_->Finish().WithContext("VM " + vm()));
-  // 2. segment recipes, then the deletion summary built from them.
+  // 2. segment recipes, then the deletion summary and dropped list.
   VCSNAP_RETURN_IF_ERROR(packs_->Finish().WithContext("VM " + vm()));
   VCSNAP_RETURN_IF_ERROR(WriteSummary().WithContext("VM " + vm()));
   // 3. the snapshot recipe.

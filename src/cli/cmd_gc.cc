@@ -54,12 +54,18 @@ class ForgetCommand final : public Command {
                           {"forgotten", r.forgotten},
                           {"dry_run", o_.dry_run},
                           {"candidate_chunks", r.candidate_chunks},
+                          {"candidate_recipes", r.candidate_recipes},
+                          {"dropped_lists", r.dropped_lists},
                           {"chunks_deleted", r.chunks_deleted},
                           {"chunks_kept_by_summary", r.chunks_kept_by_summary},
                           {"fp_rate", r.fp_rate},
-                          {"seconds", r.seconds}};
+                          {"seconds", r.seconds},
+                          {"notes", r.notes}};
       std::printf("%s\n", j.dump().c_str());
       return Status::Ok();
+    }
+    for (const std::string& note : r.notes) {
+      std::fprintf(stderr, "note: %s\n", note.c_str());
     }
     std::string ids;
     for (uint32_t id : r.forgotten) ids += " " + std::to_string(id);

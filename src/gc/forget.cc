@@ -6,6 +6,7 @@
 #include <set>
 
 #include "gc/gc_state.h"
+#include "recipe/dropped.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "recipe/recipe_pack.h"
@@ -34,6 +35,37 @@ void KeepPerPeriod(const Catalog& c, uint32_t n, int64_t period_seconds,
     periods.insert(p);
     keep->insert(it->id);
   }
+}
+
+// Appends to *candidates the dropped list of a child of `id` (recipe/
+// dropped.h) and to *used its name; false when no child has a usable one. A
+// list that cannot be read is reported in *notes and not used (the caller
+// then reads the snapshot's recipes: slower, never wrong).
+bool AddDroppedList(Backend& backend, const std::string& vm,
+                    const Catalog& catalog, uint32_t id,
+                    std::vector<uint64_t>* candidates,
+                    std::vector<std::string>* used,
+                    std::vector<std::string>* notes) {
+  for (const CatalogEntry& child : catalog.entries) {
+    if (child.parent != id || child.id == id) continue;
+    Result<DroppedList> list = LoadDropped(backend, vm, child.id);
+    if (!list.ok() || list->parent != id) {
+      if (list.ok() || !list.status().IsNotFound()) {
+        notes->push_back((list.ok() ? DroppedName(vm, child.id) +
+                                          ": relative to snapshot " +
+                                          std::to_string(list->parent) +
+                                          ", not " + std::to_string(id)
+                                    : list.status().ToString()) +
+                         "; read the recipes of snapshot " +
+                         std::to_string(id) + " instead");
+      }
+      continue;
+    }
+    candidates->insert(candidates->end(), list->refs.begin(), list->refs.end());
+    used->push_back(DroppedName(vm, child.id));
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -94,9 +126,6 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
                 [&](const CatalogEntry& e) { return doomed.count(e.id) > 0; });
   std::set<RecipeKey> live_recipes;
   std::set<PackKey> live_packs;
-  BloomBits merged;
-  bool first = true;
-  std::vector<BloomBits> other_sized;
   for (const CatalogEntry& e : remaining.entries) {
     VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
                             LoadSnapshotRecipe(backend, o.vm, e.id));
@@ -105,38 +134,30 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
       live_recipes.insert(KeyOf(slot.ref));
       live_packs.insert({slot.ref.snapshot_id, slot.ref.pack});
     }
-    VCSNAP_ASSIGN_OR_RETURN(BloomBits b, LoadSummary(backend, o.vm, e.id));
-    if (first) {
-      merged = std::move(b);
-      first = false;
-    } else if (!merged.OrWith(b).ok()) {
-      other_sized.push_back(std::move(b));  // different size: test apart
-    }
   }
-  auto may_be_live = [&](uint64_t ref) {
-    if (!first && merged.MayContain(ref)) return true;
-    for (const BloomBits& b : other_sized) {
-      if (b.MayContain(ref)) return true;
-    }
-    return false;
-  };
-  result.fp_rate = first ? 0 : merged.EstimatedFpRate();
 
-  // 2. Candidate chunks: the references of recipes no live snapshot uses.
+  // 2. Candidate chunks. A doomed snapshot whose child recorded what it
+  // dropped (recipe/dropped.h) contributes that list: a reference of the
+  // snapshot that no live snapshot keeps is not in the child, so it is in
+  // the list -- or, when the child is doomed too, among the child's own
+  // candidates. Any other doomed snapshot contributes every reference of its
+  // recipes that no live snapshot uses.
   RecipeReader reader(&backend, o.vm, repo.config().segment_size);
   std::set<RecipeKey> seen;
   std::set<PackKey> doomed_packs;
   std::vector<uint64_t> candidates;
+  std::vector<std::string> used_lists;
   for (uint32_t id : doomed) {
     VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
                             LoadSnapshotRecipe(backend, o.vm, id));
+    const bool listed = AddDroppedList(backend, o.vm, catalog, id, &candidates,
+                                       &used_lists, &result.notes);
+    if (listed) result.dropped_lists++;
     for (const SegmentSlot& slot : s.segments) {
-      if (slot.zero || live_recipes.count(KeyOf(slot.ref)) ||
-          !seen.insert(KeyOf(slot.ref)).second) {
-        continue;
-      }
+      if (slot.zero || live_recipes.count(KeyOf(slot.ref))) continue;
       PackKey pack{slot.ref.snapshot_id, slot.ref.pack};
       if (!live_packs.count(pack)) doomed_packs.insert(pack);
+      if (listed || !seen.insert(KeyOf(slot.ref)).second) continue;
       VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
                               reader.Read(slot.ref));
       for (const RecipeEntry& en : entries) {
@@ -150,18 +171,30 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
                    candidates.end());
   result.candidate_chunks = candidates.size();
 
-  // 3. The commit point: the snapshots stop existing.
+  // 3. A candidate is dead only if no live snapshot's summary may hold it.
+  // Each summary is tested in place, one at a time (memory: one summary),
+  // which is the merged test without building the merged filter.
+  std::vector<uint64_t> dead = std::move(candidates);
+  FpEstimator fp;
+  for (const CatalogEntry& e : remaining.entries) {
+    VCSNAP_RETURN_IF_ERROR(
+        WithSummary(backend, o.vm, e.id, [&](const BloomView& summary) {
+          std::erase_if(dead,
+                        [&](uint64_t r) { return summary.MayContain(r); });
+          fp.Add(summary);
+        }));
+  }
+  result.fp_rate = fp.Rate();
+  result.chunks_kept_by_summary = result.candidate_chunks - dead.size();
+
+  // 4. The commit point: the snapshots stop existing.
   VCSNAP_RETURN_IF_ERROR(lease->Verify());
   VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend, o.vm, remaining));
 
-  // 4. Only now: log dead chunks, remove the snapshots' own objects.
+  // 5. Only now: log dead chunks, remove the snapshots' own objects.
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
                           VmStore::Open(&backend, o.vm, repo.config()));
-  for (uint64_t raw : candidates) {
-    if (may_be_live(raw)) {
-      result.chunks_kept_by_summary++;
-      continue;
-    }
+  for (uint64_t raw : dead) {
     VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(raw));
     Status s = store->Delete(ref);
     if (s.IsNotFound()) continue;  // never flushed: nothing to delete
@@ -173,7 +206,10 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   for (uint32_t id : doomed) {
     garbage.push_back(SnapshotRecipeName(o.vm, id));
     garbage.push_back(SummaryName(o.vm, id));
+    garbage.push_back(DroppedName(o.vm, id));
   }
+  // A list relative to a forgotten snapshot is never needed again.
+  garbage.insert(garbage.end(), used_lists.begin(), used_lists.end());
   for (const PackKey& p : doomed_packs) {
     garbage.push_back(RecipePackName(o.vm, p.first, p.second));
   }

@@ -3,9 +3,12 @@
 // Forget: deletes snapshots of one VM with the paper's approximate deletion
 // (§5.3). For the snapshots F being forgotten:
 //
-//  1. candidate recipes = segment recipes F uses that no remaining snapshot
-//     uses (recipes shared with a live snapshot keep all their chunks);
-//  2. candidate chunks = the VM chunk references of those recipes;
+//  1. candidate chunks = for a snapshot whose child recorded what it dropped
+//     (recipe/dropped.h), that list: O(churn), no recipe read; otherwise the
+//     VM chunk references of the segment recipes it uses that no remaining
+//     snapshot uses (recipes shared with a live snapshot keep all chunks);
+//  2. either way every chunk F references and no live snapshot does is a
+//     candidate;
 //  3. a candidate is deleted only if NO live snapshot's Bloom summary may
 //     contain it -- a false positive only leaks space, never deletes data a
 //     live snapshot needs; a missing summary counts as containing everything;
@@ -53,13 +56,15 @@ struct ForgetOptions {
 
 struct ForgetResult {
   std::vector<uint32_t> forgotten;
-  uint64_t candidate_recipes = 0;
+  uint64_t candidate_recipes = 0;  // recipes read for candidates
+  uint64_t dropped_lists = 0;      // snapshots whose child's list was used
   uint64_t candidate_chunks = 0;
   uint64_t chunks_deleted = 0;
   uint64_t chunks_kept_by_summary = 0;  // live, or false positives (leak)
   uint64_t objects_removed = 0;
-  double fp_rate = 0;  // estimated, of the merged live summaries
+  double fp_rate = 0;  // estimated chance a dead candidate is kept (a leak)
   double seconds = 0;
+  std::vector<std::string> notes;  // e.g. an unreadable dropped list
 };
 
 Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& options);

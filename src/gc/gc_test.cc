@@ -1,6 +1,8 @@
 // Deletion end to end: approximate forget, retention, exact gc, compaction
 // and check, over random histories of real backups.
 
+#include "gc/gc_test.h"
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -33,8 +35,6 @@ namespace {
 
 using ::vcsnap::testing::StatusIs;
 using ::vcsnap::testing::StatusIsWith;
-
-constexpr uint32_t kSeg = 64 << 10;
 
 TEST(Bloom, NoFalseNegativesAndAboutOnePercentFalsePositives) {
   for (uint64_t n : {10ull, 1000ull, 20000ull}) {
@@ -71,6 +71,64 @@ TEST(Bloom, CountingFilterRemovesAndRoundTrips) {
   EXPECT_THAT(BloomBits::Decode(bad), StatusIs(StatusCode::kCorruption));
 }
 
+TEST(Bloom, ViewAnswersLikeTheDecodedFilterAndRejectsWhatDecodeRejects) {
+  BloomBits b(BloomParams::ForKeys(3000));
+  for (uint64_t i = 0; i < 3000; ++i) b.Add(i * 104729);
+  const Bytes enc = b.Encode();
+  auto v = BloomView::Parse(enc);
+  ASSERT_OK(v);
+  for (uint64_t k = 0; k < 100000; k += 7) {
+    ASSERT_EQ(v->MayContain(k), b.MayContain(k)) << k;
+  }
+  Bytes unknown = enc;
+  unknown[0] = 9;
+  EXPECT_TRUE(BloomView::Parse(unknown)->contains_everything());
+  EXPECT_TRUE(BloomView::Parse(unknown)->MayContain(12345));
+  Bytes bad = enc;
+  bad.pop_back();
+  EXPECT_THAT(BloomView::Parse(bad), StatusIs(StatusCode::kCorruption));
+}
+
+TEST(Bloom, FpEstimatorMatchesMeasuredRates) {
+  // Two filters of one size sharing 95 % of their keys (like consecutive
+  // snapshots), and a third of another size.
+  const BloomParams p = BloomParams::ForKeys(20000);
+  BloomBits a(p), b(p), c(BloomParams::ForKeys(5000));
+  for (uint64_t i = 0; i < 20000; ++i) a.Add(i);
+  for (uint64_t i = 1000; i < 21000; ++i) b.Add(i);
+  for (uint64_t i = 0; i < 5000; ++i) c.Add(i << 20);
+  const Bytes ea = a.Encode(), eb = b.Encode(), ec = c.Encode();
+  const BloomView va = *BloomView::Parse(ea), vb = *BloomView::Parse(eb),
+                  vc = *BloomView::Parse(ec);
+  FpEstimator ab, abc;
+  ab.Add(va);
+  ab.Add(vb);
+  abc.Add(va);
+  abc.Add(vb);
+  abc.Add(vc);
+  const int kProbes = 400000;
+  int fp_ab = 0, fp_abc = 0;
+  for (int i = 0; i < kProbes; ++i) {
+    const uint64_t k = (1ull << 50) + i;  // in none of the filters
+    const bool in_ab = va.MayContain(k) || vb.MayContain(k);
+    fp_ab += in_ab;
+    fp_abc += in_ab || vc.MayContain(k);
+  }
+  // About 1 % each; the estimate is an upper bound close to the measure.
+  const double m_ab = double(fp_ab) / kProbes, m_abc = double(fp_abc) / kProbes;
+  EXPECT_GT(m_ab, 0.003);
+  EXPECT_GE(ab.Rate(), m_ab * 0.85);
+  EXPECT_LE(ab.Rate(), m_ab * 1.6);
+  EXPECT_GE(abc.Rate(), m_abc * 0.85);
+  EXPECT_LE(abc.Rate(), m_abc * 1.6);
+  EXPECT_GT(abc.Rate(), ab.Rate());
+  FpEstimator all;
+  all.Add(va);
+  all.Add(BloomView::ContainsEverything());
+  EXPECT_EQ(all.Rate(), 1);
+  EXPECT_EQ(FpEstimator().Rate(), 0);
+}
+
 TEST(Retention, KeepLastDailyWeekly) {
   Catalog c;
   const uint64_t day = 86400, t0 = 1763683200;  // a Friday, 00:00 UTC
@@ -91,106 +149,6 @@ TEST(Retention, KeepLastDailyWeekly) {
   auto weekly = SelectByRetention(c, {0, 0, 2});
   EXPECT_EQ(weekly.size(), 20u - 3);  // two weeks' newest + protected
 }
-
-class GcTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = ::vcsnap::testing::NewTempDir("gc");
-    mem_ = std::make_unique<MemBackend>(1 << 20);
-    fault_ = std::make_unique<FaultBackend>(mem_.get());
-    repo_ = std::move(*Repository::InitOn(
-        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
-        ::vcsnap::testing::SmallRepoConfig()));
-  }
-
-  // Day 0 content, then daily edits: rewrites, new data, zeroing, moves.
-  void Mutate(Bytes* img, std::mt19937_64& rng, std::vector<bool>* dirty) {
-    const size_t segs = img->size() / kSeg;
-    dirty->assign(segs, false);
-    for (int n = 0; n < 3; ++n) {
-      size_t s = rng() % segs;
-      size_t off = s * kSeg + rng() % (kSeg - 5000);
-      switch (rng() % 3) {
-        case 0:  // fresh data
-          for (size_t i = 0; i < 4000; ++i) (*img)[off + i] = rng() & 0x3f;
-          break;
-        case 1:  // zeroed range
-          std::memset(img->data() + off, 0, 3000);
-          break;
-        default: {  // a copy of another segment's bytes
-          size_t src = (rng() % segs) * kSeg;
-          std::memmove(img->data() + off, img->data() + src, 4000);
-        }
-      }
-      (*dirty)[s] = true;
-    }
-  }
-  Bytes Initial(uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    Bytes b(24 * kSeg);
-    for (auto& x : b) x = static_cast<uint8_t>(rng() & 0x3f);
-    return b;
-  }
-  std::string Write(const std::string& name, const Bytes& data) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary | std::ios::trunc)
-        .write(reinterpret_cast<const char*>(data.data()), data.size());
-    return path;
-  }
-  Result<BackupResult> Backup(const std::string& vm, const Bytes& img,
-                              const std::vector<bool>* dirty) {
-    BackupOptions o;
-    o.vm = vm;
-    o.image_path = Write(vm + ".img", img);
-    if (dirty != nullptr) {
-      Bytes bits((dirty->size() + 7) / 8, 0);
-      for (size_t i = 0; i < dirty->size(); ++i) {
-        if ((*dirty)[i]) bits[i / 8] |= static_cast<uint8_t>(1 << (i % 8));
-      }
-      o.bitmap_path = Write(vm + ".bitmap", bits);
-    }
-    o.threads = 2;
-    return RunBackup(*repo_, o);
-  }
-  ::testing::AssertionResult Restores(const std::string& vm, uint32_t id,
-                                      const Bytes& want) {
-    RestoreOptions o;
-    o.vm = vm;
-    o.snapshot = std::to_string(id);
-    o.output = dir_ + "/out.img";
-    o.force = true;
-    o.verify = true;
-    Result<RestoreResult> r = RunRestore(*repo_, o);
-    if (!r.ok()) return ::testing::AssertionFailure() << r.status();
-    std::ifstream in(o.output, std::ios::binary);
-    Bytes got((std::istreambuf_iterator<char>(in)), {});
-    if (got != want) {
-      return ::testing::AssertionFailure() << "snapshot " << id << " differs";
-    }
-    return ::testing::AssertionSuccess();
-  }
-  ::testing::AssertionResult CheckPasses(bool read_data) {
-    Result<CheckResult> c = RunCheck(*repo_, {read_data, 2});
-    if (!c.ok()) return ::testing::AssertionFailure() << c.status();
-    if (!c->problems.empty()) {
-      return ::testing::AssertionFailure() << c->problems[0];
-    }
-    return ::testing::AssertionSuccess();
-  }
-  uint64_t LiveStoredChunks(const std::string& vm) {
-    auto store = VmStore::Open(mem_.get(), vm, repo_->config());
-    uint64_t n = 0;
-    for (const ContainerInfo& c : *(*store)->ListContainers()) {
-      n += c.live_chunks - c.deleted_chunks;
-    }
-    return n;
-  }
-
-  std::string dir_;
-  std::unique_ptr<MemBackend> mem_;
-  std::unique_ptr<FaultBackend> fault_;
-  std::unique_ptr<Repository> repo_;
-};
 
 // The property: after every operation of a random history, every live
 // snapshot restores byte-exact and check --read-data finds nothing.

@@ -99,6 +99,7 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
   for (const auto& [dir, keep] :
        {std::pair<std::string, const std::set<std::string>*>{"snap", &snaps},
         {"summary", &snaps},
+        {"dropped", &snaps},
         {"recipes", &packs}}) {
     VCSNAP_ASSIGN_OR_RETURN(uint64_t n,
                             RemoveUnreachable(backend, vm, dir, *keep));

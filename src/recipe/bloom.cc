@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -15,11 +16,24 @@ constexpr uint64_t kSeed1 = 0x76637370626c6f31ull;  // DO NOT CHANGE
 constexpr uint64_t kSeed2 = 0x76637370626c6f32ull;  // DO NOT CHANGE
 constexpr uint64_t kMaxCells = 1ull << 36;
 
+// True when `f` holds for every cell of `key`; stops at the first that
+// does not.
 template <typename F>
-void ForEachCell(const BloomParams& p, uint64_t key, F&& f) {
+bool AllCells(const BloomParams& p, uint64_t key, F&& f) {
   const uint64_t h1 = XXH3_64bits_withSeed(&key, sizeof(key), kSeed1);
   const uint64_t h2 = XXH3_64bits_withSeed(&key, sizeof(key), kSeed2) | 1;
-  for (uint8_t i = 0; i < p.hashes; ++i) f((h1 + i * h2) % p.cells);
+  for (uint8_t i = 0; i < p.hashes; ++i) {
+    if (!f((h1 + i * h2) % p.cells)) return false;
+  }
+  return true;
+}
+
+template <typename F>
+void ForEachCell(const BloomParams& p, uint64_t key, F&& f) {
+  AllCells(p, key, [&](uint64_t c) {
+    f(c);
+    return true;
+  });
 }
 
 }  // namespace
@@ -48,33 +62,8 @@ void BloomBits::Add(uint64_t key) {
 bool BloomBits::MayContain(uint64_t key) const {
   if (everything_) return true;
   if (params_.cells == 0) return false;
-  bool all = true;
-  ForEachCell(params_, key, [&](uint64_t c) {
-    all = all && ((words_[c / 64] >> (c % 64)) & 1);
-  });
-  return all;
-}
-
-Status BloomBits::OrWith(const BloomBits& other) {
-  if (everything_) return Status::Ok();
-  if (other.everything_) {
-    *this = ContainsEverything();
-    return Status::Ok();
-  }
-  if (!(params_ == other.params_)) {
-    return Status::InvalidArgument("Bloom filters of different sizes");
-  }
-  for (size_t i = 0; i < words_.size(); ++i) words_[i] |= other.words_[i];
-  return Status::Ok();
-}
-
-double BloomBits::EstimatedFpRate() const {
-  if (everything_) return 1;
-  if (params_.cells == 0) return 0;
-  uint64_t set = 0;
-  for (uint64_t w : words_) set += std::popcount(w);
-  return std::pow(static_cast<double>(set) / static_cast<double>(params_.cells),
-                  params_.hashes);
+  return AllCells(params_, key,
+                  [&](uint64_t c) { return (words_[c / 64] >> (c % 64)) & 1; });
 }
 
 Bytes BloomBits::Encode() const {
@@ -88,21 +77,77 @@ Bytes BloomBits::Encode() const {
 }
 
 Result<BloomBits> BloomBits::Decode(ByteView bytes) {
+  VCSNAP_ASSIGN_OR_RETURN(BloomView view, BloomView::Parse(bytes));
+  if (view.contains_everything()) return ContainsEverything();
+  BloomBits b(view.params());
+  for (size_t i = 0; i < b.words_.size(); ++i) {
+    b.words_[i] = DecodeFixed64(view.bits_.data() + 8 * i);
+  }
+  return b;
+}
+
+// --- BloomView ---
+
+Result<BloomView> BloomView::Parse(ByteView bytes) {
   ByteReader r(bytes, "Bloom summary");
   VCSNAP_ASSIGN_OR_RETURN(uint8_t kind, r.U8("kind"));
   if (kind != kBitsKind) return ContainsEverything();  // unknown: keep all
-  BloomParams p;
-  VCSNAP_ASSIGN_OR_RETURN(p.cells, r.U64("cells"));
-  VCSNAP_ASSIGN_OR_RETURN(p.hashes, r.U8("hashes"));
+  BloomView v;
+  VCSNAP_ASSIGN_OR_RETURN(v.params_.cells, r.U64("cells"));
+  VCSNAP_ASSIGN_OR_RETURN(v.params_.hashes, r.U8("hashes"));
+  const BloomParams& p = v.params_;
   if (p.cells == 0 || p.cells > kMaxCells || p.hashes == 0 || p.hashes > 32 ||
       r.remaining() != (p.cells + 63) / 64 * 8) {
     return Status::Corruption("Bloom summary: sizes do not agree");
   }
-  BloomBits b(p);
-  for (uint64_t& word : b.words_) {
-    VCSNAP_ASSIGN_OR_RETURN(word, r.U64("bits"));
+  VCSNAP_ASSIGN_OR_RETURN(v.bits_, r.Raw(r.remaining(), "bits"));
+  return v;
+}
+
+BloomView BloomView::ContainsEverything() {
+  BloomView v;
+  v.everything_ = true;
+  return v;
+}
+
+bool BloomView::MayContain(uint64_t key) const {
+  if (everything_) return true;
+  // Cell c is bit c % 64 of little-endian word c / 64: bit c % 8 of byte
+  // c / 8.
+  return AllCells(params_, key,
+                  [&](uint64_t c) { return (bits_[c / 8] >> (c % 8)) & 1; });
+}
+
+// --- FpEstimator ---
+
+void FpEstimator::Add(const BloomView& f) {
+  if (f.everything_) {
+    everything_ = true;
+    return;
   }
-  return b;
+  auto g = std::find_if(groups_.begin(), groups_.end(),
+                        [&](const Group& x) { return x.params == f.params_; });
+  if (g == groups_.end()) {
+    groups_.push_back(Group{f.params_, {}});
+    g = groups_.end() - 1;
+    g->words.assign(f.bits_.size() / 8, 0);
+  }
+  for (size_t i = 0; i < g->words.size(); ++i) {
+    g->words[i] |= DecodeFixed64(f.bits_.data() + 8 * i);
+  }
+}
+
+double FpEstimator::Rate() const {
+  if (everything_) return 1;
+  double none = 1;  // chance that no group gives a false positive
+  for (const Group& g : groups_) {
+    uint64_t set = 0;
+    for (uint64_t w : g.words) set += std::popcount(w);
+    const double fill =
+        static_cast<double>(set) / static_cast<double>(g.params.cells);
+    none *= 1 - std::pow(fill, g.params.hashes);
+  }
+  return 1 - none;
 }
 
 // --- CountingBloom ---
@@ -137,9 +182,7 @@ void CountingBloom::Remove(uint64_t key) {
 }
 
 bool CountingBloom::MayContain(uint64_t key) const {
-  bool all = true;
-  ForEachCell(params_, key, [&](uint64_t c) { all = all && Get(c) > 0; });
-  return all;
+  return AllCells(params_, key, [&](uint64_t c) { return Get(c) > 0; });
 }
 
 BloomBits CountingBloom::ToBits() const {

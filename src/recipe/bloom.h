@@ -5,8 +5,9 @@
 // XXH3-64 hashes of x (Kirsch-Mitzenmacher double hashing).
 //
 //  - BloomBits: one bit per cell; a snapshot's summary of the VM chunks it
-//    uses. Filters with equal parameters OR together (the merged summary of
-//    a VM's live snapshots).
+//    uses.
+//  - BloomView: a BloomBits encoding tested in place, without decoding or
+//    copying its bits (forget tests a few candidates against big summaries).
 //  - CountingBloom: 4-bit counters, the per-VM state that lets a backup move
 //    the summary from the parent to the new snapshot by removing the refs of
 //    the old recipes of dirty segments and adding those of the new ones --
@@ -46,10 +47,6 @@ class BloomBits {
 
   void Add(uint64_t key);
   bool MayContain(uint64_t key) const;
-  // InvalidArgument unless the parameters match (or one contains everything).
-  Status OrWith(const BloomBits& other);
-  // The false-positive rate implied by the share of set bits.
-  double EstimatedFpRate() const;
 
   const BloomParams& params() const { return params_; }
   bool contains_everything() const { return everything_; }
@@ -64,6 +61,44 @@ class BloomBits {
   BloomParams params_;
   bool everything_ = false;
   std::vector<uint64_t> words_;
+};
+
+// Views the bytes it was parsed from, which must outlive it.
+class BloomView {
+ public:
+  // Accepts exactly what BloomBits::Decode accepts (an unknown kind is a
+  // view that contains everything).
+  static Result<BloomView> Parse(ByteView bytes);
+  static BloomView ContainsEverything();
+
+  bool MayContain(uint64_t key) const;
+  const BloomParams& params() const { return params_; }
+  bool contains_everything() const { return everything_; }
+
+ private:
+  friend class BloomBits;
+  friend class FpEstimator;
+  BloomParams params_;
+  bool everything_ = false;
+  ByteView bits_;  // ceil(cells / 64) little-endian u64 words
+};
+
+// The false-positive rate of asking "may any of these filters contain x?":
+// same-sized filters are ORed (tight when they share most keys, as a VM's
+// snapshots do: the OR is barely fuller than one of them), and groups of
+// different sizes combine by the union bound. An upper bound either way.
+class FpEstimator {
+ public:
+  void Add(const BloomView& filter);
+  double Rate() const;
+
+ private:
+  struct Group {
+    BloomParams params;
+    std::vector<uint64_t> words;
+  };
+  std::vector<Group> groups_;
+  bool everything_ = false;
 };
 
 class CountingBloom {

@@ -66,19 +66,21 @@ Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
                      EncodeEnvelope(kSumSpec, kVersion, name, bits.Encode()));
 }
 
-Result<BloomBits> LoadSummary(Backend& backend, const std::string& vm,
-                              uint32_t snapshot) {
+Status WithSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
+                   const std::function<void(const BloomView&)>& f) {
   const std::string name = SummaryName(vm, snapshot);
   Result<Bytes> raw = backend.Get(name);
   if (!raw.ok()) {
-    if (raw.status().IsNotFound()) return BloomBits::ContainsEverything();
-    return raw.status();
+    if (!raw.status().IsNotFound()) return raw.status();
+    f(BloomView::ContainsEverything());
+    return Status::Ok();
   }
   VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
                           DecodeEnvelope(kSumSpec, name, *raw));
-  Result<BloomBits> bits = BloomBits::Decode(env.body);
-  if (!bits.ok()) return bits.status().WithContext(name);
-  return bits;
+  Result<BloomView> view = BloomView::Parse(env.body);
+  if (!view.ok()) return view.status().WithContext(name);
+  f(*view);
+  return Status::Ok();
 }
 
 Status ForEachVmRef(RecipeReader& reader, const SnapshotRecipe& snapshot,

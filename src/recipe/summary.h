@@ -45,9 +45,12 @@ Status SaveVmFilter(Backend& backend, const std::string& vm,
 
 Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
                    const BloomBits& bits);
-// ContainsEverything() when the summary is missing or of an unknown kind.
-Result<BloomBits> LoadSummary(Backend& backend, const std::string& vm,
-                              uint32_t snapshot);
+// Calls `f` with the stored summary, tested in place (the view is valid
+// during the call only); a view that contains everything when the summary is
+// missing or of an unknown kind. Errors: the object cannot be read, or is
+// corrupt.
+Status WithSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
+                   const std::function<void(const BloomView&)>& f);
 std::string SummaryName(const std::string& vm, uint32_t snapshot);
 
 // Calls `f` with every VM chunk reference of every distinct segment recipe

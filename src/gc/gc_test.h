@@ -1,0 +1,137 @@
+// File: gc/gc_test.h (tests only)
+//
+// GcTest: a repository over an in-memory, fault-injecting backend, with
+// helpers to make daily images, back them up with bitmaps, restore and
+// check. Shared by the gc tests.
+
+#ifndef VCSNAP_GC_GC_TEST_H_
+#define VCSNAP_GC_GC_TEST_H_
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/fault_backend.h"
+#include "backend/mem_backend.h"
+#include "backup/backup.h"
+#include "backup/restore.h"
+#include "gc/check.h"
+#include "repo/repository.h"
+#include "store/vm_store.h"
+#include "testing/forwarding_backend.h"
+#include "testing/small_repo.h"
+#include "testing/temp_dir.h"
+
+namespace vcsnap {
+
+inline constexpr uint32_t kSeg = 64 << 10;
+
+class GcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::vcsnap::testing::NewTempDir("gc");
+    mem_ = std::make_unique<MemBackend>(1 << 20);
+    fault_ = std::make_unique<FaultBackend>(mem_.get());
+    repo_ = std::move(*Repository::InitOn(
+        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
+        ::vcsnap::testing::SmallRepoConfig()));
+  }
+
+  // Day 0 content, then daily edits: rewrites, new data, zeroing, moves.
+  void Mutate(Bytes* img, std::mt19937_64& rng, std::vector<bool>* dirty) {
+    const size_t segs = img->size() / kSeg;
+    dirty->assign(segs, false);
+    for (int n = 0; n < 3; ++n) {
+      size_t s = rng() % segs;
+      size_t off = s * kSeg + rng() % (kSeg - 5000);
+      switch (rng() % 3) {
+        case 0:  // fresh data
+          for (size_t i = 0; i < 4000; ++i) (*img)[off + i] = rng() & 0x3f;
+          break;
+        case 1:  // zeroed range
+          std::memset(img->data() + off, 0, 3000);
+          break;
+        default: {  // a copy of another segment's bytes
+          size_t src = (rng() % segs) * kSeg;
+          std::memmove(img->data() + off, img->data() + src, 4000);
+        }
+      }
+      (*dirty)[s] = true;
+    }
+  }
+  Bytes Initial(uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Bytes b(24 * kSeg);
+    for (auto& x : b) x = static_cast<uint8_t>(rng() & 0x3f);
+    return b;
+  }
+  std::string Write(const std::string& name, const Bytes& data) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(data.data()), data.size());
+    return path;
+  }
+  Result<BackupResult> Backup(const std::string& vm, const Bytes& img,
+                              const std::vector<bool>* dirty) {
+    BackupOptions o;
+    o.vm = vm;
+    o.image_path = Write(vm + ".img", img);
+    if (dirty != nullptr) {
+      Bytes bits((dirty->size() + 7) / 8, 0);
+      for (size_t i = 0; i < dirty->size(); ++i) {
+        if ((*dirty)[i]) bits[i / 8] |= static_cast<uint8_t>(1 << (i % 8));
+      }
+      o.bitmap_path = Write(vm + ".bitmap", bits);
+    }
+    o.threads = 2;
+    return RunBackup(*repo_, o);
+  }
+  ::testing::AssertionResult Restores(const std::string& vm, uint32_t id,
+                                      const Bytes& want) {
+    RestoreOptions o;
+    o.vm = vm;
+    o.snapshot = std::to_string(id);
+    o.output = dir_ + "/out.img";
+    o.force = true;
+    o.verify = true;
+    Result<RestoreResult> r = RunRestore(*repo_, o);
+    if (!r.ok()) return ::testing::AssertionFailure() << r.status();
+    std::ifstream in(o.output, std::ios::binary);
+    Bytes got((std::istreambuf_iterator<char>(in)), {});
+    if (got != want) {
+      return ::testing::AssertionFailure() << "snapshot " << id << " differs";
+    }
+    return ::testing::AssertionSuccess();
+  }
+  ::testing::AssertionResult CheckPasses(bool read_data) {
+    Result<CheckResult> c = RunCheck(*repo_, {read_data, 2});
+    if (!c.ok()) return ::testing::AssertionFailure() << c.status();
+    if (!c->problems.empty()) {
+      return ::testing::AssertionFailure() << c->problems[0];
+    }
+    return ::testing::AssertionSuccess();
+  }
+  uint64_t LiveStoredChunks(const std::string& vm) {
+    auto store = VmStore::Open(mem_.get(), vm, repo_->config());
+    uint64_t n = 0;
+    for (const ContainerInfo& c : *(*store)->ListContainers()) {
+      n += c.live_chunks - c.deleted_chunks;
+    }
+    return n;
+  }
+
+  std::string dir_;
+  std::unique_ptr<MemBackend> mem_;
+  std::unique_ptr<FaultBackend> fault_;
+  std::unique_ptr<Repository> repo_;
+};
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_GC_GC_TEST_H_

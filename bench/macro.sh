@@ -9,7 +9,8 @@
 # p3 also measures P4 (full, then incremental, of the same image, per tool);
 # p6 restores the snapshots p3 made; p9 also measures P5 (its days 1-4 are
 # 10 VMs backed up concurrently) and `pds update` times; p7 = pds_bench plus
-# the RSS figures of p3/p9; p10 reads the repositories of p3 and p9.
+# the RSS figures of p3/p9; p10 reads the repositories of p3 and p9; p8 also
+# times forget against gc on one VM with 11 daily snapshots of 4 GiB.
 # Results: $BENCH_WORK/results/*.json (raw), table on stdout (bench/report.py).
 # Environment: BENCH_WORK [/work/main/bench-work], BENCH_BUILD [build/bench],
 # REPEAT [3], PARALLEL (P5 streams) [10], KEEP=1 keeps the repositories,
@@ -229,6 +230,7 @@ p9() {
 
 # ---- P8: one VM x 12 days; forget oldest vs gc; leak after 1..10 deletions.
 P8_ARGS=(--vms 1 --days 12 --size 512MiB --seed 8)
+P8BIG_ARGS=(--vms 1 --days 11 --size 4GiB --seed 8)
 p8() {
   gen p8 "${P8_ARGS[@]}"
   local base=$REPOS/p8_base
@@ -264,18 +266,30 @@ p8() {
     timed "p8_leak_gc2_$k" "$VCSNAP" --repo "$REPOS/p8_k" gc --vm vm-00 --json
   done
   rm -rf "$REPOS/p8_k" "$REPOS/p8_a" "$REPOS/p8_seq"
-  # a bigger VM: the P3 repository (2 snapshots of a 4 GiB image).
-  if [ -d "$REPOS/p3_vcsnap" ]; then
-    for r in $(seq 1 "$REPEAT"); do
-      log "P8 big round $r"
-      rm -rf "$REPOS/p8_a"
-      cp -a "$REPOS/p3_vcsnap" "$REPOS/p8_a"
-      timed "p8big_forget_$r" "$VCSNAP" --repo "$REPOS/p8_a" forget --vm vm-00 \
-        --snapshot 1 --json
-      timed "p8big_gc_$r" "$VCSNAP" --repo "$REPOS/p8_a" gc --vm vm-00 --json
+  # a bigger VM: 11 daily snapshots of 4 GiB (each image is deleted once
+  # backed up, to bound the disk; KEEP_DATA=1 keeps them, ~24 GiB).
+  gen p8big "${P8BIG_ARGS[@]}"
+  local big=$REPOS/p8big_base
+  if [ ! -d "$big" ]; then
+    "$VCSNAP" --repo "$big.tmp" init >/dev/null
+    for img in "$DATA"/p8big/vm-00/day-*.img; do
+      "$VCSNAP" --repo "$big.tmp" backup --vm vm-00 --image "$img" \
+        --bitmap "${img%.img}.bitmap" --json >>"$RES/p8big_backups.out"
+      [ "${KEEP_DATA:-0}" = 1 ] || rm -f "$img"
     done
-    rm -rf "$REPOS/p8_a"
+    mv "$big.tmp" "$big"
   fi
+  [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "${DATA:?}/p8big"
+  for r in $(seq 1 "$REPEAT"); do
+    log "P8 big round $r"
+    rm -rf "$REPOS/p8_a"
+    cp -a "$big" "$REPOS/p8_a"
+    timed "p8big_forget_$r" "$VCSNAP" --repo "$REPOS/p8_a" forget --vm vm-00 \
+      --snapshot 1 --json
+    timed "p8big_gc_$r" "$VCSNAP" --repo "$REPOS/p8_a" gc --vm vm-00 --json
+  done
+  rm -rf "$REPOS/p8_a"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$big"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$base"
 }
 

@@ -251,7 +251,9 @@ def p8():
     f_int = med([j["seconds"] for j in fj if j])
     g_int = med([(j[0] if isinstance(j, list) else j)["seconds"] for j in gj if j])
     print(f"\nP8 deletion (one VM, 12 daily snapshots of 512 MiB): medians of {len(fs)} rounds")
-    print(f"  forget oldest: {fw:.3f} s wall ({f_int:.3f} s internal); gc --vm: "
+    print(f"  forget oldest: {fw:.3f} s wall ({f_int:.3f} s internal, "
+          f"{fj[0].get('candidate_chunks')} candidates, "
+          f"{fj[0].get('dropped_lists', 0)} dropped lists); gc --vm: "
           f"{gw:.3f} s wall ({g_int:.3f} s internal); ratio {gw / fw:.1f}x wall, "
           f"{g_int / f_int:.1f}x internal")
     res = dict(forget_s=fw, gc_s=gw, forget_internal_s=f_int, gc_internal_s=g_int,
@@ -281,9 +283,11 @@ def p8():
         fi = med([out_json(x["name"])["seconds"] for x in bf])
         gi = med([out_json(x["name"])[0]["seconds"] for x in bg])
         live = out_json(bg[0]["name"])[0]["live_chunks"]
-        print(f"  bigger VM (P3 repository, 2 snapshots of 4 GiB, {live} live chunks "
-              f"after): forget {fw:.3f} s wall ({fi:.3f} internal), gc --vm {gw:.3f} s "
-              f"wall ({gi:.3f} internal): ratio {gw / fw:.1f}x wall, {gi / fi:.1f}x internal")
+        cand = out_json(bf[0]["name"]).get("candidate_chunks")
+        print(f"  bigger VM (11 daily snapshots of 4 GiB, {live} live chunks after, "
+              f"{cand} candidates): forget {fw:.3f} s wall ({fi:.3f} internal), gc --vm "
+              f"{gw:.3f} s wall ({gi:.3f} internal): ratio {gw / fw:.1f}x wall, "
+              f"{gi / fi:.1f}x internal")
         res["big"] = dict(forget_s=fw, gc_s=gw, forget_internal_s=fi,
                           gc_internal_s=gi, live=live)
     SUMMARY["p8"] = res

@@ -12,6 +12,7 @@
 #include "gc/check_data.h"
 #include "recipe/catalog.h"
 #include "recipe/names.h"
+#include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
 #include "store/pds_store.h"
 #include "store/vm_store.h"
@@ -137,10 +138,12 @@ Status VmChecker::CheckStructure() {
   VCSNAP_ASSIGN_OR_RETURN(store_,
                           VmStore::Open(&backend_, vm_, repo_.config()));
   RecipeReader reader(&backend_, vm_, repo_.config().segment_size);
-  std::set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
   std::vector<ReadRecipe> recipes;
   Keyed<uint64_t> vm_keys;
   Keyed<PdsKey> pds_keys;
+  std::vector<RecipeUse> uses;
+  // Image and segment size of each snapshot, by ID.
+  std::map<uint32_t, std::pair<uint64_t, uint32_t>> geometry;
   for (const CatalogEntry& ce : catalog->entries) {
     result_.snapshots++;
     Result<SnapshotRecipe> s = LoadSnapshotRecipe(backend_, vm_, ce.id);
@@ -148,41 +151,44 @@ Status VmChecker::CheckStructure() {
       Problem(Where(ce.id), s.status());
       continue;
     }
-    for (uint64_t i = 0; i < s->segments.size(); ++i) {
-      const SegmentSlot& slot = s->segments[i];
-      if (slot.zero ||
-          !seen.emplace(slot.ref.snapshot_id, slot.ref.pack, slot.ref.offset)
-               .second) {
-        continue;
-      }
-      result_.recipes++;
-      Result<std::vector<RecipeEntry>> entries = reader.Read(slot.ref);
-      if (!entries.ok()) {
-        Problem(Where(ce.id, i), entries.status());
-        continue;
-      }
-      const uint64_t place = uint64_t{recipes.size()} << kEntryBits;
-      uint64_t total = 0;
-      for (uint64_t k = 0; k < entries->size(); ++k) {
-        const RecipeEntry& e = (*entries)[k];
-        total += e.length;
-        if (e.kind == ChunkKind::kZero) continue;
-        Status ok = CheckRef(e);
-        if (!ok.ok()) Problem(Where(ce.id, i), ok);
-        if (e.kind == ChunkKind::kVm) {
-          vm_keys.emplace_back(e.vm_ref, place | k);
-        } else {
-          pds_keys.emplace_back(PdsKeyOf(e), place | k);
-        }
-      }
-      if (total != SegmentAt(s->image_size, s->segment_size, i).length) {
-        Problem(Where(ce.id, i),
-                Status::Corruption("recipe covers " + std::to_string(total) +
-                                   " bytes of the segment"));
-      }
-      recipes.push_back(ReadRecipe{ce.id, i, std::move(*entries)});
-    }
+    geometry[ce.id] = {s->image_size, s->segment_size};
+    AddRecipeUses(*s, &uses);
   }
+  // Each distinct recipe once, pack by pack; damage is named by its first
+  // use.
+  VCSNAP_RETURN_IF_ERROR(WalkRecipes(
+      reader, std::move(uses),
+      [&](const RecipeUse& use, Result<std::vector<RecipeEntry>> entries) {
+        const uint32_t id = use.snapshot;
+        const uint64_t i = use.segment;
+        result_.recipes++;
+        if (!entries.ok()) {
+          Problem(Where(id, i), entries.status());
+          return Status::Ok();
+        }
+        const uint64_t place = uint64_t{recipes.size()} << kEntryBits;
+        uint64_t total = 0;
+        for (uint64_t k = 0; k < entries->size(); ++k) {
+          const RecipeEntry& e = (*entries)[k];
+          total += e.length;
+          if (e.kind == ChunkKind::kZero) continue;
+          Status ok = CheckRef(e);
+          if (!ok.ok()) Problem(Where(id, i), ok);
+          if (e.kind == ChunkKind::kVm) {
+            vm_keys.emplace_back(e.vm_ref, place | k);
+          } else {
+            pds_keys.emplace_back(PdsKeyOf(e), place | k);
+          }
+        }
+        const auto [image_size, segment_size] = geometry[id];
+        if (total != SegmentAt(image_size, segment_size, i).length) {
+          Problem(Where(id, i),
+                  Status::Corruption("recipe covers " + std::to_string(total) +
+                                     " bytes of the segment"));
+        }
+        recipes.push_back(ReadRecipe{id, i, std::move(*entries)});
+        return Status::Ok();
+      }));
   vm_uses_ = Distinct(recipes, &vm_keys);
   pds_uses_ = Distinct(recipes, &pds_keys);
   result_.references += vm_uses_.size() + pds_uses_.size();

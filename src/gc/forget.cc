@@ -10,6 +10,7 @@
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "recipe/recipe_pack.h"
+#include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
 #include "recipe/summary.h"
 #include "store/vm_store.h"
@@ -142,8 +143,7 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   // the list -- or, when the child is doomed too, among the child's own
   // candidates. Any other doomed snapshot contributes every reference of its
   // recipes that no live snapshot uses.
-  RecipeReader reader(&backend, o.vm, repo.config().segment_size);
-  std::set<RecipeKey> seen;
+  std::vector<RecipeUse> unlisted;  // recipes to read, walked in pack order
   std::set<PackKey> doomed_packs;
   std::vector<uint64_t> candidates;
   std::vector<std::string> used_lists;
@@ -157,15 +157,20 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
       if (slot.zero || live_recipes.count(KeyOf(slot.ref))) continue;
       PackKey pack{slot.ref.snapshot_id, slot.ref.pack};
       if (!live_packs.count(pack)) doomed_packs.insert(pack);
-      if (listed || !seen.insert(KeyOf(slot.ref)).second) continue;
-      VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
-                              reader.Read(slot.ref));
-      for (const RecipeEntry& en : entries) {
-        if (en.kind == ChunkKind::kVm) candidates.push_back(en.vm_ref);
-      }
+      if (!listed) unlisted.push_back(RecipeUse{slot.ref, id, 0});
     }
   }
-  result.candidate_recipes = seen.size();
+  RecipeReader reader(&backend, o.vm, repo.config().segment_size);
+  VCSNAP_RETURN_IF_ERROR(WalkRecipes(
+      reader, std::move(unlisted),
+      [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
+        if (!entries.ok()) return entries.status();
+        result.candidate_recipes++;
+        for (const RecipeEntry& en : *entries) {
+          if (en.kind == ChunkKind::kVm) candidates.push_back(en.vm_ref);
+        }
+        return Status::Ok();
+      }));
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()),
                    candidates.end());

@@ -9,6 +9,7 @@
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
+#include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
 #include "recipe/summary.h"
 #include "store/compaction.h"
@@ -55,6 +56,7 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
   RecipeReader reader(&backend, vm, repo.config().segment_size);
   std::vector<uint64_t> live;
   std::set<std::string> snaps, packs;
+  std::vector<RecipeUse> uses;
   for (const CatalogEntry& e : catalog.entries) {
     VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
                             LoadSnapshotRecipe(backend, vm, e.id));
@@ -65,9 +67,18 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
                      std::to_string(slot.ref.pack));
       }
     }
-    VCSNAP_RETURN_IF_ERROR(
-        ForEachVmRef(reader, s, [&](uint64_t r) { live.push_back(r); }));
+    AddRecipeUses(s, &uses);
   }
+  // Every distinct recipe once, pack by pack.
+  VCSNAP_RETURN_IF_ERROR(WalkRecipes(
+      reader, std::move(uses),
+      [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
+        if (!entries.ok()) return entries.status();
+        for (const RecipeEntry& en : *entries) {
+          if (en.kind == ChunkKind::kVm) live.push_back(en.vm_ref);
+        }
+        return Status::Ok();
+      }));
   std::sort(live.begin(), live.end());
   live.erase(std::unique(live.begin(), live.end()), live.end());
   result.live_chunks = live.size();

@@ -11,6 +11,7 @@
 #include "recipe/catalog.h"
 #include "recipe/names.h"
 #include "recipe/recipe_pack.h"
+#include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
 #include "store/pds_store.h"
 #include "util/coding.h"
@@ -60,29 +61,29 @@ Status ScanReferences(Backend& backend, const std::set<uint32_t>& wanted,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, ListVmNames(backend));
   for (const std::string& vm : vms) {
     VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
-    std::set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
+    if (found->size() == wanted.size()) return Status::Ok();
+    std::vector<RecipeUse> uses;
+    uint32_t segment_size = 0;
     for (const CatalogEntry& ce : catalog.entries) {
-      if (found->size() == wanted.size()) return Status::Ok();
       VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
                               LoadSnapshotRecipe(backend, vm, ce.id));
       result->snapshots_scanned++;
-      RecipeReader reader(&backend, vm, s.segment_size);
-      for (const SegmentSlot& slot : s.segments) {
-        if (slot.zero ||
-            !seen.emplace(slot.ref.snapshot_id, slot.ref.pack, slot.ref.offset)
-                 .second) {
-          continue;
-        }
-        result->recipes_scanned++;
-        VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
-                                reader.Read(slot.ref));
-        for (const RecipeEntry& e : entries) {
-          if (e.kind == ChunkKind::kPds && wanted.count(e.pds_generation)) {
-            found->insert(e.pds_generation);
-          }
-        }
-      }
+      segment_size = s.segment_size;
+      AddRecipeUses(s, &uses);
     }
+    RecipeReader reader(&backend, vm, segment_size);
+    VCSNAP_RETURN_IF_ERROR(WalkRecipes(
+        reader, std::move(uses),
+        [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
+          if (!entries.ok()) return entries.status();
+          result->recipes_scanned++;
+          for (const RecipeEntry& e : *entries) {
+            if (e.kind == ChunkKind::kPds && wanted.count(e.pds_generation)) {
+              found->insert(e.pds_generation);
+            }
+          }
+          return Status::Ok();
+        }));
   }
   return Status::Ok();
 }

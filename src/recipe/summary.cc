@@ -1,9 +1,8 @@
 #include "recipe/summary.h"
 
-#include <set>
-
 #include "format/envelope.h"
 #include "recipe/names.h"
+#include "recipe/recipe_walk.h"
 #include "util/coding.h"
 
 namespace vcsnap {
@@ -85,20 +84,17 @@ Status WithSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
 
 Status ForEachVmRef(RecipeReader& reader, const SnapshotRecipe& snapshot,
                     const std::function<void(uint64_t)>& f) {
-  std::set<std::tuple<uint32_t, uint32_t, uint32_t>> seen;
-  for (const SegmentSlot& slot : snapshot.segments) {
-    if (slot.zero) continue;
-    if (!seen.emplace(slot.ref.snapshot_id, slot.ref.pack, slot.ref.offset)
-             .second) {
-      continue;
-    }
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
-                            reader.Read(slot.ref));
-    for (const RecipeEntry& e : entries) {
-      if (e.kind == ChunkKind::kVm) f(e.vm_ref);
-    }
-  }
-  return Status::Ok();
+  std::vector<RecipeUse> uses;
+  AddRecipeUses(snapshot, &uses);
+  return WalkRecipes(reader, std::move(uses),
+                     [&](const RecipeUse&,
+                         Result<std::vector<RecipeEntry>> entries) -> Status {
+                       if (!entries.ok()) return entries.status();
+                       for (const RecipeEntry& e : *entries) {
+                         if (e.kind == ChunkKind::kVm) f(e.vm_ref);
+                       }
+                       return Status::Ok();
+                     });
 }
 
 Result<CountingBloom> BuildFilter(RecipeReader& reader,

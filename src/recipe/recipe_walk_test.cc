@@ -1,0 +1,118 @@
+#include "recipe/recipe_walk.h"
+
+#include <map>
+
+#include "backend/mem_backend.h"
+#include "recipe/names.h"
+#include "testing/forwarding_backend.h"
+#include "testing/status_matchers.h"
+
+namespace vcsnap {
+namespace {
+
+using ::vcsnap::testing::StatusIs;
+
+// Counts whole-object reads.
+class CountingBackend : public ::vcsnap::testing::ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  Result<Bytes> Get(std::string_view n) override {
+    ++gets;
+    return ForwardingBackend::Get(n);
+  }
+  int gets = 0;
+};
+
+std::vector<RecipeEntry> Recipe(uint64_t tag) {
+  std::vector<RecipeEntry> e(200);
+  for (size_t i = 0; i < e.size(); ++i) {
+    e[i].kind = ChunkKind::kVm;
+    e[i].length = 100;
+    e[i].fp[0] = static_cast<uint8_t>(i);
+    e[i].vm_ref = (tag << 16) | i;
+  }
+  return e;
+}
+
+class RecipeWalkTest : public ::testing::Test {
+ protected:
+  // Snapshot 1 writes 12 recipes into packs of ~3 recipes each; snapshot 2
+  // uses them in an order that alternates between packs, twice over.
+  void SetUp() override {
+    RecipePackWriter w(&mem_, "vm", 1, 3 * 200 * 45);
+    for (uint64_t t = 0; t < 12; ++t) refs_.push_back(*w.Add(Recipe(t)));
+    ASSERT_OK(w.Finish());
+    ASSERT_GE(w.packs_written(), 4u);
+    packs_ = w.packs_written();
+    for (uint64_t seg = 0; seg < 24; ++seg) {
+      const uint64_t t = (seg * 5) % 12;  // jumps between packs
+      uses_.push_back(RecipeUse{refs_[t], 2, seg});
+      tag_of_[seg] = t;
+    }
+  }
+  MemBackend mem_;
+  std::vector<SegmentRecipeRef> refs_;
+  std::vector<RecipeUse> uses_;
+  std::map<uint64_t, uint64_t> tag_of_;
+  uint32_t packs_ = 0;
+};
+
+TEST_F(RecipeWalkTest, EachRecipeOnceAtItsFirstUseEachPackFetchedOnce) {
+  CountingBackend counting(&mem_);
+  RecipeReader reader(&counting, "vm", 1 << 20, /*cached_packs=*/1);
+  std::map<uint64_t, uint64_t> first_segment;  // tag -> segment
+  ASSERT_OK(WalkRecipes(
+      reader, uses_,
+      [&](const RecipeUse& use, Result<std::vector<RecipeEntry>> entries) {
+        EXPECT_OK(entries);
+        const uint64_t tag = (*entries)[0].vm_ref >> 16;
+        EXPECT_EQ(*entries, Recipe(tag));
+        EXPECT_EQ(tag_of_[use.segment], tag);
+        EXPECT_TRUE(first_segment.emplace(tag, use.segment).second) << tag;
+        return Status::Ok();
+      }));
+  EXPECT_EQ(first_segment.size(), 12u);
+  for (const auto& [tag, seg] : first_segment) EXPECT_LT(seg, 12u) << tag;
+  EXPECT_EQ(counting.gets, static_cast<int>(packs_));
+}
+
+TEST_F(RecipeWalkTest, ReadErrorsReachTheVisitorAndItsStatusStopsTheWalk) {
+  ASSERT_OK(mem_.Delete(RecipePackName("vm", 1, 0)));
+  RecipeReader reader(&mem_, "vm", 1 << 20);
+  int errors = 0, calls = 0;
+  ASSERT_OK(WalkRecipes(
+      reader, uses_,
+      [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
+        ++calls;
+        errors += !entries.ok();
+        return Status::Ok();
+      }));
+  EXPECT_EQ(calls, 12);
+  EXPECT_GT(errors, 0);
+  EXPECT_LT(errors, 12);
+  calls = 0;
+  EXPECT_THAT(WalkRecipes(reader, uses_,
+                          [&](const RecipeUse&,
+                              Result<std::vector<RecipeEntry>>) -> Status {
+                            ++calls;
+                            return Status::Corruption("stop");
+                          }),
+              StatusIs(StatusCode::kCorruption));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(RecipeUses, ZeroSegmentsHaveNoRecipe) {
+  SnapshotRecipe s;
+  s.id = 4;
+  s.segments.resize(3);
+  s.segments[1].zero = true;
+  std::vector<RecipeUse> uses;
+  AddRecipeUses(s, &uses);
+  ASSERT_EQ(uses.size(), 2u);
+  EXPECT_EQ(uses[0].segment, 0u);
+  EXPECT_EQ(uses[1].segment, 2u);
+  EXPECT_EQ(uses[1].snapshot, 4u);
+}
+
+}  // namespace
+}  // namespace vcsnap

@@ -57,11 +57,11 @@ RecipeReader::RecipeReader(Backend* backend, std::string vm,
       segment_size_(segment_size),
       cache_(std::max<size_t>(cached_packs, 1)) {}
 
-Result<std::shared_ptr<const Bytes>> RecipeReader::Pack(
-    const std::string& name) {
+Status RecipeReader::LoadPack(const SegmentRecipeRef& ref) {
+  const std::string name = RecipePackName(vm_, ref.snapshot_id, ref.pack);
   {
     std::lock_guard lock(mu_);
-    if (const auto* hit = cache_.Find(name)) return *hit;
+    if (cache_.Find(name) != nullptr) return Status::Ok();
   }
   Result<Bytes> got = backend_->Get(name);
   if (!got.ok()) {
@@ -69,22 +69,45 @@ Result<std::shared_ptr<const Bytes>> RecipeReader::Pack(
   }
   auto bytes = std::make_shared<const Bytes>(std::move(*got));
   std::lock_guard lock(mu_);
-  cache_.Insert(name, bytes, 1);
-  return bytes;
+  cache_.Insert(name, std::move(bytes), 1);
+  return Status::Ok();
 }
 
 Result<std::vector<RecipeEntry>> RecipeReader::Read(
     const SegmentRecipeRef& ref) {
   const std::string name = RecipePackName(vm_, ref.snapshot_id, ref.pack);
-  VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> pack, Pack(name));
-  if (static_cast<uint64_t>(ref.offset) + ref.length > pack->size()) {
+  std::shared_ptr<const Bytes> pack;
+  {
+    std::lock_guard lock(mu_);
+    if (const auto* hit = cache_.Find(name)) pack = *hit;
+  }
+  if (pack != nullptr) {
+    if (static_cast<uint64_t>(ref.offset) + ref.length > pack->size()) {
+      return Decode(name, ref, {}, pack->size());
+    }
+    return Decode(name, ref, ByteView(*pack).subspan(ref.offset, ref.length),
+                  pack->size());
+  }
+  Result<Bytes> record = backend_->Read(name, ref.offset, ref.length);
+  if (!record.ok()) {
+    return record.status().WithContext("VM " + vm_ + ": recipe pack");
+  }
+  return Decode(name, ref, *record, uint64_t{ref.offset} + record->size());
+}
+
+// `record` is the ref's bytes when the pack holds all of them; `available`
+// is how far the pack was found to reach.
+Result<std::vector<RecipeEntry>> RecipeReader::Decode(
+    const std::string& name, const SegmentRecipeRef& ref, ByteView record,
+    uint64_t available) {
+  if (static_cast<uint64_t>(ref.offset) + ref.length > available ||
+      record.size() != ref.length) {
     return Status::Corruption("VM " + vm_ + ": segment recipe at " + name +
                               "@" + std::to_string(ref.offset) + "+" +
                               std::to_string(ref.length) +
-                              " lies past the end of the " +
-                              std::to_string(pack->size()) + "-byte pack");
+                              " lies past the end of the pack (it ends at " +
+                              std::to_string(available) + ")");
   }
-  ByteView record = ByteView(*pack).subspan(ref.offset, ref.length);
   Result<std::vector<RecipeEntry>> entries = DecodeSegmentRecipe(
       record, RecipeIdentity(name, ref.offset), segment_size_);
   if (!entries.ok()) return entries.status().WithContext("VM " + vm_);

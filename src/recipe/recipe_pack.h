@@ -65,6 +65,11 @@ class RecipePackWriter {
   uint64_t bytes_written_ = 0;
 };
 
+// Reads segment recipes. A recipe in a cached pack is cut from it; any other
+// is read alone (a ranged read of its record), so random access -- restore
+// and backup go segment by segment, through the packs of many snapshots --
+// costs one small read per recipe, never a whole pack. Walks that read many
+// recipes of one pack load it whole first (LoadPack; recipe/recipe_walk.h).
 class RecipeReader {
  public:
   // `backend` must outlive the reader; `segment_size` bounds every recipe.
@@ -72,9 +77,13 @@ class RecipeReader {
                size_t cached_packs = 4);
 
   Result<std::vector<RecipeEntry>> Read(const SegmentRecipeRef& ref);
+  // Reads the whole pack holding `ref` into the cache.
+  Status LoadPack(const SegmentRecipeRef& ref);
 
  private:
-  Result<std::shared_ptr<const Bytes>> Pack(const std::string& name);
+  Result<std::vector<RecipeEntry>> Decode(const std::string& name,
+                                          const SegmentRecipeRef& ref,
+                                          ByteView record, uint64_t available);
 
   Backend* const backend_;
   const std::string vm_;

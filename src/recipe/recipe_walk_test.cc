@@ -12,7 +12,7 @@ namespace {
 
 using ::vcsnap::testing::StatusIs;
 
-// Counts whole-object reads.
+// Counts whole-object and ranged reads.
 class CountingBackend : public ::vcsnap::testing::ForwardingBackend {
  public:
   using ForwardingBackend::ForwardingBackend;
@@ -20,7 +20,11 @@ class CountingBackend : public ::vcsnap::testing::ForwardingBackend {
     ++gets;
     return ForwardingBackend::Get(n);
   }
-  int gets = 0;
+  Result<Bytes> Read(std::string_view n, uint64_t o, uint64_t l) override {
+    ++reads;
+    return ForwardingBackend::Read(n, o, l);
+  }
+  int gets = 0, reads = 0;
 };
 
 std::vector<RecipeEntry> Recipe(uint64_t tag) {
@@ -74,6 +78,27 @@ TEST_F(RecipeWalkTest, EachRecipeOnceAtItsFirstUseEachPackFetchedOnce) {
   EXPECT_EQ(first_segment.size(), 12u);
   for (const auto& [tag, seg] : first_segment) EXPECT_LT(seg, 12u) << tag;
   EXPECT_EQ(counting.gets, static_cast<int>(packs_));
+  EXPECT_EQ(counting.reads, 0);
+}
+
+TEST_F(RecipeWalkTest, RandomReadsFetchOnlyTheRecordNeverAWholePack) {
+  CountingBackend counting(&mem_);
+  RecipeReader reader(&counting, "vm", 1 << 20, /*cached_packs=*/1);
+  for (const RecipeUse& use : uses_) {  // segment order: jumps between packs
+    auto got = reader.Read(use.ref);
+    ASSERT_OK(got);
+    EXPECT_EQ(*got, Recipe(tag_of_[use.segment]));
+  }
+  EXPECT_EQ(counting.gets, 0);
+  EXPECT_EQ(counting.reads, static_cast<int>(uses_.size()));
+  // A record the pack does not hold whole is corrupt, cached or not.
+  SegmentRecipeRef bad = refs_.back();
+  bad.length += 10;
+  EXPECT_THAT(reader.Read(bad),
+              testing::StatusIsWith(StatusCode::kCorruption, "past the end"));
+  ASSERT_OK(reader.LoadPack(bad));
+  EXPECT_THAT(reader.Read(bad),
+              testing::StatusIsWith(StatusCode::kCorruption, "past the end"));
 }
 
 TEST_F(RecipeWalkTest, ReadErrorsReachTheVisitorAndItsStatusStopsTheWalk) {

@@ -248,6 +248,7 @@ p8() {
     log "P8 round $r"
     rm -rf "$REPOS/p8_a"
     cp -a "$base" "$REPOS/p8_a"
+    sync  # the copy is written back before forget's fsyncs, not during them
     timed "p8_forget_$r" "$VCSNAP" --repo "$REPOS/p8_a" forget --vm vm-00 \
       --snapshot "${snaps[0]}" --json
     timed "p8_gc_$r" "$VCSNAP" --repo "$REPOS/p8_a" gc --vm vm-00 --json
@@ -262,6 +263,7 @@ p8() {
       --snapshot "${snaps[$((k - 1))]}" --json
     rm -rf "$REPOS/p8_k"
     cp -a "$REPOS/p8_seq" "$REPOS/p8_k"
+    sync
     timed "p8_leak_gc_$k" "$VCSNAP" --repo "$REPOS/p8_k" gc --vm vm-00 --json
     timed "p8_leak_gc2_$k" "$VCSNAP" --repo "$REPOS/p8_k" gc --vm vm-00 --json
   done
@@ -284,6 +286,7 @@ p8() {
     log "P8 big round $r"
     rm -rf "$REPOS/p8_a"
     cp -a "$big" "$REPOS/p8_a"
+    sync
     timed "p8big_forget_$r" "$VCSNAP" --repo "$REPOS/p8_a" forget --vm vm-00 \
       --snapshot 1 --json
     timed "p8big_gc_$r" "$VCSNAP" --repo "$REPOS/p8_a" gc --vm vm-00 --json

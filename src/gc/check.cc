@@ -11,9 +11,11 @@
 #include "chunk/segment.h"
 #include "gc/check_data.h"
 #include "recipe/catalog.h"
+#include "recipe/dropped.h"
 #include "recipe/names.h"
 #include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
+#include "recipe/summary.h"
 #include "store/pds_store.h"
 #include "store/vm_store.h"
 
@@ -64,6 +66,7 @@ class VmChecker {
     return UseWhere(vm_, snap, segment);
   }
   Status CheckRef(const RecipeEntry& e);
+  void CheckDeletionMetadata(uint32_t snapshot);
   // The first use of each distinct key, in key order.
   template <typename Key>
   static std::vector<ChunkUse> Distinct(const std::vector<ReadRecipe>& recipes,
@@ -129,6 +132,17 @@ Status VmChecker::CheckRef(const RecipeEntry& e) {
   return Status::Ok();
 }
 
+// The summary (forget needs it) and the dropped list (forget falls back to
+// the recipes without it) of a snapshot decode.
+void VmChecker::CheckDeletionMetadata(uint32_t id) {
+  Status s = WithSummary(backend_, vm_, id, [](const BloomView&) {});
+  if (!s.ok()) Problem(Where(id), s);
+  Result<DroppedList> list = LoadDropped(backend_, vm_, id);
+  if (!list.ok() && !list.status().IsNotFound()) {
+    Problem(Where(id), list.status());
+  }
+}
+
 Status VmChecker::CheckStructure() {
   Result<Catalog> catalog = LoadCatalog(backend_, vm_);
   if (!catalog.ok()) {
@@ -153,6 +167,7 @@ Status VmChecker::CheckStructure() {
     }
     geometry[ce.id] = {s->image_size, s->segment_size};
     AddRecipeUses(*s, &uses);
+    CheckDeletionMetadata(ce.id);
   }
   // Each distinct recipe once, pack by pack; damage is named by its first
   // use.

@@ -16,6 +16,7 @@
 #include "pds/pds_table.h"
 #include "recipe/bloom.h"
 #include "recipe/catalog.h"
+#include "recipe/dropped.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "recipe/segment_recipe.h"
@@ -127,6 +128,16 @@ TEST(DecoderFuzz, BloomFilters) {
   // Unchecksummed here (the envelope around them checks); only safety.
   Fuzz("bloom bits", bits.Encode(), false,
        [](const Bytes& b) { return BloomBits::Decode(b).ok(); });
+  Fuzz("bloom view", bits.Encode(), false, [](const Bytes& b) {
+    Result<BloomView> v = BloomView::Parse(b);
+    if (!v.ok()) return false;
+    for (uint64_t k = 0; k < 200; ++k) v->MayContain(k);  // stays in bounds
+    return true;
+  });
+  DroppedList list{4, {}};
+  for (uint64_t i = 0; i < 40; ++i) list.refs.push_back((1ull << 48) | i * 3);
+  Fuzz("dropped list", EncodeDropped(list, "d"), true,
+       [](const Bytes& b) { return DecodeDropped(b, "d").ok(); });
   CountingBloom cb(BloomParams::ForKeys(100));
   cb.Add(5);
   Fuzz("counting bloom", cb.Encode(), false,

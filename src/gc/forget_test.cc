@@ -74,7 +74,17 @@ class ForgetListsTest : public GcTest {
       for (const auto& [id, img] : live_) EXPECT_TRUE(Restores("vm", id, img));
       out.push_back(*r);
     }
-    EXPECT_TRUE(CheckPasses(true));
+    if (how == Lists::kCorrupt) {
+      // check names every corrupt list still there.
+      auto c = RunCheck(*repo_, {false, 2});
+      EXPECT_OK(c);
+      EXPECT_FALSE(c->problems.empty());
+      for (const std::string& p : c->problems) {
+        EXPECT_NE(p.find("vm/vm/dropped/"), std::string::npos) << p;
+      }
+    } else {
+      EXPECT_TRUE(CheckPasses(true));
+    }
     return out;
   }
 

@@ -384,6 +384,23 @@ TEST_F(GcTest, CheckNamesDamageByPlace) {
   ASSERT_OK(c);
   ASSERT_EQ(c->problems.size(), 1u);
   EXPECT_NE(c->problems[0].find("VM vm"), std::string::npos);
+  fault_->ClearFaults();
+  // Deletion metadata: a summary, and the dropped list of snapshot 2.
+  std::vector<bool> dirty(24, false);
+  dirty[3] = true;
+  img[3 * kSeg + 10] ^= 1;
+  ASSERT_OK(Backup("vm", img, &dirty));
+  ASSERT_TRUE(CheckPasses(false));
+  for (const char* object : {"vm/vm/summary/1", "vm/vm/dropped/2"}) {
+    SCOPED_TRACE(object);
+    fault_->CorruptReads(object, 20);
+    c = RunCheck(*repo_, {false, 2});
+    ASSERT_OK(c);
+    ASSERT_EQ(c->problems.size(), 1u);
+    EXPECT_NE(c->problems[0].find(object), std::string::npos) << c->problems[0];
+    EXPECT_NE(c->problems[0].find("VM vm snapshot"), std::string::npos);
+    fault_->ClearFaults();
+  }
 }
 
 }  // namespace

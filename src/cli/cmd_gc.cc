@@ -56,6 +56,7 @@ class ForgetCommand final : public Command {
                           {"candidate_chunks", r.candidate_chunks},
                           {"candidate_recipes", r.candidate_recipes},
                           {"dropped_lists", r.dropped_lists},
+                          {"relinked_lists", r.relinked_lists},
                           {"chunks_deleted", r.chunks_deleted},
                           {"chunks_kept_by_summary", r.chunks_kept_by_summary},
                           {"fp_rate", r.fp_rate},

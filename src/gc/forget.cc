@@ -38,35 +38,75 @@ void KeepPerPeriod(const Catalog& c, uint32_t n, int64_t period_seconds,
   }
 }
 
-// Appends to *candidates the dropped list of a child of `id` (recipe/
-// dropped.h) and to *used its name; false when no child has a usable one. A
-// list that cannot be read is reported in *notes and not used (the caller
-// then reads the snapshot's recipes: slower, never wrong).
+// Appends to *candidates the dropped list of the snapshot after `id` in the
+// catalog, if that list is relative to `id`; false otherwise. (Live
+// snapshots form one chain in ID order, and forget relinks lists across
+// the snapshots it removes, so the next entry is the one that matters.) A
+// list that cannot be read, or that is relative to another snapshot, is
+// reported in *notes and not used: the caller then reads the snapshot's
+// recipes -- slower, never wrong.
 bool AddDroppedList(Backend& backend, const std::string& vm,
                     const Catalog& catalog, uint32_t id,
                     std::vector<uint64_t>* candidates,
-                    std::vector<std::string>* used,
                     std::vector<std::string>* notes) {
-  for (const CatalogEntry& child : catalog.entries) {
-    if (child.parent != id || child.id == id) continue;
-    Result<DroppedList> list = LoadDropped(backend, vm, child.id);
-    if (!list.ok() || list->parent != id) {
-      if (list.ok() || !list.status().IsNotFound()) {
-        notes->push_back((list.ok() ? DroppedName(vm, child.id) +
-                                          ": relative to snapshot " +
-                                          std::to_string(list->parent) +
-                                          ", not " + std::to_string(id)
-                                    : list.status().ToString()) +
-                         "; read the recipes of snapshot " +
-                         std::to_string(id) + " instead");
-      }
+  auto next = std::find_if(catalog.entries.begin(), catalog.entries.end(),
+                           [&](const CatalogEntry& e) { return e.id > id; });
+  if (next == catalog.entries.end()) return false;
+  Result<DroppedList> list = LoadDropped(backend, vm, next->id);
+  if (!list.ok() || list->parent != id) {
+    if (list.ok() || !list.status().IsNotFound()) {
+      notes->push_back(
+          (list.ok() ? DroppedName(vm, next->id) + ": relative to snapshot " +
+                           std::to_string(list->parent) + ", not " +
+                           std::to_string(id)
+                     : list.status().ToString()) +
+          "; read the recipes of snapshot " + std::to_string(id) + " instead");
+    }
+    return false;
+  }
+  candidates->insert(candidates->end(), list->refs.begin(), list->refs.end());
+  return true;
+}
+
+// For each live snapshot right after a run of forgotten ones f1..fk (IDs
+// ascending), replaces its list (relative to fk) by the union of the lists
+// of f1..fk and its own, relative to f1's base: every reference of the base
+// that the live snapshot lacks is missing from some step of the chain, so it
+// is in that step's list. Without it, forgetting the snapshot before the run
+// would read recipes. A broken chain (a list missing, unreadable or relative
+// to another snapshot) removes the live snapshot's list instead: relative to
+// a forgotten snapshot, it can never be used.
+Status RelinkDroppedLists(Backend& backend, const std::string& vm,
+                          const Catalog& catalog,
+                          const std::set<uint32_t>& doomed,
+                          uint64_t* relinked) {
+  const std::vector<CatalogEntry>& es = catalog.entries;
+  for (size_t i = 1; i < es.size(); ++i) {
+    if (doomed.count(es[i].id) || !doomed.count(es[i - 1].id)) continue;
+    size_t j = i - 1;  // first of the forgotten run
+    while (j > 0 && doomed.count(es[j - 1].id)) --j;
+    Result<DroppedList> merged = LoadDropped(backend, vm, es[i].id);
+    bool ok = merged.ok() && merged->parent == es[i - 1].id;
+    for (size_t k = i; ok && k-- > j;) {
+      Result<DroppedList> step = LoadDropped(backend, vm, es[k].id);
+      ok = step.ok() && (k == j || step->parent == es[k - 1].id);
+      if (!ok) break;
+      std::vector<uint64_t> both;
+      std::set_union(merged->refs.begin(), merged->refs.end(),
+                     step->refs.begin(), step->refs.end(),
+                     std::back_inserter(both));
+      merged->refs = std::move(both);
+      merged->parent = step->parent;
+    }
+    if (ok) {
+      VCSNAP_RETURN_IF_ERROR(SaveDropped(backend, vm, es[i].id, *merged));
+      ++*relinked;
       continue;
     }
-    candidates->insert(candidates->end(), list->refs.begin(), list->refs.end());
-    used->push_back(DroppedName(vm, child.id));
-    return true;
+    Status s = backend.Delete(DroppedName(vm, es[i].id));
+    if (!s.ok() && !s.IsNotFound()) return s;
   }
-  return false;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -146,12 +186,11 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   std::vector<RecipeUse> unlisted;  // recipes to read, walked in pack order
   std::set<PackKey> doomed_packs;
   std::vector<uint64_t> candidates;
-  std::vector<std::string> used_lists;
   for (uint32_t id : doomed) {
     VCSNAP_ASSIGN_OR_RETURN(SnapshotRecipe s,
                             LoadSnapshotRecipe(backend, o.vm, id));
-    const bool listed = AddDroppedList(backend, o.vm, catalog, id, &candidates,
-                                       &used_lists, &result.notes);
+    const bool listed =
+        AddDroppedList(backend, o.vm, catalog, id, &candidates, &result.notes);
     if (listed) result.dropped_lists++;
     for (const SegmentSlot& slot : s.segments) {
       if (slot.zero || live_recipes.count(KeyOf(slot.ref))) continue;
@@ -207,14 +246,14 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
     result.chunks_deleted++;
   }
   VCSNAP_RETURN_IF_ERROR(store->Flush());
+  VCSNAP_RETURN_IF_ERROR(RelinkDroppedLists(backend, o.vm, catalog, doomed,
+                                            &result.relinked_lists));
   std::vector<std::string> garbage;
   for (uint32_t id : doomed) {
     garbage.push_back(SnapshotRecipeName(o.vm, id));
     garbage.push_back(SummaryName(o.vm, id));
     garbage.push_back(DroppedName(o.vm, id));
   }
-  // A list relative to a forgotten snapshot is never needed again.
-  garbage.insert(garbage.end(), used_lists.begin(), used_lists.end());
   for (const PackKey& p : doomed_packs) {
     garbage.push_back(RecipePackName(o.vm, p.first, p.second));
   }

@@ -3,18 +3,21 @@
 // Forget: deletes snapshots of one VM with the paper's approximate deletion
 // (§5.3). For the snapshots F being forgotten:
 //
-//  1. candidate chunks = for a snapshot whose child recorded what it dropped
-//     (recipe/dropped.h), that list: O(churn), no recipe read; otherwise the
-//     VM chunk references of the segment recipes it uses that no remaining
-//     snapshot uses (recipes shared with a live snapshot keep all chunks);
+//  1. candidate chunks = for a snapshot whose successor in the catalog has a
+//     dropped list relative to it (recipe/dropped.h), that list: O(churn),
+//     no recipe read; otherwise the VM chunk references of the segment
+//     recipes it uses that no remaining snapshot uses (recipes shared with
+//     a live snapshot keep all chunks);
 //  2. either way every chunk F references and no live snapshot does is a
 //     candidate;
 //  3. a candidate is deleted only if NO live snapshot's Bloom summary may
 //     contain it -- a false positive only leaks space, never deletes data a
 //     live snapshot needs; a missing summary counts as containing everything;
 //  4. the catalog without F is committed first; only then are the chunks
-//     logged for deletion and F's recipe objects removed, so a crash leaves
-//     at worst a leak that `gc` repairs, never a snapshot missing its data.
+//     logged for deletion, the lists of the snapshots after F relinked
+//     across F, and F's objects removed, so a crash leaves at worst a leak
+//     that `gc` repairs (or a list that no longer chains: a slower forget),
+//     never a snapshot missing its data.
 //
 // Everything runs under the VM's lease: no backup (whose parent could be in
 // F) or gc of the VM can interleave.
@@ -57,7 +60,8 @@ struct ForgetOptions {
 struct ForgetResult {
   std::vector<uint32_t> forgotten;
   uint64_t candidate_recipes = 0;  // recipes read for candidates
-  uint64_t dropped_lists = 0;      // snapshots whose child's list was used
+  uint64_t dropped_lists = 0;      // snapshots whose successor's list was used
+  uint64_t relinked_lists = 0;     // lists rewritten across forgotten ones
   uint64_t candidate_chunks = 0;
   uint64_t chunks_deleted = 0;
   uint64_t chunks_kept_by_summary = 0;  // live, or false positives (leak)

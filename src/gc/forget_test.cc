@@ -8,7 +8,9 @@
 
 #include "gc/gc_test.h"
 #include "gc/sweep.h"
+#include "recipe/catalog.h"
 #include "recipe/dropped.h"
+#include "recipe/lease.h"
 #include "testing/status_matchers.h"
 
 namespace vcsnap {
@@ -111,15 +113,17 @@ TEST_F(ForgetListsTest, ListsFindExactlyTheChunksTheRecipesFind) {
     EXPECT_TRUE(lists[i].notes.empty());
     deleted += lists[i].chunks_deleted;
   }
-  // The oldest snapshot: its child's list names the churn; the recipes name
-  // every chunk of the segments the snapshot rewrote.
-  EXPECT_EQ(lists[0].candidate_recipes, 0u);
+  // The oldest snapshot: its successor's list names the churn; the recipes
+  // name every chunk of the segments the snapshot rewrote.
   EXPECT_GT(recipes[0].candidate_recipes, 0u);
   EXPECT_LT(lists[0].candidate_chunks, recipes[0].candidate_chunks);
-  // Retention: snapshot 4 lost its child (5) at step 1, so only its own
-  // recipes can say what it held.
-  EXPECT_EQ(lists[2].dropped_lists, lists[2].forgotten.size() - 1);
-  EXPECT_GT(lists[2].candidate_recipes, 0u);
+  // Forgetting 5 relinked 6's list across it (relative to 4), so the
+  // retention step needs no recipe either: every step used lists only.
+  EXPECT_EQ(lists[1].relinked_lists, 1u);
+  for (const ForgetResult& r : lists) {
+    EXPECT_EQ(r.dropped_lists, r.forgotten.size());
+    EXPECT_EQ(r.candidate_recipes, 0u);
+  }
   EXPECT_GT(deleted, 0u);
   gc = RunGc(*repo_, "vm");
   ASSERT_OK(gc);
@@ -175,6 +179,61 @@ TEST_F(ForgetListsTest, ABackupWritesAListOnlyWhenItHasAParent) {
   }
   // The day-5 shrink dropped whole segments: their chunks are all listed.
   EXPECT_GT(LoadDropped(*mem_, "vm", 6)->refs.size(), 3 * kSeg / 8192);
+}
+
+// Crashes a forget of two middle snapshots (whose successor's list is then
+// relinked) at every backend operation in turn. Every time: the snapshots
+// the catalog names restore and check passes; after breaking the dead
+// forget's lease, forgetting the rest works, and gc leaves the store exact.
+TEST_F(ForgetListsTest, CrashAtEveryOperationOfAForget) {
+  auto history = [&] {
+    SetUp();
+    live_.clear();
+    std::mt19937_64 rng(5);
+    img_ = Initial(5);
+    std::vector<bool> dirty;
+    for (int day = 0; day < 5; ++day) {
+      if (day > 0) Mutate(&img_, rng, &dirty);
+      auto r = Backup("vm", img_, day == 0 ? nullptr : &dirty);
+      ASSERT_OK(r);
+      live_[r->snapshot] = img_;
+    }
+  };
+  const ForgetOptions middle{"vm", {"2", "3"}, {}, false};
+  history();
+  const uint64_t before = fault_->op_count();
+  auto r = RunForget(*repo_, middle);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->relinked_lists, 1u);
+  const uint64_t ops = fault_->op_count() - before;
+  ASSERT_GT(ops, 10u);
+  for (uint64_t i = 1; i <= ops; ++i) {
+    for (bool apply : {false, true}) {
+      SCOPED_TRACE("crash at operation " + std::to_string(i) +
+                   (apply ? " (applied)" : ""));
+      history();
+      fault_->CrashAtNth(i, apply);
+      (void)RunForget(*repo_, middle);
+      fault_->Restart();
+      auto catalog = LoadCatalog(*mem_, "vm");
+      ASSERT_OK(catalog);
+      for (const CatalogEntry& e : catalog->entries) {
+        ASSERT_TRUE(Restores("vm", e.id, live_[e.id]));
+      }
+      ASSERT_TRUE(CheckPasses(false));
+      (void)BreakLease(*mem_, "vm", /*force=*/true);  // may be absent
+      if (catalog->entries.size() == 5) {
+        ASSERT_OK(RunForget(*repo_, middle));
+      }
+      ASSERT_OK(RunForget(*repo_, {"vm", {"1"}, {}, false}));
+      for (uint32_t id : {4u, 5u}) ASSERT_TRUE(Restores("vm", id, live_[id]));
+      ASSERT_OK(RunGc(*repo_, "vm"));
+      auto again = RunGc(*repo_, "vm");
+      ASSERT_OK(again);
+      ASSERT_EQ(again->leaked_chunks, 0u);
+      ASSERT_TRUE(CheckPasses(i == ops));
+    }
+  }
 }
 
 }  // namespace

@@ -127,6 +127,10 @@ TEST(Bloom, FpEstimatorMatchesMeasuredRates) {
   all.Add(BloomView::ContainsEverything());
   EXPECT_EQ(all.Rate(), 1);
   EXPECT_EQ(FpEstimator().Rate(), 0);
+  FpEstimator empty;
+  empty.Add(BloomView());
+  EXPECT_EQ(empty.Rate(), 0);
+  EXPECT_FALSE(BloomView().MayContain(1));
 }
 
 TEST(Retention, KeepLastDailyWeekly) {

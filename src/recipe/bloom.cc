@@ -112,6 +112,7 @@ BloomView BloomView::ContainsEverything() {
 
 bool BloomView::MayContain(uint64_t key) const {
   if (everything_) return true;
+  if (params_.cells == 0) return false;  // default-constructed: empty
   // Cell c is bit c % 64 of little-endian word c / 64: bit c % 8 of byte
   // c / 8.
   return AllCells(params_, key,
@@ -125,6 +126,7 @@ void FpEstimator::Add(const BloomView& f) {
     everything_ = true;
     return;
   }
+  if (f.params_.cells == 0) return;  // empty: no false positives
   auto g = std::find_if(groups_.begin(), groups_.end(),
                         [&](const Group& x) { return x.params == f.params_; });
   if (g == groups_.end()) {

@@ -63,7 +63,8 @@ class BloomBits {
   std::vector<uint64_t> words_;
 };
 
-// Views the bytes it was parsed from, which must outlive it.
+// Views the bytes it was parsed from, which must outlive it. A default-
+// constructed view is empty (contains nothing).
 class BloomView {
  public:
   // Accepts exactly what BloomBits::Decode accepts (an unknown kind is a

@@ -17,18 +17,7 @@ namespace vcsnap::cli {
 
 Result<std::unique_ptr<PdsIndex>> LoadPdsIndex(Repository& repo,
                                                const std::string& mode) {
-  Result<uint32_t> current = ReadCurrentPds(repo.backend());
-  if (!current.ok()) {
-    if (current.status().IsNotFound()) return std::unique_ptr<PdsIndex>();
-    return current.status();
-  }
-  if (mode == "file") {
-    VCSNAP_ASSIGN_OR_RETURN(auto f,
-                            PdsFileIndex::Open(&repo.backend(), *current));
-    return std::unique_ptr<PdsIndex>(std::move(f));
-  }
-  VCSNAP_ASSIGN_OR_RETURN(auto t, PdsTable::Load(repo.backend(), *current));
-  return std::unique_ptr<PdsIndex>(std::move(t));
+  return LoadCurrentPdsIndex(repo.backend(), mode == "file");
 }
 
 namespace {

@@ -290,4 +290,31 @@ Status PdsFileIndex::last_error() const {
   return last_error_;
 }
 
+Result<std::unique_ptr<PdsIndex>> LoadCurrentPdsIndex(Backend& backend,
+                                                      bool file_index) {
+  Result<uint32_t> current = ReadCurrentPds(backend);
+  for (int attempt = 1;; ++attempt) {
+    if (!current.ok()) {
+      if (current.status().IsNotFound()) return std::unique_ptr<PdsIndex>();
+      return current.status();
+    }
+    Result<std::unique_ptr<PdsIndex>> index =
+        [&]() -> Result<std::unique_ptr<PdsIndex>> {
+      if (file_index) {
+        VCSNAP_ASSIGN_OR_RETURN(auto f, PdsFileIndex::Open(&backend, *current));
+        return std::unique_ptr<PdsIndex>(std::move(f));
+      }
+      VCSNAP_ASSIGN_OR_RETURN(auto t, PdsTable::Load(backend, *current));
+      return std::unique_ptr<PdsIndex>(std::move(t));
+    }();
+    if (index.ok() || !index.status().IsNotFound() || attempt == 3) {
+      return index;
+    }
+    // Retired under us? Then pds/current names a newer generation.
+    Result<uint32_t> now = ReadCurrentPds(backend);
+    if (now.ok() && *now == *current) return index;
+    current = std::move(now);
+  }
+}
+
 }  // namespace vcsnap

@@ -116,6 +116,14 @@ class PdsFileIndex final : public PdsIndex {
   mutable Status last_error_;               // guarded by mu_
 };
 
+// The index of the generation in force: a PdsFileIndex (`file_index`: reads
+// parts on demand, little memory) or a PdsTable (all in memory); null when
+// no PDS was ever published. A `pds update` may publish a newer generation
+// and retire this one while it loads: when the load fails with NotFound and
+// pds/current has moved on, it loads the new one (up to 3 tries).
+Result<std::unique_ptr<PdsIndex>> LoadCurrentPdsIndex(Backend& backend,
+                                                      bool file_index);
+
 }  // namespace vcsnap
 
 #endif  // VCSNAP_PDS_PDS_TABLE_H_

@@ -13,6 +13,7 @@
 #include "pds/pds_table.h"
 #include "pds/pds_update.h"
 #include "pds/popularity.h"
+#include "testing/forwarding_backend.h"
 #include "testing/status_matchers.h"
 
 namespace vcsnap {
@@ -178,6 +179,49 @@ TEST(PdsIndex, CurrentAndCorruption) {
   (*file)->Lookup(q, &out);
   EXPECT_FALSE(out[0].has_value());  // a miss, never a wrong reference
   EXPECT_THAT((*file)->last_error(), StatusIs(StatusCode::kCorruption));
+}
+
+// A backend on which `pds update` publishes generation 6 and retires 5 the
+// moment a reader first opens anything of index 5.
+class RetiresUnderTheReader : public ::vcsnap::testing::ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  Result<Bytes> Get(std::string_view n) override {
+    if (!fired_ && n.starts_with("pds/index/5/")) {
+      fired_ = true;
+      EXPECT_OK(WritePdsIndex(*this, 6, {{Fp(1), 0, 10}, {Fp(3), 10, 10}}));
+      EXPECT_OK(PublishPds(*this, 6));
+      EXPECT_OK(DeletePdsIndex(*this, 5));
+    }
+    return ForwardingBackend::Get(n);
+  }
+  bool fired_ = false;
+};
+
+TEST(PdsIndex, ALoadThatLosesARaceWithRetirementLoadsTheNewGeneration) {
+  for (bool file : {false, true}) {
+    SCOPED_TRACE(file ? "file index" : "table");
+    MemBackend mem;
+    RetiresUnderTheReader racing(&mem);
+    auto none = LoadCurrentPdsIndex(racing, file);
+    ASSERT_OK(none);
+    EXPECT_EQ(*none, nullptr);  // no PDS yet
+    ASSERT_OK(WritePdsIndex(mem, 5, {{Fp(1), 0, 10}, {Fp(2), 10, 10}}));
+    ASSERT_OK(PublishPds(mem, 5));
+    auto index = LoadCurrentPdsIndex(racing, file);
+    ASSERT_OK(index);
+    EXPECT_TRUE(racing.fired_);
+    EXPECT_EQ((*index)->generation(), 6u);
+    std::vector<std::optional<PdsRef>> out;
+    std::vector<Fingerprint> q = {Fp(3)};
+    (*index)->Lookup(q, &out);
+    ASSERT_TRUE(out[0].has_value());
+    EXPECT_EQ(out[0]->generation, 6u);
+    // A generation that is gone while still current is an error, not a loop.
+    ASSERT_OK(DeletePdsIndex(mem, 6));
+    EXPECT_THAT(LoadCurrentPdsIndex(racing, file),
+                StatusIs(StatusCode::kNotFound));
+  }
 }
 
 TEST(PdsPins, RoundTripAndCorruptionIsNamed) {

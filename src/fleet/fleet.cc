@@ -206,6 +206,8 @@ Result<FleetManifest> GenerateInto(const FleetOptions& o,
   m.growth_probability = o.growth_probability;
   m.update_period = o.update_period;
   m.scatter = o.scatter;
+  m.dirty_target = o.dirty_target;
+  m.source_families = o.source_families;
   m.source_root = catalog.root();
   m.source_digest = catalog.digest();
   m.source_files = catalog.files().size();

@@ -65,6 +65,9 @@ TEST_F(FleetTest, LayoutAndManifestMatchFiles) {
   auto read = ReadFleetManifest(options_->out_dir);
   ASSERT_OK(read);
   EXPECT_EQ(EncodeManifest(*read), EncodeManifest(*manifest_));
+  EXPECT_EQ(read->version, kManifestVersion);
+  EXPECT_EQ(read->dirty_target, options_->dirty_target);
+  EXPECT_EQ(read->source_families, options_->source_families);
   for (const FleetVm& vm : manifest_->vms) {
     ASSERT_EQ(vm.days.size(), 3u);
     for (const FleetDay& d : vm.days) {

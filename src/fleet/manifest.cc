@@ -146,6 +146,8 @@ std::string EncodeManifest(const FleetManifest& m) {
   j["growth_probability"] = m.growth_probability;
   j["update_period"] = m.update_period;
   j["scatter"] = m.scatter;
+  j["dirty_target"] = m.dirty_target;
+  j["source_families"] = m.source_families;
   j["source"] = {{"root", m.source_root},
                  {"digest", m.source_digest},
                  {"files", m.source_files},
@@ -213,6 +215,15 @@ Result<FleetManifest> DecodeManifest(std::string_view text,
     m.growth_probability = Real(j, "growth_probability");
     m.update_period = static_cast<uint32_t>(U64(j, "update_period"));
     m.scatter = Real(j, "scatter");
+    if (m.version >= 2) {
+      m.dirty_target = Real(j, "dirty_target");
+      Require(m.dirty_target >= 0 && m.dirty_target <= 1,
+              "dirty_target is not in [0, 1]");
+      Require(
+          j.contains("source_families") && j["source_families"].is_boolean(),
+          "field 'source_families' missing or not a boolean");
+      m.source_families = j["source_families"].get<bool>();
+    }
     Require(j.contains("source") && j["source"].is_object(),
             "field 'source' missing");
     m.source_root = Str(j["source"], "root");

@@ -28,7 +28,8 @@
 
 namespace vcsnap::fleet {
 
-inline constexpr uint32_t kManifestVersion = 1;
+// 2 added dirty_target and source_families; version 1 still reads.
+inline constexpr uint32_t kManifestVersion = 2;
 inline constexpr std::string_view kManifestFormat = "vcsnap-fleet-manifest";
 inline constexpr std::string_view kManifestName = "manifest.json";
 
@@ -68,6 +69,8 @@ struct FleetManifest {
   double growth_probability = 0;
   uint32_t update_period = 0;
   double scatter = 0;
+  double dirty_target = 0;       // 0 in a version-1 manifest (not recorded)
+  bool source_families = false;  // false in a version-1 manifest
   std::string source_root;
   std::string source_digest;
   uint64_t source_files = 0;

@@ -26,6 +26,8 @@ FleetManifest Sample() {
   m.growth_probability = 0.5;
   m.update_period = 3;
   m.scatter = 0.1;
+  m.dirty_target = 0.15;
+  m.source_families = true;
   m.source_root = "/usr";
   m.source_digest = std::string(64, 'a');
   m.source_files = 10;
@@ -98,8 +100,31 @@ TEST(FleetManifestTest, WrongFormatIsCorruption) {
 }
 
 TEST(FleetManifestTest, NewerVersionIsNotSupported) {
-  EXPECT_THAT(Edited([](auto& j) { j["version"] = 2; }),
+  EXPECT_THAT(Edited([](auto& j) { j["version"] = kManifestVersion + 1; }),
               StatusIs(StatusCode::kNotSupported));
+}
+
+TEST(FleetManifestTest, Version2RecordsTheDirtyTargetAndSourceFamilies) {
+  auto m = DecodeManifest(EncodeManifest(Sample()), "m");
+  ASSERT_OK(m);
+  EXPECT_EQ(m->version, 2u);
+  EXPECT_EQ(m->dirty_target, 0.15);
+  EXPECT_TRUE(m->source_families);
+  // Version 1 had neither field: it still reads, with both unrecorded.
+  auto v1 = Edited([](auto& j) {
+    j["version"] = 1;
+    j.erase("dirty_target");
+    j.erase("source_families");
+  });
+  ASSERT_OK(v1);
+  EXPECT_EQ(v1->dirty_target, 0);
+  EXPECT_FALSE(v1->source_families);
+  EXPECT_THAT(Edited([](auto& j) { j.erase("dirty_target"); }),
+              StatusIsWith(StatusCode::kCorruption, "dirty_target"));
+  EXPECT_THAT(Edited([](auto& j) { j["dirty_target"] = 3; }),
+              StatusIsWith(StatusCode::kCorruption, "dirty_target"));
+  EXPECT_THAT(Edited([](auto& j) { j["source_families"] = 1; }),
+              StatusIsWith(StatusCode::kCorruption, "source_families"));
 }
 
 TEST(FleetManifestTest, MissingOrMistypedFieldIsCorruption) {

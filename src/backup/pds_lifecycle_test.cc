@@ -16,6 +16,7 @@
 #include "pds/pds_update.h"
 #include "recipe/lease.h"
 #include "store/pds_store.h"
+#include "testing/backend_copy.h"
 #include "testing/forwarding_backend.h"
 #include "testing/small_repo.h"
 #include "testing/status_matchers.h"
@@ -23,6 +24,8 @@
 
 namespace vcsnap {
 namespace {
+
+using ::vcsnap::testing::CopyAll;
 
 using ::vcsnap::testing::StatusIs;
 using ::vcsnap::testing::StatusIsWith;
@@ -156,14 +159,6 @@ TEST_F(PdsLifecycle, ACrashDuringUpdateLeavesThePreviousGeneration) {
     EXPECT_TRUE(RestoresTo("vm0", "latest", dir_ + "/vm0.img"));
   }
   ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
-}
-
-// Replaces everything in `to` by a copy of `from` (all objects durable).
-void CopyAll(Backend& from, Backend& to) {
-  for (const ObjectInfo& o : *to.List("")) ASSERT_OK(to.Delete(o.name));
-  for (const ObjectInfo& o : *from.List("")) {
-    ASSERT_OK(to.Put(o.name, *from.Get(o.name)));
-  }
 }
 
 std::vector<uint32_t> Published(Backend& backend) {

@@ -11,6 +11,7 @@
 #include "recipe/catalog.h"
 #include "recipe/dropped.h"
 #include "recipe/lease.h"
+#include "testing/backend_copy.h"
 #include "testing/status_matchers.h"
 
 namespace vcsnap {
@@ -203,14 +204,8 @@ TEST_F(ForgetListsTest, CrashAtEveryOperationOfAForget) {
   const ForgetOptions middle{"vm", {"2", "3"}, {}, false};
   history();
   // Every round starts from this state (cheaper than five backups again).
-  std::vector<std::pair<std::string, Bytes>> saved;
-  for (const ObjectInfo& o : *mem_->List("")) {
-    saved.emplace_back(o.name, *mem_->Get(o.name));
-  }
-  auto reset = [&] {
-    for (const ObjectInfo& o : *mem_->List("")) ASSERT_OK(mem_->Delete(o.name));
-    for (const auto& [name, bytes] : saved) ASSERT_OK(mem_->Put(name, bytes));
-  };
+  MemBackend saved(1 << 20);
+  ::vcsnap::testing::CopyAll(*mem_, saved);
   const uint64_t before = fault_->op_count();
   auto r = RunForget(*repo_, middle);
   ASSERT_OK(r);
@@ -221,7 +216,7 @@ TEST_F(ForgetListsTest, CrashAtEveryOperationOfAForget) {
     for (bool apply : {false, true}) {
       SCOPED_TRACE("crash at operation " + std::to_string(i) +
                    (apply ? " (applied)" : ""));
-      reset();
+      ::vcsnap::testing::CopyAll(saved, *mem_);
       fault_->CrashAtNth(i, apply);
       (void)RunForget(*repo_, middle);
       fault_->Restart();

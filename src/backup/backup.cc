@@ -72,9 +72,10 @@ class BackupJob {
   // Moves the counting filter off the parent's recipe of segment `index` and
   // keeps its references until the new recipe of the segment is known.
   Status RemoveParentRefs(uint64_t index);
-  // Adds to dropped_ the parent references of segment `index` that `now`
-  // (the segment's new VM references, sorted) does not hold.
-  void DropParentRefs(uint64_t index, const std::vector<uint64_t>& now);
+  // Adds to dropped_ the parent references of segment `index` that its new
+  // recipe `now` does not hold (empty: the segment is now a hole). No work
+  // for a segment the parent did not have.
+  void DropParentRefs(uint64_t index, const std::vector<RecipeEntry>& now);
   // Writes the deletion metadata: summary, counting filter, dropped list.
   Status WriteSummary();
   Status Dedup();
@@ -257,11 +258,16 @@ Status BackupJob::RemoveParentRefs(uint64_t index) {
 }
 
 void BackupJob::DropParentRefs(uint64_t index,
-                               const std::vector<uint64_t>& now) {
+                               const std::vector<RecipeEntry>& now) {
   auto it = parent_refs_.find(index);
   if (it == parent_refs_.end()) return;
-  std::set_difference(it->second.begin(), it->second.end(), now.begin(),
-                      now.end(), std::back_inserter(dropped_));
+  std::vector<uint64_t> kept;
+  for (const RecipeEntry& e : now) {
+    if (e.kind == ChunkKind::kVm) kept.push_back(e.vm_ref);
+  }
+  std::sort(kept.begin(), kept.end());
+  std::set_difference(it->second.begin(), it->second.end(), kept.begin(),
+                      kept.end(), std::back_inserter(dropped_));
   parent_refs_.erase(it);
 }
 
@@ -419,14 +425,10 @@ Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {
   }
   VCSNAP_ASSIGN_OR_RETURN(slot.ref, packs_->Add(outcome.entries));
   slot.signature = outcome.signature;
-  std::vector<uint64_t> now;
   for (const RecipeEntry& entry : outcome.entries) {
-    if (entry.kind != ChunkKind::kVm) continue;
-    filter_.filter.Add(entry.vm_ref);
-    now.push_back(entry.vm_ref);
+    if (entry.kind == ChunkKind::kVm) filter_.filter.Add(entry.vm_ref);
   }
-  std::sort(now.begin(), now.end());
-  DropParentRefs(index, now);
+  DropParentRefs(index, outcome.entries);
   similarity_->AddCurrent(outcome.signature,
                           std::make_shared<const std::vector<RecipeEntry>>(
                               std::move(outcome.entries)));

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "chunk/segment.h"
 #include "gc/check_data.h"
@@ -47,17 +48,11 @@ class VmChecker {
   CheckResult& result() { return result_; }
 
  private:
-  // A segment recipe read by CheckStructure, kept until the uses are known.
-  struct ReadRecipe {
-    uint32_t snapshot = 0;
-    uint64_t segment = 0;
-    std::vector<RecipeEntry> entries;
+  // What the walk knows of a distinct reference: whether CheckRef failed on
+  // it, and if so the index of its status in bad_.
+  struct Seen {
+    int32_t bad = -1;
   };
-  // A reference and where it is: recipe index << kEntryBits | entry index.
-  static constexpr int kEntryBits = 20;
-  static_assert(kMaxRecipeEntries <= (1u << kEntryBits));
-  template <typename Key>
-  using Keyed = std::vector<std::pair<Key, uint64_t>>;
 
   void Problem(const std::string& where, const Status& s) {
     result_.problems.push_back(where + ": " + s.message());
@@ -67,10 +62,10 @@ class VmChecker {
   }
   Status CheckRef(const RecipeEntry& e);
   void CheckDeletionMetadata(uint32_t snapshot);
-  // The first use of each distinct key, in key order.
-  template <typename Key>
-  static std::vector<ChunkUse> Distinct(const std::vector<ReadRecipe>& recipes,
-                                        Keyed<Key>* keys);
+  // Checks one non-zero entry of the recipe (snapshot, segment): each
+  // distinct reference is checked, and its first use recorded, once; a bad
+  // reference is reported at every use.
+  void AddEntry(const RecipeEntry& e, uint32_t snapshot, uint64_t segment);
 
   Repository& repo_;
   Backend& backend_;
@@ -81,25 +76,34 @@ class VmChecker {
   std::unique_ptr<VmStore> store_;
   std::map<uint16_t, std::pair<std::vector<uint64_t>, std::vector<uint64_t>>>
       cids_;                        // container -> (present, deleted)
-  std::vector<ChunkUse> vm_uses_;   // distinct, by reference
-  std::vector<ChunkUse> pds_uses_;  // distinct, by reference
+  std::vector<ChunkUse> vm_uses_;   // distinct; sorted by reference at the end
+  std::vector<ChunkUse> pds_uses_;  // distinct
+  std::unordered_map<uint64_t, Seen> vm_seen_;  // by vm_ref
+  std::map<PdsKey, Seen> pds_seen_;
+  std::vector<Status> bad_;  // what CheckRef said of the bad references
 };
 
-template <typename Key>
-std::vector<ChunkUse> VmChecker::Distinct(
-    const std::vector<ReadRecipe>& recipes, Keyed<Key>* keys) {
-  // Sorting the small (key, place) pairs, not the uses: ties go to the
-  // earliest place, as the recipes were read.
-  std::sort(keys->begin(), keys->end());
-  std::vector<ChunkUse> uses;
-  for (size_t i = 0; i < keys->size(); ++i) {
-    if (i > 0 && (*keys)[i].first == (*keys)[i - 1].first) continue;
-    const uint64_t place = (*keys)[i].second;
-    const ReadRecipe& r = recipes[place >> kEntryBits];
-    uses.push_back(ChunkUse{r.entries[place & ((1u << kEntryBits) - 1)],
-                            r.snapshot, r.segment});
+void VmChecker::AddEntry(const RecipeEntry& e, uint32_t snapshot,
+                         uint64_t segment) {
+  const bool vm = e.kind == ChunkKind::kVm;
+  std::vector<ChunkUse>& uses = vm ? vm_uses_ : pds_uses_;
+  bool fresh = false;
+  Seen* seen = nullptr;
+  if (vm) {
+    auto [it, added] = vm_seen_.try_emplace(e.vm_ref);
+    std::tie(seen, fresh) = std::pair(&it->second, added);
+  } else {
+    auto [it, added] = pds_seen_.try_emplace(PdsKeyOf(e));
+    std::tie(seen, fresh) = std::pair(&it->second, added);
   }
-  return uses;
+  if (fresh) {
+    uses.push_back(ChunkUse{e, snapshot, segment});
+    Status ok = CheckRef(e);
+    if (ok.ok()) return;
+    seen->bad = static_cast<int32_t>(bad_.size());
+    bad_.push_back(std::move(ok));
+  }
+  if (seen->bad >= 0) Problem(Where(snapshot, segment), bad_[seen->bad]);
 }
 
 Status VmChecker::CheckRef(const RecipeEntry& e) {
@@ -152,9 +156,6 @@ Status VmChecker::CheckStructure() {
   VCSNAP_ASSIGN_OR_RETURN(store_,
                           VmStore::Open(&backend_, vm_, repo_.config()));
   RecipeReader reader(&backend_, vm_, repo_.config().segment_size);
-  std::vector<ReadRecipe> recipes;
-  Keyed<uint64_t> vm_keys;
-  Keyed<PdsKey> pds_keys;
   std::vector<RecipeUse> uses;
   // Image and segment size of each snapshot, by ID.
   std::map<uint32_t, std::pair<uint64_t, uint32_t>> geometry;
@@ -181,19 +182,10 @@ Status VmChecker::CheckStructure() {
           Problem(Where(id, i), entries.status());
           return Status::Ok();
         }
-        const uint64_t place = uint64_t{recipes.size()} << kEntryBits;
         uint64_t total = 0;
-        for (uint64_t k = 0; k < entries->size(); ++k) {
-          const RecipeEntry& e = (*entries)[k];
+        for (const RecipeEntry& e : *entries) {
           total += e.length;
-          if (e.kind == ChunkKind::kZero) continue;
-          Status ok = CheckRef(e);
-          if (!ok.ok()) Problem(Where(id, i), ok);
-          if (e.kind == ChunkKind::kVm) {
-            vm_keys.emplace_back(e.vm_ref, place | k);
-          } else {
-            pds_keys.emplace_back(PdsKeyOf(e), place | k);
-          }
+          if (e.kind != ChunkKind::kZero) AddEntry(e, id, i);
         }
         const auto [image_size, segment_size] = geometry[id];
         if (total != SegmentAt(image_size, segment_size, i).length) {
@@ -201,11 +193,15 @@ Status VmChecker::CheckStructure() {
                   Status::Corruption("recipe covers " + std::to_string(total) +
                                      " bytes of the segment"));
         }
-        recipes.push_back(ReadRecipe{id, i, std::move(*entries)});
         return Status::Ok();
       }));
-  vm_uses_ = Distinct(recipes, &vm_keys);
-  pds_uses_ = Distinct(recipes, &pds_keys);
+  // CheckData streams the store in reference order.
+  std::sort(vm_uses_.begin(), vm_uses_.end(),
+            [](const ChunkUse& a, const ChunkUse& b) {
+              return a.entry.vm_ref < b.entry.vm_ref;
+            });
+  vm_seen_ = {};
+  pds_seen_ = {};
   result_.references += vm_uses_.size() + pds_uses_.size();
   return Status::Ok();
 }

@@ -407,5 +407,48 @@ TEST_F(GcTest, CheckNamesDamageByPlace) {
   }
 }
 
+// A bad reference is checked once but reported at every distinct recipe
+// that uses it: here a chunk of segment 3 that snapshot 2 rewrote around.
+TEST_F(GcTest, CheckReportsABadReferenceAtEveryRecipeThatUsesIt) {
+  Bytes img = Initial(7);
+  ASSERT_OK(Backup("vm", img, nullptr));
+  std::vector<bool> dirty(24, false);
+  dirty[3] = true;
+  img[3 * kSeg + 10] ^= 1;
+  ASSERT_OK(Backup("vm", img, &dirty));
+  RecipeReader reader(mem_.get(), "vm", kSeg);
+  std::vector<std::vector<RecipeEntry>> seg3;
+  for (uint32_t id : {1u, 2u}) {
+    auto snap = LoadSnapshotRecipe(*mem_, "vm", id);
+    ASSERT_OK(snap);
+    auto entries = reader.Read(snap->segments[3].ref);
+    ASSERT_OK(entries);
+    seg3.push_back(*entries);
+  }
+  ASSERT_NE(seg3[0], seg3[1]);                // two distinct recipes ...
+  const RecipeEntry shared = seg3[0].back();  // ... sharing their last chunk
+  ASSERT_EQ(shared.kind, ChunkKind::kVm);
+  ASSERT_EQ(seg3[1].back(), shared);
+  auto store = VmStore::Open(mem_.get(), "vm", repo_->config());
+  ASSERT_OK(store);
+  ASSERT_OK((*store)->Delete(*ChunkRef::FromRaw(shared.vm_ref)));
+  ASSERT_OK((*store)->Flush());
+
+  auto c = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(c);
+  ASSERT_EQ(c->problems.size(), 2u);
+  EXPECT_NE(c->problems[0].find("VM vm snapshot 1 segment 3"),
+            std::string::npos)
+      << c->problems[0];
+  EXPECT_NE(c->problems[1].find("VM vm snapshot 2 segment 3"),
+            std::string::npos)
+      << c->problems[1];
+  for (const std::string& p : c->problems) {
+    EXPECT_NE(p.find("logged for deletion but still referenced"),
+              std::string::npos)
+        << p;
+  }
+}
+
 }  // namespace
 }  // namespace vcsnap

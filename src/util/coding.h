@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "util/bytes.h"
 #include "util/result.h"
@@ -82,12 +83,22 @@ class ByteReader {
   // `what` names the structure being parsed, for error messages.
   ByteReader(ByteView in, std::string_view what) : in_(in), what_(what) {}
 
-  Result<uint8_t> U8(std::string_view field);
-  Result<uint16_t> U16(std::string_view field);
-  Result<uint32_t> U32(std::string_view field);
-  Result<uint64_t> U64(std::string_view field);
+  // Inline: decoders call these once per field of every record (a segment
+  // recipe has up to 2^20 entries), so only the error path is out of line.
+  Result<uint8_t> U8(std::string_view field) {
+    if (remaining() < 1) return Truncated(field, 1);
+    return in_[pos_++];
+  }
+  Result<uint16_t> U16(std::string_view field) { return Fixed<2>(field); }
+  Result<uint32_t> U32(std::string_view field) { return Fixed<4>(field); }
+  Result<uint64_t> U64(std::string_view field) { return Fixed<8>(field); }
   // A view of the next n bytes (no copy); fails if fewer remain.
-  Result<ByteView> Raw(size_t n, std::string_view field);
+  Result<ByteView> Raw(size_t n, std::string_view field) {
+    if (n > remaining()) return Truncated(field, n);
+    ByteView v = in_.subspan(pos_, n);
+    pos_ += n;
+    return v;
+  }
 
   size_t offset() const { return pos_; }
   size_t remaining() const { return in_.size() - pos_; }
@@ -97,6 +108,18 @@ class ByteReader {
   Status Truncated(std::string_view field, size_t need) const;
 
  private:
+  template <size_t N>
+  Result<std::conditional_t<N == 2, uint16_t,
+                            std::conditional_t<N == 4, uint32_t, uint64_t>>>
+  Fixed(std::string_view field) {
+    if (remaining() < N) return Truncated(field, N);
+    const uint8_t* p = in_.data() + pos_;
+    pos_ += N;
+    if constexpr (N == 2) return DecodeFixed16(p);
+    if constexpr (N == 4) return DecodeFixed32(p);
+    if constexpr (N == 8) return DecodeFixed64(p);
+  }
+
   ByteView in_;
   std::string what_;
   size_t pos_ = 0;

@@ -11,6 +11,7 @@
 #include "backend/mem_backend.h"
 #include "backup/backup.h"
 #include "backup/restore.h"
+#include "pds/fp_run.h"
 #include "pds/pds_retire.h"
 #include "pds/pds_table.h"
 #include "pds/pds_update.h"
@@ -159,6 +160,37 @@ TEST_F(PdsLifecycle, ACrashDuringUpdateLeavesThePreviousGeneration) {
     EXPECT_TRUE(RestoresTo("vm0", "latest", dir_ + "/vm0.img"));
   }
   ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
+}
+
+// A backup that crashed after writing more run parts than its retry writes
+// leaves parts that would extend the retry's run: the retry removes them, so
+// pds update reads a clean, sorted run.
+TEST_F(PdsLifecycle, ABackupRemovesTheRunsOfACrashedAttempt) {
+  ASSERT_NO_FATAL_FAILURE(BackUpVms(2));
+  // What a crashed attempt at vm0's snapshot 2 could leave: a 3-part run
+  // "2-0" whose fingerprints interleave with any retry's.
+  SortedRunWriter crashed(mem_.get(), "vm0", "2-0");
+  for (uint64_t v = 0; v < 3 * kFpPartRecords; ++v) {
+    FpRecord r;
+    for (int i = 0; i < 8; ++i)
+      r.fp[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+    r.kind = ChunkKind::kVm;
+    r.vm_ref = (uint64_t{1} << 48) | (v + 1);
+    r.length = 4096;
+    ASSERT_OK(crashed.Add(r));
+  }
+  ASSERT_OK(crashed.Finish());
+  ASSERT_OK(Backup("vm0", Image("vm0-2.img", 300), nullptr));
+  auto runs = ListRuns(*mem_, "vm0");
+  ASSERT_OK(runs);
+  for (const RunInfo& r : *runs) {
+    if (r.run == "2-0") {
+      EXPECT_EQ(r.parts, 1u);
+    }
+  }
+  auto up = RunPdsUpdate(*repo_, {1.0, 0});
+  ASSERT_OK(up);
+  EXPECT_GT(up->report.k, 0u);
 }
 
 std::vector<uint32_t> Published(Backend& backend) {

@@ -77,6 +77,7 @@ class PdsCommand final : public Command {
                           {"chunks_copied", r.chunks_copied},
                           {"bytes_copied", r.bytes_copied},
                           {"skipped", r.skipped},
+                          {"fp_records_pruned", r.fp_records_pruned},
                           {"seconds", r.seconds},
                           {"retire", RetireJson(r.retire)}};
       if (!r.retire_error.ok()) j["retire_error"] = r.retire_error.message();

@@ -18,6 +18,7 @@
 #include "recipe/snapshot_recipe.h"
 #include "recipe/summary.h"
 #include "store/pds_store.h"
+#include "store/ref_states.h"
 #include "store/vm_store.h"
 
 namespace vcsnap {
@@ -74,10 +75,9 @@ class VmChecker {
   PdsVerdicts* verdicts_;
   CheckResult result_;
   std::unique_ptr<VmStore> store_;
-  std::map<uint16_t, std::pair<std::vector<uint64_t>, std::vector<uint64_t>>>
-      cids_;                        // container -> (present, deleted)
-  std::vector<ChunkUse> vm_uses_;   // distinct; sorted by reference at the end
-  std::vector<ChunkUse> pds_uses_;  // distinct
+  std::unique_ptr<RefStates> refs_;  // of store_
+  std::vector<ChunkUse> vm_uses_;    // distinct; sorted by reference at the end
+  std::vector<ChunkUse> pds_uses_;   // distinct
   std::unordered_map<uint64_t, Seen> vm_seen_;  // by vm_ref
   std::map<PdsKey, Seen> pds_seen_;
   std::vector<Status> bad_;  // what CheckRef said of the bad references
@@ -117,23 +117,17 @@ Status VmChecker::CheckRef(const RecipeEntry& e) {
     return Status::Ok();
   }
   VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(e.vm_ref));
-  auto it = cids_.find(ref.container);
-  if (it == cids_.end()) {
-    auto present = store_->PresentCids(ref.container);
-    auto deleted = store_->DeletedCids(ref.container);
-    if (!present.ok()) return present.status();
-    if (!deleted.ok()) return deleted.status();
-    it = cids_.emplace(ref.container, std::make_pair(*present, *deleted)).first;
+  VCSNAP_ASSIGN_OR_RETURN(RefState state, refs_->Get(ref));
+  switch (state) {
+    case RefState::kLive:
+      return Status::Ok();
+    case RefState::kDeleted:
+      return Status::Corruption("chunk " + ref.ToString() +
+                                " is logged for deletion but still referenced");
+    case RefState::kAbsent:
+      break;
   }
-  const auto& [present, deleted] = it->second;
-  if (!std::binary_search(present.begin(), present.end(), ref.cid)) {
-    return Status::NotFound("chunk " + ref.ToString() + " is not in the store");
-  }
-  if (std::binary_search(deleted.begin(), deleted.end(), ref.cid)) {
-    return Status::Corruption("chunk " + ref.ToString() +
-                              " is logged for deletion but still referenced");
-  }
-  return Status::Ok();
+  return Status::NotFound("chunk " + ref.ToString() + " is not in the store");
 }
 
 // The summary (forget needs it) and the dropped list (forget falls back to
@@ -155,6 +149,7 @@ Status VmChecker::CheckStructure() {
   }
   VCSNAP_ASSIGN_OR_RETURN(store_,
                           VmStore::Open(&backend_, vm_, repo_.config()));
+  refs_ = std::make_unique<RefStates>(store_.get());
   RecipeReader reader(&backend_, vm_, repo_.config().segment_size);
   std::vector<RecipeUse> uses;
   // Image and segment size of each snapshot, by ID.

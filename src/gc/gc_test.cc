@@ -18,6 +18,9 @@
 #include "gc/forget.h"
 #include "gc/gc_state.h"
 #include "gc/sweep.h"
+#include "pds/fp_run.h"
+#include "pds/pds_table.h"
+#include "pds/pds_update.h"
 #include "recipe/bloom.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
@@ -448,6 +451,71 @@ TEST_F(GcTest, CheckReportsABadReferenceAtEveryRecipeThatUsesIt) {
               std::string::npos)
         << p;
   }
+}
+
+// Popularity counts what the VMs hold now: chunks forgotten since the last
+// update stop counting once consolidation drops their records, and a running
+// or crashed backup's runs never count.
+TEST_F(GcTest, PdsUpdateCountsNeitherForgottenChunksNorUncommittedRuns) {
+  // Day 1 holds the shared part S; days 2-5 hold S' instead, and every day
+  // some new data of the VM's own, so that each backup writes a run.
+  auto day_image = [](int v, int day) {
+    std::mt19937_64 shared(day == 1 ? 1 : 2), own(1000 + 10 * v + day);
+    Bytes img(10 * kSeg);
+    for (size_t i = 0; i < img.size(); ++i) {
+      img[i] = static_cast<uint8_t>((i < 8 * kSeg ? shared() : own()) & 0x3f);
+    }
+    return img;
+  };
+  auto backup = [&](const std::string& vm, const Bytes& img,
+                    const PdsIndex* pds) {
+    BackupOptions o;
+    o.vm = vm;
+    o.image_path = Write(vm + ".img", img);
+    o.threads = 2;
+    o.pds = pds;
+    return RunBackup(*repo_, o);
+  };
+  for (int day = 1; day <= 5; ++day) {
+    for (int v = 0; v < 2; ++v) {
+      ASSERT_OK(backup("vm" + std::to_string(v), day_image(v, day), nullptr));
+    }
+  }
+  uint64_t deleted = 0;
+  for (const char* vm : {"vm0", "vm1"}) {
+    auto f = RunForget(*repo_, {vm, {"1"}, {}, false});
+    ASSERT_OK(f);
+    deleted += f->chunks_deleted;
+  }
+  ASSERT_GT(deleted, 8u * kSeg / 4096);  // at least S, from both VMs
+  // Both VMs' next backups crashed after writing their runs, with S in
+  // them: S would be popular again if those runs counted.
+  std::vector<FpRecord> s_records;  // all of vm0's, S's included
+  {
+    auto stream = VmFpStream::Open(mem_.get(), "vm0");  // not yet pruned
+    ASSERT_OK(stream);
+    FpRecord r;
+    while (*(*stream)->Next(&r)) s_records.push_back(r);
+  }
+  for (const char* vm : {"vm0", "vm1"}) {
+    FpRunWriter crashed(mem_.get(), vm, "6");
+    for (const FpRecord& r : s_records) ASSERT_OK(crashed.Add(r));
+    ASSERT_OK(crashed.Finish());
+  }
+  auto up = RunPdsUpdate(*repo_, {1.0, 0});
+  ASSERT_OK(up);
+  // Every record of a chunk the forgets deleted, and only those.
+  EXPECT_EQ(up->fp_records_pruned, deleted);
+  // Only S' is held by both VMs now: a new VM with S finds nothing of it at
+  // level 3, one with S' finds all of it.
+  auto pds = PdsTable::Load(*mem_, up->generation);
+  ASSERT_OK(pds);
+  auto with_s = backup("vm8", day_image(8, 1), pds->get());
+  ASSERT_OK(with_s);
+  EXPECT_EQ(with_s->stats.level3, 0u);
+  auto with_s2 = backup("vm9", day_image(9, 2), pds->get());
+  ASSERT_OK(with_s2);
+  EXPECT_GE(with_s2->stats.level3, 7u * kSeg);
 }
 
 }  // namespace

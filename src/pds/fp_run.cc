@@ -209,18 +209,19 @@ Result<std::vector<RunInfo>> ListRuns(Backend& backend, const std::string& vm) {
 Result<std::unique_ptr<VmFpStream>> VmFpStream::Open(Backend* backend,
                                                      const std::string& vm) {
   VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, ListRuns(*backend, vm));
-  return OpenRuns(backend, vm, runs);
+  return Open(backend, VmFpSource{vm, std::move(runs), {}});
 }
 
-Result<std::unique_ptr<VmFpStream>> VmFpStream::OpenRuns(
-    Backend* backend, const std::string& vm, const std::vector<RunInfo>& runs) {
+Result<std::unique_ptr<VmFpStream>> VmFpStream::Open(Backend* backend,
+                                                     const VmFpSource& source) {
   auto s = std::unique_ptr<VmFpStream>(new VmFpStream());
-  for (const RunInfo& r : runs) {
+  for (const RunInfo& r : source.runs) {
     s->readers_.push_back(
-        std::make_unique<FpRunReader>(backend, vm, r.run, r.parts));
+        std::make_unique<FpRunReader>(backend, source.vm, r.run, r.parts));
   }
-  s->heads_.resize(runs.size());
-  s->live_.assign(runs.size(), false);
+  s->heads_.resize(source.runs.size());
+  s->live_.assign(source.runs.size(), false);
+  s->keep_ = source.keep;
   return s;
 }
 
@@ -232,37 +233,65 @@ Result<bool> VmFpStream::Next(FpRecord* out) {
     }
     started_ = true;
   }
-  // Few runs per VM: a linear scan for the minimum is fine.
-  int best = -1;
-  for (size_t i = 0; i < readers_.size(); ++i) {
-    if (live_[i] && (best < 0 || heads_[i].fp < heads_[best].fp)) {
-      best = static_cast<int>(i);
+  while (true) {
+    // Few runs per VM: a linear scan for the minimum is fine.
+    int best = -1;
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      if (live_[i] && (best < 0 || heads_[i].fp < heads_[best].fp)) {
+        best = static_cast<int>(i);
+      }
     }
-  }
-  if (best < 0) return false;
-  *out = heads_[best];
-  for (size_t i = 0; i < readers_.size(); ++i) {
-    while (live_[i] && heads_[i].fp == out->fp) {
-      VCSNAP_ASSIGN_OR_RETURN(bool got, readers_[i]->Next(&heads_[i]));
-      live_[i] = got;
+    if (best < 0) return false;
+    const Fingerprint fp = heads_[best].fp;
+    bool kept = false;
+    for (size_t i = 0; i < readers_.size(); ++i) {
+      while (live_[i] && heads_[i].fp == fp) {
+        if (!kept && (!keep_ || keep_(heads_[i]))) {
+          *out = heads_[i];
+          kept = true;
+        }
+        VCSNAP_ASSIGN_OR_RETURN(bool got, readers_[i]->Next(&heads_[i]));
+        live_[i] = got;
+      }
     }
+    if (kept) return true;
   }
-  return true;
 }
 
-Status ConsolidateRuns(Backend* backend, const std::string& vm, size_t max_runs,
-                       uint32_t committed_below) {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> all, ListRuns(*backend, vm));
+Result<std::vector<RunInfo>> CommittedRuns(Backend& backend,
+                                           const std::string& vm,
+                                           uint32_t committed_below) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> all, ListRuns(backend, vm));
   std::vector<RunInfo> runs;
-  for (const RunInfo& r : all) {
+  for (RunInfo& r : all) {
     uint32_t snap = 0;
     auto [end, ec] =
         std::from_chars(r.run.data(), r.run.data() + r.run.size(), snap);
-    bool merged = !r.run.empty() && r.run[0] == 'm';
-    bool committed =
+    const bool merged = !r.run.empty() && r.run[0] == 'm';
+    const bool committed =
         ec == std::errc() && end != r.run.data() && snap < committed_below;
-    if (merged || committed) runs.push_back(r);
+    if (merged || committed) runs.push_back(std::move(r));
   }
+  return runs;
+}
+
+Status DeleteSnapshotRuns(Backend& backend, const std::string& vm,
+                          uint32_t snapshot) {
+  // The dash keeps the runs of snapshot 12 out of those of snapshot 1.
+  const std::string prefix = FpsPrefix(vm) + std::to_string(snapshot) + "-";
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend.List(prefix));
+  for (const ObjectInfo& o : objects) {
+    Status s = backend.Delete(o.name);
+    if (!s.ok() && !s.IsNotFound()) return s;
+  }
+  return Status::Ok();
+}
+
+Status ConsolidateRuns(Backend* backend, const std::string& vm, size_t max_runs,
+                       uint32_t committed_below, const FpKeep& keep) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs,
+                          CommittedRuns(*backend, vm, committed_below));
   if (runs.size() <= max_runs) return Status::Ok();
   uint64_t seq = 0;
   for (const RunInfo& r : runs) {
@@ -274,8 +303,9 @@ Status ConsolidateRuns(Backend* backend, const std::string& vm, size_t max_runs,
     }
   }
   const std::string merged = "m" + std::to_string(seq);
-  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmFpStream> in,
-                          VmFpStream::OpenRuns(backend, vm, runs));
+  VCSNAP_ASSIGN_OR_RETURN(
+      std::unique_ptr<VmFpStream> in,
+      VmFpStream::Open(backend, VmFpSource{vm, runs, keep}));
   SortedRunWriter out(backend, vm, merged);
   FpRecord rec;
   while (true) {

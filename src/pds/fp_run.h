@@ -19,6 +19,7 @@
 #define VCSNAP_PDS_FP_RUN_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -107,20 +108,45 @@ struct RunInfo {
   uint32_t parts = 0;
 };
 
-// The runs of `vm` (from listing vm/<vm>/fps/), sorted by name. Corruption
-// when a run's parts are not numbered 0..n-1.
+// The runs of `vm` (from listing vm/<vm>/fps/), sorted by name, each with its
+// parts 0..n-1 (a part past a gap is not counted).
 Result<std::vector<RunInfo>> ListRuns(Backend& backend, const std::string& vm);
 
-// Streams the union of all runs of a VM in fingerprint order, each
-// fingerprint once (the first record seen wins). Memory: one part per run.
+// The runs that count for `vm`: those of committed snapshots (id <
+// `committed_below`, the catalog's next ID) and earlier merges. A running or
+// crashed backup's runs (id >= next ID) do not count.
+Result<std::vector<RunInfo>> CommittedRuns(Backend& backend,
+                                           const std::string& vm,
+                                           uint32_t committed_below);
+
+// Deletes every part of the runs "<snapshot>-<n>": what a crashed backup of
+// that snapshot ID left. A backup calls it under the VM's lease before it
+// writes its own runs, so that no stale part of an earlier attempt extends
+// them.
+Status DeleteSnapshotRuns(Backend& backend, const std::string& vm,
+                          uint32_t snapshot);
+
+// Which records count; an empty function keeps them all. `pds update` drops
+// the records of chunks the VM store no longer holds (forgotten, collected).
+using FpKeep = std::function<bool(const FpRecord&)>;
+
+// One VM's input to popularity counting: its runs, and the records to keep.
+struct VmFpSource {
+  std::string vm;
+  std::vector<RunInfo> runs;
+  FpKeep keep;
+};
+
+// Streams the union of a VM's runs in fingerprint order, each fingerprint
+// once: the first record seen that `keep` accepts (a fingerprint none of
+// whose records is kept is left out). Memory: one part per run.
 class VmFpStream {
  public:
+  // Every run of the VM, every record (tests and tools).
   static Result<std::unique_ptr<VmFpStream>> Open(Backend* backend,
                                                   const std::string& vm);
-  // The union of the given runs only.
-  static Result<std::unique_ptr<VmFpStream>> OpenRuns(
-      Backend* backend, const std::string& vm,
-      const std::vector<RunInfo>& runs);
+  static Result<std::unique_ptr<VmFpStream>> Open(Backend* backend,
+                                                  const VmFpSource& source);
   Result<bool> Next(FpRecord* out);
   size_t runs() const { return readers_.size(); }
 
@@ -128,17 +154,17 @@ class VmFpStream {
   std::vector<std::unique_ptr<FpRunReader>> readers_;
   std::vector<FpRecord> heads_;
   std::vector<bool> live_;
+  FpKeep keep_;
   bool started_ = false;
 };
 
 // Replaces the VM's runs by one merged run when it has more than
-// `max_runs`. Only runs of committed snapshots (id < `committed_below`, the
-// catalog's next id) and earlier merges take part, so a backup writing its
-// run meanwhile is never disturbed and no lease is needed. Crash-safe: the
-// merged run is complete before old runs go, and the union is unchanged at
-// every step.
+// `max_runs`. Only CommittedRuns take part, so a backup writing its run
+// meanwhile is never disturbed and no lease is needed. Records `keep`
+// rejects are left out of the merged run. Crash-safe: the merged run is
+// complete before old runs go, and the kept union is unchanged at every step.
 Status ConsolidateRuns(Backend* backend, const std::string& vm, size_t max_runs,
-                       uint32_t committed_below);
+                       uint32_t committed_below, const FpKeep& keep = {});
 
 std::string FpPartName(const std::string& vm, const std::string& run,
                        uint32_t part);

@@ -38,6 +38,25 @@ FpRecord Rec(uint64_t v) {
   return r;
 }
 
+// Every run of every VM, every record.
+std::vector<VmFpSource> AllRuns(MemBackend& mem,
+                                const std::vector<std::string>& vms) {
+  std::vector<VmFpSource> sources;
+  for (const std::string& vm : vms) {
+    sources.push_back(VmFpSource{vm, *ListRuns(mem, vm), {}});
+  }
+  return sources;
+}
+
+std::vector<uint64_t> Stream(MemBackend& mem, const VmFpSource& source) {
+  auto stream = VmFpStream::Open(&mem, source);
+  EXPECT_TRUE(stream.ok());
+  std::vector<uint64_t> got;
+  FpRecord r;
+  while (*(*stream)->Next(&r)) got.push_back(r.vm_ref & 0xffffffff);
+  return got;
+}
+
 TEST(FpRun, SpillsSortedUniqueRunsAndStreamsTheirUnion) {
   MemBackend mem;
   FpRunWriter w(&mem, "vm1", "7", /*buffer_records=*/100);
@@ -68,6 +87,62 @@ TEST(FpRun, SpillsSortedUniqueRunsAndStreamsTheirUnion) {
   EXPECT_EQ(got2, got);
 }
 
+// keep() decides per record: a fingerprint whose first record is dropped is
+// still streamed from another run that holds it, and one with no kept record
+// is left out; consolidation writes only what is kept.
+TEST(FpRun, KeepFiltersRecordsBeforeTheUnionAndConsolidationPrunes) {
+  MemBackend mem;
+  for (const char* run : {"1", "2"}) {
+    FpRunWriter w(&mem, "vm1", run);
+    for (uint64_t v = 0; v < 100; ++v) {
+      FpRecord r = Rec(v);
+      if (run[0] == '2') r.vm_ref |= uint64_t{1} << 32;  // a second copy
+      if (run[0] == '1' || v % 2 == 0) {
+        ASSERT_OK(w.Add(r));
+      }
+    }
+    ASSERT_OK(w.Finish());
+  }
+  // Drop the first copies of 0..49: evens survive through run 2.
+  auto keep = [](const FpRecord& r) {
+    return (r.vm_ref >> 32 & 1) != 0 || (r.vm_ref & 0xffffffff) >= 50;
+  };
+  std::vector<uint64_t> want;
+  for (uint64_t v = 0; v < 100; ++v) {
+    if (v >= 50 || v % 2 == 0) want.push_back(v);
+  }
+  VmFpSource all{"vm1", *ListRuns(mem, "vm1"), {}};
+  EXPECT_EQ(Stream(mem, all).size(), 100u);
+  VmFpSource kept{"vm1", *ListRuns(mem, "vm1"), keep};
+  EXPECT_EQ(Stream(mem, kept), want);
+  ASSERT_OK(ConsolidateRuns(&mem, "vm1", 1, /*committed_below=*/3, keep));
+  ASSERT_EQ(ListRuns(mem, "vm1")->size(), 1u);
+  EXPECT_EQ(Stream(mem, VmFpSource{"vm1", *ListRuns(mem, "vm1"), {}}), want);
+}
+
+// Runs count once their snapshot is committed; a crashed attempt's runs are
+// removed by snapshot ID, and only its own.
+TEST(FpRun, CommittedRunsAndDeleteSnapshotRuns) {
+  MemBackend mem;
+  for (const char* prefix : {"1", "12", "3"}) {
+    FpRunWriter w(&mem, "vm1", prefix, /*buffer_records=*/10);
+    for (uint64_t v = 0; v < 25; ++v) ASSERT_OK(w.Add(Rec(v)));
+    ASSERT_OK(w.Finish());  // runs <prefix>-0 .. -2
+  }
+  auto names = [&](const std::vector<RunInfo>& runs) {
+    std::set<std::string> out;
+    for (const RunInfo& r : runs) out.insert(r.run);
+    return out;
+  };
+  EXPECT_EQ(names(*CommittedRuns(mem, "vm1", 3)),
+            (std::set<std::string>{"1-0", "1-1", "1-2"}));
+  EXPECT_EQ(names(*CommittedRuns(mem, "vm1", 13)).size(), 9u);
+  ASSERT_OK(DeleteSnapshotRuns(mem, "vm1", 1));
+  EXPECT_EQ(
+      names(*ListRuns(mem, "vm1")),
+      (std::set<std::string>{"12-0", "12-1", "12-2", "3-0", "3-1", "3-2"}));
+}
+
 TEST(FpRun, DamagedPartsAreCorruption) {
   MemBackend mem;
   FaultBackend fault(&mem);
@@ -95,7 +170,7 @@ TEST(Popularity, CountsVmsAndKeepsTheTopK) {
     ASSERT_OK(w.Finish());
   }
   PopularityReport rep;
-  auto top = SelectPopular(&mem, vms, 150, 0, &rep);
+  auto top = SelectPopular(&mem, AllRuns(mem, vms), 150, 0, &rep);
   ASSERT_OK(top);
   EXPECT_EQ(rep.unique, 400u);
   EXPECT_EQ(rep.total, 100u * (1 + 2 + 3 + 4));
@@ -111,9 +186,9 @@ TEST(Popularity, CountsVmsAndKeepsTheTopK) {
                              [](auto& a, auto& b) { return a.fp < b.fp; }));
   EXPECT_EQ(rep.covered, 100u * 4 + 50 * 3);
   // Count-1 fingerprints never enter, whatever k.
-  auto all = SelectPopular(&mem, vms, 1000, 0, &rep);
+  auto all = SelectPopular(&mem, AllRuns(mem, vms), 1000, 0, &rep);
   EXPECT_EQ(all->size(), 300u);
-  auto frac = SelectPopular(&mem, vms, 0, 0.25, &rep);
+  auto frac = SelectPopular(&mem, AllRuns(mem, vms), 0, 0.25, &rep);
   EXPECT_EQ(frac->size(), 100u);
 }
 

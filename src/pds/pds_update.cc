@@ -8,6 +8,7 @@
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "store/pds_store.h"
+#include "store/ref_states.h"
 #include "store/vm_store.h"
 
 namespace vcsnap {
@@ -30,6 +31,21 @@ Status ValidatePdsUpdateOptions(const PdsUpdateOptions& o) {
 namespace {
 
 // Copies the selection's bytes into a new generation; fills `entries`.
+// Keeps a VM's fingerprint records whose chunk its store still holds (and
+// every PDS record). Pruning is best effort: a container whose CIDs cannot
+// be read keeps its records, and the copy step skips chunks that are gone.
+FpKeep HeldByStore(RefStates* refs, uint64_t* pruned) {
+  return [refs, pruned](const FpRecord& r) {
+    if (r.kind != ChunkKind::kVm) return true;
+    Result<ChunkRef> ref = ChunkRef::FromRaw(r.vm_ref);
+    if (!ref.ok()) return true;
+    Result<RefState> state = refs->Get(*ref);
+    if (!state.ok() || *state == RefState::kLive) return true;
+    ++*pruned;
+    return false;
+  };
+}
+
 Status CopyChunks(Repository& repo, const std::vector<std::string>& vms,
                   std::vector<PopularChunk>& chosen, PdsStore& pds,
                   uint32_t generation, std::vector<PdsIndexEntry>* entries,
@@ -102,16 +118,30 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, ListVmNames(backend));
   // No VM lease is taken: backups keep running while the PDS is updated
   // (consolidation touches committed runs only).
+  // Consolidation drops the records of chunks a forget or gc deleted, one
+  // VM at a time (memory: one VM's CID ranges and deletion logs). Counting
+  // then reads the committed runs only: not those of a running or crashed
+  // backup.
+  PdsUpdateResult result;
+  std::vector<VmFpSource> sources;
   for (const std::string& vm : vms) {
     VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
-    VCSNAP_RETURN_IF_ERROR(
-        ConsolidateRuns(&backend, vm, /*max_runs=*/4, catalog.next_id));
+    {
+      VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
+                              VmStore::Open(&backend, vm, repo.config()));
+      RefStates refs(store.get());
+      VCSNAP_RETURN_IF_ERROR(
+          ConsolidateRuns(&backend, vm, /*max_runs=*/4, catalog.next_id,
+                          HeldByStore(&refs, &result.fp_records_pruned)));
+    }
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs,
+                            CommittedRuns(backend, vm, catalog.next_id));
+    sources.push_back(VmFpSource{vm, std::move(runs), {}});
   }
-  PdsUpdateResult result;
   const uint64_t k = options.memory / kPdsEntryBytes;
   VCSNAP_ASSIGN_OR_RETURN(
       std::vector<PopularChunk> chosen,
-      SelectPopular(&backend, vms, k, options.fraction, &result.report));
+      SelectPopular(&backend, sources, k, options.fraction, &result.report));
 
   PdsStore pds(&backend);
   VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> gens, pds.ListGenerations());

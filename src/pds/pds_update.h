@@ -4,8 +4,10 @@
 //
 //  1. takes the PDS lease (one update at a time);
 //  2. consolidates each VM's fingerprint runs of committed snapshots (no VM
-//     lease: backups run on meanwhile);
-//  3. counts popularity with a k-way merge and keeps the top k
+//     lease: backups run on meanwhile), leaving out the records of chunks
+//     the VM's store no longer holds (forgotten or collected);
+//  3. counts popularity with a k-way merge of the committed runs (a running
+//     or crashed backup's runs do not count) and keeps the top k
 //     (k = fraction * unique fingerprints, or k = memory / entry size);
 //  4. copies the chosen chunks' bytes from the VM stores (read in store order,
 //     each checked against its fingerprint) into a new PDS generation and
@@ -50,7 +52,9 @@ struct PdsUpdateResult {
   uint64_t chunks_copied = 0;
   uint64_t bytes_copied = 0;
   uint64_t skipped = 0;  // chosen chunks no longer readable (deleted)
-  double seconds = 0;    // steps 1-5
+  // Fingerprint records dropped by consolidation: their chunk was deleted.
+  uint64_t fp_records_pruned = 0;
+  double seconds = 0;  // steps 1-5
   PdsRetireResult retire;
   Status retire_error;  // step 6 failed (the update itself succeeded)
 };

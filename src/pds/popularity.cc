@@ -37,12 +37,12 @@ double FitZipf(const std::map<uint32_t, uint64_t>& histogram) {
 }
 
 Result<std::vector<PopularChunk>> SelectPopular(
-    Backend* backend, const std::vector<std::string>& vms, uint64_t k,
+    Backend* backend, const std::vector<VmFpSource>& sources, uint64_t k,
     double fraction, PopularityReport* report) {
   *report = PopularityReport{};
-  report->vms = vms.size();
+  report->vms = sources.size();
   VCSNAP_RETURN_IF_ERROR(MergePopularity(
-      backend, vms,
+      backend, sources,
       [&](const Fingerprint&, uint32_t count, uint32_t, const FpRecord&) {
         report->unique++;
         report->total += count;
@@ -54,7 +54,7 @@ Result<std::vector<PopularChunk>> SelectPopular(
   std::vector<PopularChunk> heap;
   if (k > 0) {
     VCSNAP_RETURN_IF_ERROR(MergePopularity(
-        backend, vms,
+        backend, sources,
         [&](const Fingerprint& fp, uint32_t count, uint32_t vm,
             const FpRecord& source) {
           if (count < 2) return;

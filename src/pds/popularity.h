@@ -29,7 +29,7 @@ namespace vcsnap {
 struct PopularChunk {
   Fingerprint fp{};
   uint32_t count = 0;  // VMs holding it
-  uint32_t vm = 0;     // index into the VM list of the source record
+  uint32_t vm = 0;     // index into the sources of the source record
   FpRecord source;     // where one copy of the bytes is
 };
 
@@ -46,17 +46,19 @@ struct PopularityReport {
                               // 0 when alpha >= 1 (the model does not apply)
 };
 
-// Merges every VM's runs; calls `visit(fp, count, vm, record)` once per
-// distinct fingerprint in ascending order.
+// Merges the sources (one per VM; pds update passes each VM's committed runs
+// and keeps only records of chunks its store still holds); calls
+// `visit(fp, count, vm, record)` once per distinct fingerprint in ascending
+// order, `vm` indexing `sources`.
 template <typename Visit>
-Status MergePopularity(Backend* backend, const std::vector<std::string>& vms,
+Status MergePopularity(Backend* backend, const std::vector<VmFpSource>& sources,
                        Visit&& visit);
 
 // Counts (pass 1) and selects the top `k` (pass 2; if k == 0, k =
 // fraction * unique). Fills *report and returns the selection sorted by
 // fingerprint.
 Result<std::vector<PopularChunk>> SelectPopular(
-    Backend* backend, const std::vector<std::string>& vms, uint64_t k,
+    Backend* backend, const std::vector<VmFpSource>& sources, uint64_t k,
     double fraction, PopularityReport* report);
 
 // Least-squares slope of log(count) against log(rank) over the histogram's

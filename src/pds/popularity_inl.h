@@ -9,15 +9,15 @@
 namespace vcsnap {
 
 template <typename Visit>
-Status MergePopularity(Backend* backend, const std::vector<std::string>& vms,
+Status MergePopularity(Backend* backend, const std::vector<VmFpSource>& sources,
                        Visit&& visit) {
   std::vector<std::unique_ptr<VmFpStream>> streams;
-  std::vector<FpRecord> heads(vms.size());
+  std::vector<FpRecord> heads(sources.size());
   using Item = std::pair<Fingerprint, uint32_t>;  // head fp, vm
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
-  for (uint32_t v = 0; v < vms.size(); ++v) {
+  for (uint32_t v = 0; v < sources.size(); ++v) {
     VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmFpStream> s,
-                            VmFpStream::Open(backend, vms[v]));
+                            VmFpStream::Open(backend, sources[v]));
     streams.push_back(std::move(s));
     VCSNAP_ASSIGN_OR_RETURN(bool got, streams[v]->Next(&heads[v]));
     if (got) heap.emplace(heads[v].fp, v);

@@ -120,6 +120,51 @@ TEST(FpRun, KeepFiltersRecordsBeforeTheUnionAndConsolidationPrunes) {
   EXPECT_EQ(Stream(mem, VmFpSource{"vm1", *ListRuns(mem, "vm1"), {}}), want);
 }
 
+// A crash at any operation of a pruning consolidation, applied or not,
+// leaves the same kept union, and a later consolidation finishes the job.
+TEST(FpRun, ACrashDuringConsolidationKeepsTheKeptUnion) {
+  auto keep = [](const FpRecord& r) { return (r.vm_ref & 0xffffffff) % 3; };
+  auto fill = [](Backend* b) {
+    for (const char* run : {"1", "2", "3"}) {
+      FpRunWriter w(b, "vm1", run, /*buffer_records=*/4000);
+      for (uint64_t v = run[0] - '1'; v < 9000; v += 2) {
+        EXPECT_TRUE(w.Add(Rec(v)).ok());
+      }
+      EXPECT_TRUE(w.Finish().ok());
+    }
+  };
+  MemBackend probe;
+  fill(&probe);
+  const std::vector<uint64_t> want =
+      Stream(probe, VmFpSource{"vm1", *ListRuns(probe, "vm1"), keep});
+  ASSERT_EQ(want.size(), 6000u);  // 0..8999 but the multiples of 3
+  uint64_t ops = 0;
+  {
+    FaultBackend fault(&probe);
+    ASSERT_OK(ConsolidateRuns(&fault, "vm1", 1, 4, keep));
+    ops = fault.op_count();
+  }
+  ASSERT_GT(ops, 4u);
+  for (uint64_t i = 1; i <= ops; ++i) {
+    for (bool applied : {false, true}) {
+      SCOPED_TRACE("crash at operation " + std::to_string(i) +
+                   (applied ? ", applied" : ""));
+      MemBackend mem;
+      fill(&mem);
+      FaultBackend fault(&mem);
+      fault.CrashAtNth(i, applied);
+      EXPECT_FALSE(ConsolidateRuns(&fault, "vm1", 1, 4, keep).ok());
+      fault.Restart();
+      EXPECT_EQ(Stream(mem, VmFpSource{"vm1", *ListRuns(mem, "vm1"), keep}),
+                want);
+      ASSERT_OK(ConsolidateRuns(&mem, "vm1", 1, 4, keep));
+      EXPECT_EQ(ListRuns(mem, "vm1")->size(), 1u);
+      EXPECT_EQ(Stream(mem, VmFpSource{"vm1", *ListRuns(mem, "vm1"), {}}),
+                want);
+    }
+  }
+}
+
 // Runs count once their snapshot is committed; a crashed attempt's runs are
 // removed by snapshot ID, and only its own.
 TEST(FpRun, CommittedRunsAndDeleteSnapshotRuns) {

@@ -125,6 +125,26 @@ TEST(Bloom, FpEstimatorMatchesMeasuredRates) {
   EXPECT_GE(abc.Rate(), m_abc * 0.85);
   EXPECT_LE(abc.Rate(), m_abc * 1.6);
   EXPECT_GT(abc.Rate(), ab.Rate());
+  // Filters of 2^16 words and more are sampled: still close to the measure.
+  const BloomParams big = BloomParams::ForKeys(500000);
+  ASSERT_GE(big.cells / 64, FpEstimator::kSampleFrom);
+  BloomBits d(big), e(big);
+  for (uint64_t i = 0; i < 500000; ++i) d.Add(i * 7);
+  for (uint64_t i = 20000; i < 520000; ++i) e.Add(i * 7);
+  const Bytes ed = d.Encode(), ee = e.Encode();
+  const BloomView vd = *BloomView::Parse(ed), ve = *BloomView::Parse(ee);
+  FpEstimator de;
+  de.Add(vd);
+  de.Add(ve);
+  int fp_de = 0;
+  for (int i = 0; i < kProbes; ++i) {
+    const uint64_t k = (1ull << 50) + i;
+    fp_de += vd.MayContain(k) || ve.MayContain(k);
+  }
+  const double m_de = double(fp_de) / kProbes;
+  EXPECT_GT(m_de, 0.003);
+  EXPECT_GE(de.Rate(), m_de * 0.85);
+  EXPECT_LE(de.Rate(), m_de * 1.6);
   FpEstimator all;
   all.Add(va);
   all.Add(BloomView::ContainsEverything());

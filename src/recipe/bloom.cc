@@ -130,12 +130,22 @@ void FpEstimator::Add(const BloomView& f) {
   auto g = std::find_if(groups_.begin(), groups_.end(),
                         [&](const Group& x) { return x.params == f.params_; });
   if (g == groups_.end()) {
-    groups_.push_back(Group{f.params_, {}});
+    const size_t words = f.bits_.size() / 8;
+    Group group{f.params_, 1, {}};
+    if (words >= kSampleFrom) {
+      // Only whole words are sampled: the last one may be partly padding.
+      group.stride = kSampleStride;
+      const size_t full = f.params_.cells / 64;
+      group.words.assign((full + kSampleStride - 1) / kSampleStride, 0);
+    } else {
+      group.words.assign(words, 0);
+    }
+    groups_.push_back(std::move(group));
     g = groups_.end() - 1;
-    g->words.assign(f.bits_.size() / 8, 0);
   }
+  const uint8_t* bits = f.bits_.data();
   for (size_t i = 0; i < g->words.size(); ++i) {
-    g->words[i] |= DecodeFixed64(f.bits_.data() + 8 * i);
+    g->words[i] |= DecodeFixed64(bits + 8 * i * g->stride);
   }
 }
 
@@ -145,8 +155,8 @@ double FpEstimator::Rate() const {
   for (const Group& g : groups_) {
     uint64_t set = 0;
     for (uint64_t w : g.words) set += std::popcount(w);
-    const double fill =
-        static_cast<double>(set) / static_cast<double>(g.params.cells);
+    const uint64_t cells = g.stride == 1 ? g.params.cells : 64 * g.words.size();
+    const double fill = static_cast<double>(set) / static_cast<double>(cells);
     none *= 1 - std::pow(fill, g.params.hashes);
   }
   return 1 - none;

@@ -83,6 +83,17 @@ class Backend {
   // The whole object.
   virtual Result<Bytes> Get(std::string_view name) = 0;
 
+  // The whole object into *out, which a backend may reuse: a caller reading
+  // many objects of similar size through one buffer avoids allocating,
+  // zero-filling and page-faulting a fresh one each time. On error *out is
+  // unspecified. The default calls Get().
+  virtual Status GetInto(std::string_view name, Bytes* out) {
+    Result<Bytes> r = Get(name);
+    if (!r.ok()) return r.status();
+    *out = std::move(*r);
+    return Status::Ok();
+  }
+
   // Bytes [offset, offset + length) of the object, cut short at its end: the
   // result has min(length, size - offset) bytes, and is empty when offset >=
   // size. Callers that need exactly `length` bytes check the size.

@@ -26,6 +26,22 @@ TEST_P(BackendConformance, PutReplacesWholeObject) {
   EXPECT_EQ(Str(*b().Get("obj")), "short");
 }
 
+// GetInto through one buffer: each object whole, whatever the buffer held
+// (longer, shorter, nothing); a missing object is NotFound.
+TEST_P(BackendConformance, GetIntoReusesTheBufferAndReturnsEachObjectWhole) {
+  ASSERT_OK(b().Put("long", AsBytes("a much longer object")));
+  ASSERT_OK(b().Put("short", AsBytes("tiny")));
+  ASSERT_OK(b().Put("empty", ByteView()));
+  Bytes buf = ToBytes("stale bytes left in the buffer from earlier");
+  for (const char* name : {"short", "long", "empty", "long", "short"}) {
+    SCOPED_TRACE(name);
+    ASSERT_OK(b().GetInto(name, &buf));
+    EXPECT_EQ(buf, *b().Get(name));
+  }
+  EXPECT_THAT(b().GetInto("nope", &buf),
+              StatusIsWith(StatusCode::kNotFound, "nope"));
+}
+
 TEST_P(BackendConformance, EmptyObjectExists) {
   ASSERT_OK(b().Put("empty", ByteView()));
   Result<ObjectInfo> info = b().Stat("empty");

@@ -202,6 +202,12 @@ Status LocalBackend::Create(std::string_view name, ByteView data) {
 }
 
 Result<Bytes> LocalBackend::Get(std::string_view name) {
+  Bytes out;
+  VCSNAP_RETURN_IF_ERROR(GetInto(name, &out));
+  return out;
+}
+
+Status LocalBackend::GetInto(std::string_view name, Bytes* out) {
   VCSNAP_RETURN_IF_ERROR(ValidateObjectName(name));
   Fd fd(::open(PathOf(name).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoToStatus("get", name, errno);
@@ -213,9 +219,7 @@ Result<Bytes> LocalBackend::Get(std::string_view name) {
         "get " + std::string(name) + ": object is " + std::to_string(size) +
         " bytes, over the limit of " + std::to_string(max_object_size_));
   }
-  Bytes out;
-  VCSNAP_RETURN_IF_ERROR(PreadAll(fd.get(), 0, size, &out, "get", name));
-  return out;
+  return PreadAll(fd.get(), 0, size, out, "get", name);
 }
 
 Result<Bytes> LocalBackend::Read(std::string_view name, uint64_t offset,

@@ -48,6 +48,7 @@ class LocalBackend final : public Backend {
   Status Put(std::string_view name, ByteView data) override;
   Status Create(std::string_view name, ByteView data) override;
   Result<Bytes> Get(std::string_view name) override;
+  Status GetInto(std::string_view name, Bytes* out) override;
   Result<Bytes> Read(std::string_view name, uint64_t offset,
                      uint64_t length) override;
   Status Append(std::string_view name, ByteView data) override;

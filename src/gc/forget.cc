@@ -220,13 +220,16 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   // which is the merged test without building the merged filter.
   std::vector<uint64_t> dead = std::move(candidates);
   FpEstimator fp;
+  Bytes scratch;  // one buffer for all summaries
   for (const CatalogEntry& e : remaining.entries) {
-    VCSNAP_RETURN_IF_ERROR(
-        WithSummary(backend, o.vm, e.id, [&](const BloomView& summary) {
+    VCSNAP_RETURN_IF_ERROR(WithSummary(
+        backend, o.vm, e.id,
+        [&](const BloomView& summary) {
           std::erase_if(dead,
                         [&](uint64_t r) { return summary.MayContain(r); });
           fp.Add(summary);
-        }));
+        },
+        &scratch));
   }
   result.fp_rate = fp.Rate();
   result.chunks_kept_by_summary = result.candidate_chunks - dead.size();

@@ -66,16 +66,19 @@ Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
 }
 
 Status WithSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
-                   const std::function<void(const BloomView&)>& f) {
+                   const std::function<void(const BloomView&)>& f,
+                   Bytes* scratch) {
   const std::string name = SummaryName(vm, snapshot);
-  Result<Bytes> raw = backend.Get(name);
-  if (!raw.ok()) {
-    if (!raw.status().IsNotFound()) return raw.status();
+  Bytes own;
+  Bytes& raw = scratch != nullptr ? *scratch : own;
+  Status got = backend.GetInto(name, &raw);
+  if (!got.ok()) {
+    if (!got.IsNotFound()) return got;
     f(BloomView::ContainsEverything());
     return Status::Ok();
   }
   VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
-                          DecodeEnvelope(kSumSpec, name, *raw));
+                          DecodeEnvelope(kSumSpec, name, raw));
   Result<BloomView> view = BloomView::Parse(env.body);
   if (!view.ok()) return view.status().WithContext(name);
   f(*view);

@@ -48,9 +48,11 @@ Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
 // Calls `f` with the stored summary, tested in place (the view is valid
 // during the call only); a view that contains everything when the summary is
 // missing or of an unknown kind. Errors: the object cannot be read, or is
-// corrupt.
+// corrupt. `scratch`, when given, holds the object's bytes and is reused
+// (reading many summaries through one buffer saves allocating one each).
 Status WithSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
-                   const std::function<void(const BloomView&)>& f);
+                   const std::function<void(const BloomView&)>& f,
+                   Bytes* scratch = nullptr);
 std::string SummaryName(const std::string& vm, uint32_t snapshot);
 
 // Calls `f` with every VM chunk reference of every distinct segment recipe

@@ -95,6 +95,10 @@ class PdsCommand final : public Command {
         static_cast<unsigned long long>(p.unique),
         static_cast<unsigned long long>(p.vms), r.seconds, 100 * p.coverage,
         100 * p.model_coverage, p.zipf_alpha);
+    if (r.fp_records_pruned > 0) {
+      std::printf("  popularity left out %llu deleted chunks\n",
+                  static_cast<unsigned long long>(r.fp_records_pruned));
+    }
     if (options_.retire && r.retire_error.ok()) PrintRetire(r.retire, false);
     return r.retire_error.WithContext(
         "the new generation is published, but retiring old ones failed");

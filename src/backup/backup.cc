@@ -151,7 +151,8 @@ Status BackupJob::Prepare() {
   packs_ = std::make_unique<RecipePackWriter>(&backend_, vm(), recipe_.id);
   // A crashed attempt at this snapshot ID may have left runs; parts of them
   // past ours would read as part of our runs.
-  VCSNAP_RETURN_IF_ERROR(DeleteSnapshotRuns(backend_, vm(), recipe_.id));
+  VCSNAP_RETURN_IF_ERROR(
+      DeleteSnapshotRuns(backend_, vm(), recipe_.id).status());
   fps_ = std::make_unique<FpRunWriter>(&backend_, vm(),
                                        std::to_string(recipe_.id));
   similarity_ = std::make_unique<SimilarityIndex>(options_.similar_segments,

@@ -536,6 +536,14 @@ TEST_F(GcTest, PdsUpdateCountsNeitherForgottenChunksNorUncommittedRuns) {
   auto with_s2 = backup("vm9", day_image(9, 2), pds->get());
   ASSERT_OK(with_s2);
   EXPECT_GE(with_s2->stats.level3, 7u * kSeg);
+  // gc removes the crashed backup's run, and only it.
+  auto gc = RunGc(*repo_, "vm1");
+  ASSERT_OK(gc);
+  EXPECT_EQ(gc->orphan_objects, 1u);  // its one part
+  auto runs = ListRuns(*mem_, "vm1");
+  ASSERT_OK(runs);
+  ASSERT_FALSE(runs->empty());
+  for (const RunInfo& r : *runs) EXPECT_NE(r.run.substr(0, 2), "6-");
 }
 
 }  // namespace

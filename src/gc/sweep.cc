@@ -6,6 +6,7 @@
 #include <set>
 
 #include "gc/gc_state.h"
+#include "pds/fp_run.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
@@ -116,6 +117,10 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
                             RemoveUnreachable(backend, vm, dir, *keep));
     result.orphan_objects += n;
   }
+  // Fingerprint runs of backups that crashed (pds/fp_run.h).
+  VCSNAP_ASSIGN_OR_RETURN(uint64_t runs,
+                          DeleteUncommittedRuns(backend, vm, catalog.next_id));
+  result.orphan_objects += runs;
   VCSNAP_ASSIGN_OR_RETURN(GcState state, LoadGcState(backend, vm));
   result.approx_deletes_before = state.approx_deletes;
   state = GcState{};

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "format/envelope.h"
 #include "recipe/names.h"
@@ -275,17 +276,40 @@ Result<std::vector<RunInfo>> CommittedRuns(Backend& backend,
   return runs;
 }
 
-Status DeleteSnapshotRuns(Backend& backend, const std::string& vm,
-                          uint32_t snapshot) {
+Result<uint64_t> DeleteSnapshotRuns(Backend& backend, const std::string& vm,
+                                    uint32_t snapshot) {
   // The dash keeps the runs of snapshot 12 out of those of snapshot 1.
   const std::string prefix = FpsPrefix(vm) + std::to_string(snapshot) + "-";
   VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
                           backend.List(prefix));
+  uint64_t deleted = 0;
   for (const ObjectInfo& o : objects) {
     Status s = backend.Delete(o.name);
+    if (s.ok()) ++deleted;
     if (!s.ok() && !s.IsNotFound()) return s;
   }
-  return Status::Ok();
+  return deleted;
+}
+
+Result<uint64_t> DeleteUncommittedRuns(Backend& backend, const std::string& vm,
+                                       uint32_t committed_below) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, ListRuns(backend, vm));
+  std::set<uint32_t> crashed;
+  for (const RunInfo& r : runs) {
+    uint32_t snap = 0;
+    auto [end, ec] =
+        std::from_chars(r.run.data(), r.run.data() + r.run.size(), snap);
+    if (ec == std::errc() && end != r.run.data() && *end == '-' &&
+        snap >= committed_below) {
+      crashed.insert(snap);
+    }
+  }
+  uint64_t deleted = 0;
+  for (uint32_t snap : crashed) {
+    VCSNAP_ASSIGN_OR_RETURN(uint64_t n, DeleteSnapshotRuns(backend, vm, snap));
+    deleted += n;
+  }
+  return deleted;
 }
 
 Status ConsolidateRuns(Backend* backend, const std::string& vm, size_t max_runs,

@@ -122,9 +122,15 @@ Result<std::vector<RunInfo>> CommittedRuns(Backend& backend,
 // Deletes every part of the runs "<snapshot>-<n>": what a crashed backup of
 // that snapshot ID left. A backup calls it under the VM's lease before it
 // writes its own runs, so that no stale part of an earlier attempt extends
-// them.
-Status DeleteSnapshotRuns(Backend& backend, const std::string& vm,
-                          uint32_t snapshot);
+// them. Returns the number of parts deleted.
+Result<uint64_t> DeleteSnapshotRuns(Backend& backend, const std::string& vm,
+                                    uint32_t snapshot);
+
+// Deletes the runs of every snapshot ID >= `committed_below` (the catalog's
+// next ID): under the VM's lease no backup is running, so they are a crashed
+// backup's. gc calls it. Returns the number of parts deleted.
+Result<uint64_t> DeleteUncommittedRuns(Backend& backend, const std::string& vm,
+                                       uint32_t committed_below);
 
 // Which records count; an empty function keeps them all. `pds update` drops
 // the records of chunks the VM store no longer holds (forgotten, collected).

@@ -182,10 +182,14 @@ TEST(FpRun, CommittedRunsAndDeleteSnapshotRuns) {
   EXPECT_EQ(names(*CommittedRuns(mem, "vm1", 3)),
             (std::set<std::string>{"1-0", "1-1", "1-2"}));
   EXPECT_EQ(names(*CommittedRuns(mem, "vm1", 13)).size(), 9u);
-  ASSERT_OK(DeleteSnapshotRuns(mem, "vm1", 1));
+  EXPECT_EQ(*DeleteSnapshotRuns(mem, "vm1", 1), 3u);  // one part each
   EXPECT_EQ(
       names(*ListRuns(mem, "vm1")),
       (std::set<std::string>{"12-0", "12-1", "12-2", "3-0", "3-1", "3-2"}));
+  // gc's sweep: the runs of IDs at or above the catalog's next ID go.
+  EXPECT_EQ(*DeleteUncommittedRuns(mem, "vm1", 4), 3u);
+  EXPECT_EQ(names(*ListRuns(mem, "vm1")),
+            (std::set<std::string>{"3-0", "3-1", "3-2"}));
 }
 
 TEST(FpRun, DamagedPartsAreCorruption) {

@@ -30,7 +30,6 @@ Status ValidatePdsUpdateOptions(const PdsUpdateOptions& o) {
 
 namespace {
 
-// Copies the selection's bytes into a new generation; fills `entries`.
 // Keeps a VM's fingerprint records whose chunk its store still holds (and
 // every PDS record). Pruning is best effort: a container whose CIDs cannot
 // be read keeps its records, and the copy step skips chunks that are gone.
@@ -46,6 +45,7 @@ FpKeep HeldByStore(RefStates* refs, uint64_t* pruned) {
   };
 }
 
+// Copies the selection's bytes into a new generation; fills `entries`.
 Status CopyChunks(Repository& repo, const std::vector<std::string>& vms,
                   std::vector<PopularChunk>& chosen, PdsStore& pds,
                   uint32_t generation, std::vector<PdsIndexEntry>* entries,

@@ -49,12 +49,6 @@ class VmChecker {
   CheckResult& result() { return result_; }
 
  private:
-  // What the walk knows of a distinct reference: whether CheckRef failed on
-  // it, and if so the index of its status in bad_.
-  struct Seen {
-    int32_t bad = -1;
-  };
-
   void Problem(const std::string& where, const Status& s) {
     result_.problems.push_back(where + ": " + s.message());
   }
@@ -78,8 +72,9 @@ class VmChecker {
   std::unique_ptr<RefStates> refs_;  // of store_
   std::vector<ChunkUse> vm_uses_;    // distinct; sorted by reference at the end
   std::vector<ChunkUse> pds_uses_;   // distinct
-  std::unordered_map<uint64_t, Seen> vm_seen_;  // by vm_ref
-  std::map<PdsKey, Seen> pds_seen_;
+  // Distinct references seen -> index of CheckRef's error in bad_, or -1.
+  std::unordered_map<uint64_t, int32_t> vm_seen_;  // by vm_ref
+  std::map<PdsKey, int32_t> pds_seen_;
   std::vector<Status> bad_;  // what CheckRef said of the bad references
 };
 
@@ -87,23 +82,25 @@ void VmChecker::AddEntry(const RecipeEntry& e, uint32_t snapshot,
                          uint64_t segment) {
   const bool vm = e.kind == ChunkKind::kVm;
   std::vector<ChunkUse>& uses = vm ? vm_uses_ : pds_uses_;
+  int32_t* bad = nullptr;
   bool fresh = false;
-  Seen* seen = nullptr;
   if (vm) {
-    auto [it, added] = vm_seen_.try_emplace(e.vm_ref);
-    std::tie(seen, fresh) = std::pair(&it->second, added);
+    auto [it, added] = vm_seen_.try_emplace(e.vm_ref, -1);
+    bad = &it->second;
+    fresh = added;
   } else {
-    auto [it, added] = pds_seen_.try_emplace(PdsKeyOf(e));
-    std::tie(seen, fresh) = std::pair(&it->second, added);
+    auto [it, added] = pds_seen_.try_emplace(PdsKeyOf(e), -1);
+    bad = &it->second;
+    fresh = added;
   }
   if (fresh) {
     uses.push_back(ChunkUse{e, snapshot, segment});
     Status ok = CheckRef(e);
     if (ok.ok()) return;
-    seen->bad = static_cast<int32_t>(bad_.size());
+    *bad = static_cast<int32_t>(bad_.size());
     bad_.push_back(std::move(ok));
   }
-  if (seen->bad >= 0) Problem(Where(snapshot, segment), bad_[seen->bad]);
+  if (*bad >= 0) Problem(Where(snapshot, segment), bad_[*bad]);
 }
 
 Status VmChecker::CheckRef(const RecipeEntry& e) {

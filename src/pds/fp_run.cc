@@ -22,6 +22,13 @@ const EnvelopeSpec kSpec{{'V', 'F', 'P', 'R'},
 
 std::string FpsPrefix(const std::string& vm) { return VmPrefix(vm) + "fps/"; }
 
+// The snapshot ID of a backup's run "<snapshot>-<n>"; false for a merge
+// ("m<seq>") or any other name.
+bool SnapshotOfRun(const std::string& run, uint32_t* snap) {
+  auto [end, ec] = std::from_chars(run.data(), run.data() + run.size(), *snap);
+  return ec == std::errc() && end != run.data() && *end == '-';
+}
+
 void EncodeRecord(const FpRecord& r, ByteWriter& w) {
   w.Raw(ByteView(r.fp.data(), r.fp.size()));
   w.U8(static_cast<uint8_t>(r.kind));
@@ -266,11 +273,9 @@ Result<std::vector<RunInfo>> CommittedRuns(Backend& backend,
   std::vector<RunInfo> runs;
   for (RunInfo& r : all) {
     uint32_t snap = 0;
-    auto [end, ec] =
-        std::from_chars(r.run.data(), r.run.data() + r.run.size(), snap);
     const bool merged = !r.run.empty() && r.run[0] == 'm';
     const bool committed =
-        ec == std::errc() && end != r.run.data() && snap < committed_below;
+        SnapshotOfRun(r.run, &snap) && snap < committed_below;
     if (merged || committed) runs.push_back(std::move(r));
   }
   return runs;
@@ -285,8 +290,11 @@ Result<uint64_t> DeleteSnapshotRuns(Backend& backend, const std::string& vm,
   uint64_t deleted = 0;
   for (const ObjectInfo& o : objects) {
     Status s = backend.Delete(o.name);
-    if (s.ok()) ++deleted;
-    if (!s.ok() && !s.IsNotFound()) return s;
+    if (s.ok()) {
+      ++deleted;
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
   }
   return deleted;
 }
@@ -297,10 +305,7 @@ Result<uint64_t> DeleteUncommittedRuns(Backend& backend, const std::string& vm,
   std::set<uint32_t> crashed;
   for (const RunInfo& r : runs) {
     uint32_t snap = 0;
-    auto [end, ec] =
-        std::from_chars(r.run.data(), r.run.data() + r.run.size(), snap);
-    if (ec == std::errc() && end != r.run.data() && *end == '-' &&
-        snap >= committed_below) {
+    if (SnapshotOfRun(r.run, &snap) && snap >= committed_below) {
       crashed.insert(snap);
     }
   }

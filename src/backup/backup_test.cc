@@ -82,8 +82,7 @@ class BackupTest : public ::testing::Test {
     WriteImage(name, bits);
   }
   Bytes ReadFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return Bytes(std::istreambuf_iterator<char>(in), {});
+    return ::vcsnap::testing::ReadTestFile(path);
   }
 
   Result<BackupResult> Backup(const std::string& vm, const std::string& image,

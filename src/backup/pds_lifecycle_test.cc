@@ -91,9 +91,8 @@ class PdsLifecycle : public ::testing::Test {
       ADD_FAILURE() << r.status();
       return false;
     }
-    std::ifstream a(path, std::ios::binary), b(o.output, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(a), {}) ==
-           std::string(std::istreambuf_iterator<char>(b), {});
+    return ::vcsnap::testing::ReadTestFile(path) ==
+           ::vcsnap::testing::ReadTestFile(o.output);
   }
   std::unique_ptr<PdsTable> Current() {
     return std::move(*PdsTable::Load(*mem_, *ReadCurrentPds(*mem_)));
@@ -336,10 +335,10 @@ TEST_F(PdsLifecycle, TheFileIndexDefersLevel3IntoSortedBatches) {
   // twice, in different segments.
   std::string img = Image("new.img", 200);
   {
-    std::ifstream in(img, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    Bytes bytes = ::vcsnap::testing::ReadTestFile(img);
     std::ofstream(img, std::ios::binary | std::ios::app)
-        .write(bytes.data() + 8 * 65536, 4 * 65536);
+        .write(reinterpret_cast<const char*>(bytes.data()) + 8 * 65536,
+               4 * 65536);
   }
   auto table = Current();
   auto per_segment = Backup("vmT", img, table.get());

@@ -5,7 +5,6 @@
 // --read-data finds nothing. Uses the repository's default parameters (2 MiB
 // segments, 3/4/64 KiB chunks) on the local backend, as a user would.
 
-#include <fstream>
 
 #include "backup/backup.h"
 #include "backup/restore.h"
@@ -22,11 +21,6 @@
 
 namespace vcsnap {
 namespace {
-
-Bytes ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
 
 TEST(FleetBackup, EveryDayOfEveryVmRestoresByteExact) {
   const std::string dir = ::vcsnap::testing::NewTempDir("fleet-backup");
@@ -85,8 +79,9 @@ TEST(FleetBackup, EveryDayOfEveryVmRestoresByteExact) {
       o.verify = (d == days - 1);
       o.pds = [&](const PdsRef& r) { return pds_store.Get(r); };
       ASSERT_OK(RunRestore(**repo, o));
-      ASSERT_TRUE(ReadAll(o.output) ==
-                  ReadAll(dir + "/fleet/" + fleet::ImagePath(v, d)));
+      ASSERT_TRUE(::vcsnap::testing::ReadTestFile(o.output) ==
+                  ::vcsnap::testing::ReadTestFile(dir + "/fleet/" +
+                                                  fleet::ImagePath(v, d)));
     }
   }
   auto check = RunCheck(**repo, {true, 2});

@@ -11,7 +11,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -23,6 +22,7 @@
 #include "backup/restore.h"
 #include "gc/check.h"
 #include "repo/repository.h"
+#include "store/pds_store.h"
 #include "store/vm_store.h"
 #include "testing/forwarding_backend.h"
 #include "testing/small_repo.h"
@@ -100,11 +100,11 @@ class GcTest : public ::testing::Test {
     o.output = dir_ + "/out.img";
     o.force = true;
     o.verify = true;
+    PdsStore pds(&repo_->backend());
+    o.pds = [&pds](const PdsRef& ref) { return pds.Get(ref); };
     Result<RestoreResult> r = RunRestore(*repo_, o);
     if (!r.ok()) return ::testing::AssertionFailure() << r.status();
-    std::ifstream in(o.output, std::ios::binary);
-    Bytes got((std::istreambuf_iterator<char>(in)), {});
-    if (got != want) {
+    if (::vcsnap::testing::ReadTestFile(o.output) != want) {
       return ::testing::AssertionFailure() << "snapshot " << id << " differs";
     }
     return ::testing::AssertionSuccess();

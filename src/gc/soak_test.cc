@@ -6,6 +6,8 @@
 // says committed, every one of them restores byte-exact, and check finds
 // nothing (with --read-data every fourth step).
 //
+// A second test runs operations at once on threads (below).
+//
 // CI runs a few seeds; VCSNAP_SOAK_SEEDS=N (and VCSNAP_SOAK_STEPS=M) run a
 // longer soak by hand, e.g.
 //   VCSNAP_SOAK_SEEDS=200 build/release/src/gc/gc_test --gtest_filter='Soak*'
@@ -15,9 +17,12 @@
 #include <cstdlib>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gc/forget.h"
 #include "gc/gc_test.h"
@@ -80,7 +85,9 @@ class SoakTest : public GcTest {
 
   static std::string Vm(int v) { return "vm" + std::to_string(v); }
 
-  Result<BackupResult> BackupVm(int v) {
+  // Writes the VM's image and bitmap (dirty since its last committed backup)
+  // and returns the options to back them up.
+  BackupOptions Options(int v) {
     VmModel& m = model_[v];
     BackupOptions o;
     o.vm = Vm(v);
@@ -93,6 +100,11 @@ class SoakTest : public GcTest {
       o.bitmap_path = Write(o.vm + ".bitmap", bits);
     }
     o.threads = 2;
+    return o;
+  }
+
+  Result<BackupResult> BackupVm(int v) {
+    BackupOptions o = Options(v);
     o.pds = pds_.get();
     return RunBackup(*repo_, o);
   }
@@ -130,9 +142,11 @@ class SoakTest : public GcTest {
   }
 
   void RunSeed(uint64_t seed, int steps);
+  void RunConcurrentSeed(uint64_t seed, int rounds);
 
   struct {
-    uint64_t level3_bytes = 0;                // found in the PDS
+    uint64_t level3_bytes = 0;  // found in the PDS
+    uint64_t busy = 0;          // operations refused for a held lease
     std::map<std::string, uint64_t> crashes;  // by operation
   } stats_;
   std::map<std::string, uint64_t> calls_;  // most backend calls, by kind
@@ -258,6 +272,139 @@ void SoakTest::RunSeed(uint64_t seed, int steps) {
     EXPECT_EQ(LiveStoredChunks(Vm(v)), 0u) << Vm(v);
   }
   ASSERT_TRUE(Intact(true));
+}
+
+// Rounds of operations running at once, as on a host where backups of
+// several VMs, a `pds update` and deletions overlap: each round starts one
+// operation per VM (backup, forget, gc or compact; sometimes a second one on
+// the same VM, which then contends for its lease) and sometimes a
+// `pds update`, on threads, then checks everything. The only failure
+// allowed is Busy from a lease.
+void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
+  std::mt19937_64 rng(seed);
+  for (int v = 0; v < kVms; ++v) {
+    model_[v] = VmModel{InitialImage(seed, v), {}, {}};
+    model_[v].dirty.assign(kSegs, true);
+  }
+  for (int round = 0; round < rounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    struct Op {
+      int vm = 0;
+      std::string kind;
+      uint32_t victim = 0;  // forget
+      Status status;
+      std::optional<BackupResult> backup;
+      std::vector<uint32_t> forgotten;
+    };
+    std::vector<Op> ops;
+    for (int v = 0; v < kVms; ++v) {
+      const int n = rng() % 3 == 0 ? 2 : 1;
+      for (int i = 0; i < n; ++i) {
+        const int pick = static_cast<int>(rng() % 8);
+        const bool can_forget = !model_[v].live.empty();
+        Op op;
+        op.vm = v;
+        op.kind = pick < 4 || !can_forget ? "backup"
+                  : pick < 6              ? "forget"
+                  : pick < 7              ? "gc"
+                                          : "compact";
+        if (op.kind == "backup" && i == 1) op.kind = "gc";  // one image
+        if (op.kind == "forget") {
+          auto it = model_[v].live.begin();
+          std::advance(it, rng() % model_[v].live.size());
+          op.victim = it->first;
+          // Two forgets of one snapshot: the second would be NotFound.
+          if (i == 1 && ops.back().victim == op.victim) op.kind = "gc";
+        }
+        ops.push_back(op);
+      }
+    }
+    const bool update = rng() % 3 == 0;
+    if (update) {
+      ops.emplace_back();
+      ops.back().kind = "pds update";
+    }
+    for (const Op& op : ops) {
+      if (op.kind != "backup") continue;
+      std::vector<bool> dirty;
+      Mutate(&model_[op.vm].image, rng, &dirty);
+      for (size_t s = 0; s < kSegs; ++s) {
+        model_[op.vm].dirty[s] = model_[op.vm].dirty[s] || dirty[s];
+      }
+    }
+    // Bitmaps and images are written before the threads start.
+    std::vector<BackupOptions> backup_options(ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].kind == "backup") backup_options[i] = Options(ops[i].vm);
+    }
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      threads.emplace_back([&, i, file_index = rng() % 2 == 0] {
+        Op& op = ops[i];
+        const std::string vm = Vm(op.vm);
+        if (op.kind == "backup") {
+          // As the CLI does: the generation in force when the backup starts.
+          auto pds = LoadCurrentPdsIndex(repo_->backend(), file_index);
+          if (!pds.ok()) {
+            op.status = pds.status();
+            return;
+          }
+          BackupOptions o = backup_options[i];
+          o.pds = pds->get();
+          auto r = RunBackup(*repo_, o);
+          op.status = r.status();
+          if (r.ok()) op.backup = *r;
+        } else if (op.kind == "forget") {
+          auto r =
+              RunForget(*repo_, {vm, {std::to_string(op.victim)}, {}, false});
+          op.status = r.status();
+          if (r.ok()) op.forgotten = r->forgotten;
+        } else if (op.kind == "gc") {
+          op.status = RunGc(*repo_, vm).status();
+        } else if (op.kind == "compact") {
+          op.status = RunCompact(*repo_, vm, 0.0).status();
+        } else {
+          op.status = RunPdsUpdate(*repo_, {0.5, 0}).status();
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    for (const Op& op : ops) {
+      SCOPED_TRACE(op.kind + " of " + Vm(op.vm));
+      ASSERT_TRUE(op.status.ok() || op.status.code() == StatusCode::kBusy)
+          << op.status;
+      if (!op.status.ok()) {
+        ++stats_.busy;
+        continue;
+      }
+      VmModel& m = model_[op.vm];
+      if (op.backup.has_value()) {
+        stats_.level3_bytes += op.backup->stats.level3;
+        m.live[op.backup->snapshot] = m.image;
+        m.dirty.assign(kSegs, false);
+      }
+      for (uint32_t id : op.forgotten) m.live.erase(id);
+    }
+    ASSERT_TRUE(Intact(round % 4 == 3));
+  }
+}
+
+TEST_F(SoakTest, ConcurrentOperationsLoseNothing) {
+  const uint64_t seeds = EnvOr("VCSNAP_SOAK_SEEDS", 5);
+  const int rounds = static_cast<int>(EnvOr("VCSNAP_SOAK_STEPS", 16));
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    SetUp();
+    RunConcurrentSeed(seed, rounds);
+    if (HasFatalFailure()) return;
+  }
+  std::printf(
+      "concurrent soak: %llu seeds x %d rounds, %llu busy, %llu "
+      "bytes from PDS\n",
+      static_cast<unsigned long long>(seeds), rounds,
+      static_cast<unsigned long long>(stats_.busy),
+      static_cast<unsigned long long>(stats_.level3_bytes));
+  EXPECT_GT(stats_.level3_bytes, 0u);
 }
 
 TEST_F(SoakTest, RandomHistoriesWithPdsAndCrashesLoseNothing) {

@@ -238,8 +238,10 @@ Result<std::shared_ptr<const DecodedGroup>> VmStore::FetchGroup(
   return first;
 }
 
-Result<Bytes> VmStore::GetOnce(ChunkRef ref) {
+Result<Bytes> VmStore::GetOnce(ChunkRef ref, uint32_t* generation) {
+  *generation = 0;
   VCSNAP_ASSIGN_OR_RETURN(Located loc, Locate(ref));
+  *generation = loc.generation;
   VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const DecodedGroup> g,
                           FetchGroup(ref.container, loc));
   if (!g->Present(ref.cid)) {
@@ -255,20 +257,17 @@ Result<Bytes> VmStore::Get(ChunkRef ref) {
     return Status::InvalidArgument("vm " + vm_ + ": invalid chunk reference " +
                                    ref.ToString());
   }
-  Result<Bytes> r = GetOnce(ref);
+  uint32_t used = 0;
+  Result<Bytes> r = GetOnce(ref, &used);
   if (r.ok() || r.status().code() == StatusCode::kInvalidArgument) return r;
-  // A concurrent compaction may have replaced the generation we knew: if the
-  // head moved, reload and retry once.
-  uint32_t known = 0;
-  {
-    std::lock_guard lock(mu_);
-    auto it = views_.find(ref.container);
-    if (it != views_.end()) known = it->second.generation;
-  }
+  // A concurrent compaction may have replaced the generation this attempt
+  // read: if the head names another one, reload and retry once. Compare with
+  // the generation read, not with the view now: another thread may have
+  // reloaded the view meanwhile.
   Result<uint32_t> gen = LoadGeneration(ref.container);
-  if (!gen.ok() || *gen == known) return r;
+  if (!gen.ok() || *gen == used) return r;
   VCSNAP_RETURN_IF_ERROR(ReloadView(ref.container));
-  return GetOnce(ref);
+  return GetOnce(ref, &used);
 }
 
 }  // namespace vcsnap

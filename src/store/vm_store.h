@@ -214,7 +214,9 @@ class VmStore {
   Result<Located> Locate(ChunkRef ref);
   Result<std::shared_ptr<const DecodedGroup>> FetchGroup(uint16_t c,
                                                          const Located& loc);
-  Result<Bytes> GetOnce(ChunkRef ref);
+  // One attempt of Get; *generation: the generation it read (0 when the
+  // chunk was not located).
+  Result<Bytes> GetOnce(ChunkRef ref, uint32_t* generation);
   Result<std::vector<uint16_t>> ListContainerIds();
   Result<ParsedDlog> LoadDlog(uint16_t c, uint32_t gen);
   GroupPlace Place(uint16_t c, uint32_t gen, const std::string& block_name,

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 
@@ -17,6 +19,7 @@
 #include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
 #include "recipe/summary.h"
+#include "store/container_format.h"
 #include "store/pds_store.h"
 #include "store/ref_states.h"
 #include "store/vm_store.h"
@@ -47,6 +50,7 @@ class VmChecker {
               &result_);
   }
   CheckResult& result() { return result_; }
+  const std::string& vm() const { return vm_; }
 
  private:
   void Problem(const std::string& where, const Status& s) {
@@ -198,6 +202,37 @@ Status VmChecker::CheckStructure() {
   return Status::Ok();
 }
 
+// What a change to the VM while it is checked would move: its catalog (a
+// forget commits it before it deletes anything, and IDs are never reused),
+// and the set of store generations present (compaction adds one before it
+// deletes the old). Equal stamps before and after a check mean that no
+// problem it found can come from a concurrent change.
+Result<std::string> VmStamp(Backend& backend, const std::string& vm) {
+  std::string stamp;
+  Result<Bytes> catalog = backend.Get(CatalogName(vm));
+  if (catalog.ok()) {
+    stamp.assign(catalog->begin(), catalog->end());
+  } else if (!catalog.status().IsNotFound()) {
+    return catalog.status();
+  }
+  const std::string prefix = StorePrefix(vm);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend.List(prefix));
+  std::set<std::string_view> generations;  // "c0001/g00000002"
+  for (const ObjectInfo& o : objects) {
+    std::string_view rest = std::string_view(o.name).substr(prefix.size());
+    const size_t dir = rest.find('/');
+    if (dir == std::string_view::npos) continue;
+    const size_t end = rest.find('/', dir + 1);
+    if (end != std::string_view::npos) generations.insert(rest.substr(0, end));
+  }
+  for (std::string_view g : generations) {
+    stamp += '\n';
+    stamp += g;
+  }
+  return stamp;
+}
+
 void Merge(CheckResult from, CheckResult* into) {
   into->vms += from.vms;
   into->snapshots += from.snapshots;
@@ -219,17 +254,49 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   // VM k's data is read (on options.threads threads) while VM k+1's
   // structure is checked; results are merged in VM order.
   std::unique_ptr<VmChecker> reading;
+  std::string reading_stamp;  // the VM's stamp before its check
   std::future<void> pending;
-  auto finish_reading = [&] {
-    if (reading == nullptr) return;
+  // A VM whose check found problems is checked again, alone, while the VM
+  // changed under its check (a backup, forget, gc or compaction beside it):
+  // only problems found on a VM that held still are reported.
+  constexpr int kAttempts = 3;
+  auto recheck = [&](const std::string& vm) -> Status {
+    for (int attempt = 2; attempt <= kAttempts; ++attempt) {
+      VCSNAP_ASSIGN_OR_RETURN(std::string before, VmStamp(repo.backend(), vm));
+      PdsVerdicts fresh;  // a PDS verdict may come from the change too
+      reading = std::make_unique<VmChecker>(repo, vm, pds, &fresh);
+      VCSNAP_RETURN_IF_ERROR(reading->CheckStructure());
+      if (options.read_data) reading->ReadData(options.threads);
+      std::vector<std::string>& problems = reading->result().problems;
+      if (problems.empty()) return Status::Ok();
+      VCSNAP_ASSIGN_OR_RETURN(std::string after, VmStamp(repo.backend(), vm));
+      if (after == before) return Status::Ok();
+      if (attempt == kAttempts) {
+        problems.push_back("VM " + vm + ": changed during each of " +
+                           std::to_string(kAttempts) +
+                           " checks, so the problems above may come from "
+                           "those changes; check it again when it is idle");
+      }
+    }
+    return Status::Ok();
+  };
+  auto finish_reading = [&]() -> Status {
+    if (reading == nullptr) return Status::Ok();
     if (pending.valid()) pending.get();
+    if (!reading->result().problems.empty()) {
+      const std::string vm = reading->vm();
+      VCSNAP_ASSIGN_OR_RETURN(std::string after, VmStamp(repo.backend(), vm));
+      if (after != reading_stamp) VCSNAP_RETURN_IF_ERROR(recheck(vm));
+    }
     Merge(std::move(reading->result()), &result);
     reading.reset();
+    return Status::Ok();
   };
   for (const std::string& vm : vms) {
+    VCSNAP_ASSIGN_OR_RETURN(std::string stamp, VmStamp(repo.backend(), vm));
     auto checker = std::make_unique<VmChecker>(repo, vm, pds, &verdicts);
     Status s = checker->CheckStructure();
-    finish_reading();
+    VCSNAP_RETURN_IF_ERROR(finish_reading());
     VCSNAP_RETURN_IF_ERROR(s);
     if (options.read_data) {
       pending = std::async(
@@ -237,8 +304,9 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
           [c = checker.get(), t = options.threads] { c->ReadData(t); });
     }
     reading = std::move(checker);
+    reading_stamp = std::move(stamp);
   }
-  finish_reading();
+  VCSNAP_RETURN_IF_ERROR(finish_reading());
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

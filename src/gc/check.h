@@ -19,8 +19,16 @@
 // Only failures of the check itself (e.g. the repository cannot be listed)
 // are returned as a Status.
 //
-// Thread safety: read-only; may run beside backups (it reads committed
-// objects; a snapshot forgotten meanwhile may be reported as missing).
+// Beside changes: check takes no lease, so backups, forgets, gc and
+// compaction may change a VM while it is checked, and a check that read a
+// catalog or a store generation that changed under it could see objects
+// vanish. So a VM whose check found problems is checked again, alone, when
+// its stamp (catalog bytes and the store generations present) moved during
+// the check; problems are reported only from an attempt during which the VM
+// held still, or, after 3 attempts that all saw it change, with a last
+// problem saying so.
+//
+// Thread safety: read-only; may run beside any other command.
 
 #ifndef VCSNAP_GC_CHECK_H_
 #define VCSNAP_GC_CHECK_H_

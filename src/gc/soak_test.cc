@@ -9,7 +9,7 @@
 // A second test runs operations at once on threads (below).
 //
 // CI runs a few seeds; VCSNAP_SOAK_SEEDS=N (and VCSNAP_SOAK_STEPS=M) run a
-// longer soak by hand, e.g.
+// longer soak by hand (VCSNAP_SOAK_FIRST_SEED=S starts at seed S), e.g.
 //   VCSNAP_SOAK_SEEDS=200 build/release/src/gc/gc_test --gtest_filter='Soak*'
 
 #include <algorithm>
@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "backup/restore.h"
 #include "gc/forget.h"
 #include "gc/gc_test.h"
 #include "gc/sweep.h"
@@ -31,7 +32,9 @@
 #include "pds/pds_update.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
+#include "store/pds_store.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace vcsnap {
 namespace {
@@ -147,6 +150,8 @@ class SoakTest : public GcTest {
   struct {
     uint64_t level3_bytes = 0;  // found in the PDS
     uint64_t busy = 0;          // operations refused for a held lease
+    uint64_t restores = 0;      // concurrent with the other operations
+    uint64_t checks = 0;        // likewise
     std::map<std::string, uint64_t> crashes;  // by operation
   } stats_;
   std::map<std::string, uint64_t> calls_;  // most backend calls, by kind
@@ -275,11 +280,13 @@ void SoakTest::RunSeed(uint64_t seed, int steps) {
 }
 
 // Rounds of operations running at once, as on a host where backups of
-// several VMs, a `pds update` and deletions overlap: each round starts one
-// operation per VM (backup, forget, gc or compact; sometimes a second one on
-// the same VM, which then contends for its lease) and sometimes a
-// `pds update`, on threads, then checks everything. The only failure
-// allowed is Busy from a lease.
+// several VMs, a `pds update`, deletions, restores and checks overlap: each
+// round starts one operation per VM (backup, forget, gc, compact or restore;
+// sometimes a second one on the same VM, which then contends for its lease
+// or reads beside it), sometimes a `pds update` and sometimes a check of the
+// whole repository, on threads, then checks everything. The only failure
+// allowed is Busy from a lease; restores must be byte-exact and the checks
+// clean.
 void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
   std::mt19937_64 rng(seed);
   for (int v = 0; v < kVms; ++v) {
@@ -291,7 +298,8 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
     struct Op {
       int vm = 0;
       std::string kind;
-      uint32_t victim = 0;  // forget
+      uint32_t victim = 0;          // forget; restore: the snapshot
+      const Bytes* want = nullptr;  // restore: its image
       Status status;
       std::optional<BackupResult> backup;
       std::vector<uint32_t> forgotten;
@@ -300,14 +308,15 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
     for (int v = 0; v < kVms; ++v) {
       const int n = rng() % 3 == 0 ? 2 : 1;
       for (int i = 0; i < n; ++i) {
-        const int pick = static_cast<int>(rng() % 8);
+        const int pick = static_cast<int>(rng() % 10);
         const bool can_forget = !model_[v].live.empty();
         Op op;
         op.vm = v;
         op.kind = pick < 4 || !can_forget ? "backup"
                   : pick < 6              ? "forget"
                   : pick < 7              ? "gc"
-                                          : "compact";
+                  : pick < 8              ? "compact"
+                                          : "restore";
         if (op.kind == "backup" && i == 1) op.kind = "gc";  // one image
         if (op.kind == "forget") {
           auto it = model_[v].live.begin();
@@ -316,13 +325,32 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
           // Two forgets of one snapshot: the second would be NotFound.
           if (i == 1 && ops.back().victim == op.victim) op.kind = "gc";
         }
+        if (op.kind == "restore") {
+          auto it = model_[v].live.begin();
+          std::advance(it, rng() % model_[v].live.size());
+          op.victim = it->first;
+          op.want = &it->second;
+        }
         ops.push_back(op);
+      }
+    }
+    // A restore runs beside anything but the forget of its own snapshot.
+    for (Op& op : ops) {
+      for (const Op& other : ops) {
+        if (op.kind == "restore" && other.kind == "forget" &&
+            other.vm == op.vm && other.victim == op.victim) {
+          op.kind = "gc";
+        }
       }
     }
     const bool update = rng() % 3 == 0;
     if (update) {
       ops.emplace_back();
       ops.back().kind = "pds update";
+    }
+    if (rng() % 3 == 0) {  // check of the whole repository, beside the rest
+      ops.emplace_back();
+      ops.back().kind = rng() % 2 ? "check --read-data" : "check";
     }
     for (const Op& op : ops) {
       if (op.kind != "backup") continue;
@@ -359,6 +387,30 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
               RunForget(*repo_, {vm, {std::to_string(op.victim)}, {}, false});
           op.status = r.status();
           if (r.ok()) op.forgotten = r->forgotten;
+        } else if (op.kind == "restore") {
+          // No lease: a restore must work beside backups, deletions and
+          // compaction of the same VM.
+          PdsStore pds(&repo_->backend());
+          RestoreOptions o;
+          o.vm = vm;
+          o.snapshot = std::to_string(op.victim);
+          o.output = dir_ + "/restore-" + std::to_string(i) + ".img";
+          o.force = true;
+          o.verify = true;
+          o.pds = [&pds](const PdsRef& ref) { return pds.Get(ref); };
+          op.status = RunRestore(*repo_, o).status();
+          if (op.status.ok() &&
+              ::vcsnap::testing::ReadTestFile(o.output) != *op.want) {
+            op.status = Status::Corruption("restored image differs");
+          }
+        } else if (op.kind.starts_with("check")) {
+          auto r = RunCheck(*repo_, {op.kind != "check", 2});
+          op.status = r.status();
+          if (r.ok() && !r->problems.empty()) {
+            op.status = Status::Corruption(
+                "check found " + std::to_string(r->problems.size()) +
+                " problems, the first: " + r->problems[0]);
+          }
         } else if (op.kind == "gc") {
           op.status = RunGc(*repo_, vm).status();
         } else if (op.kind == "compact") {
@@ -369,10 +421,20 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
       });
     }
     for (std::thread& t : threads) t.join();
+    std::string round_ops;  // for the trace
+    for (const Op& op : ops) {
+      round_ops += " " + op.kind + "(" + Vm(op.vm) + ")" +
+                   (op.status.ok() ? "" : ":" + op.status.ToString());
+    }
+    SCOPED_TRACE("operations:" + round_ops);
     for (const Op& op : ops) {
       SCOPED_TRACE(op.kind + " of " + Vm(op.vm));
-      ASSERT_TRUE(op.status.ok() || op.status.code() == StatusCode::kBusy)
+      ASSERT_TRUE(op.status.ok() ||
+                  (op.status.code() == StatusCode::kBusy &&
+                   op.kind != "restore" && !op.kind.starts_with("check")))
           << op.status;
+      if (op.kind == "restore") ++stats_.restores;
+      if (op.kind.starts_with("check")) ++stats_.checks;
       if (!op.status.ok()) {
         ++stats_.busy;
         continue;
@@ -392,7 +454,8 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
 TEST_F(SoakTest, ConcurrentOperationsLoseNothing) {
   const uint64_t seeds = EnvOr("VCSNAP_SOAK_SEEDS", 5);
   const int rounds = static_cast<int>(EnvOr("VCSNAP_SOAK_STEPS", 16));
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+  const uint64_t first = EnvOr("VCSNAP_SOAK_FIRST_SEED", 1);
+  for (uint64_t seed = first; seed < first + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     SetUp();
     RunConcurrentSeed(seed, rounds);
@@ -400,17 +463,22 @@ TEST_F(SoakTest, ConcurrentOperationsLoseNothing) {
   }
   std::printf(
       "concurrent soak: %llu seeds x %d rounds, %llu busy, %llu "
-      "bytes from PDS\n",
+      "restores, %llu checks, %llu bytes from PDS\n",
       static_cast<unsigned long long>(seeds), rounds,
       static_cast<unsigned long long>(stats_.busy),
+      static_cast<unsigned long long>(stats_.restores),
+      static_cast<unsigned long long>(stats_.checks),
       static_cast<unsigned long long>(stats_.level3_bytes));
   EXPECT_GT(stats_.level3_bytes, 0u);
+  EXPECT_GT(stats_.restores, 0u);
+  EXPECT_GT(stats_.checks, 0u);
 }
 
 TEST_F(SoakTest, RandomHistoriesWithPdsAndCrashesLoseNothing) {
   const uint64_t seeds = EnvOr("VCSNAP_SOAK_SEEDS", 4);
   const int steps = static_cast<int>(EnvOr("VCSNAP_SOAK_STEPS", 40));
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+  const uint64_t first = EnvOr("VCSNAP_SOAK_FIRST_SEED", 1);
+  for (uint64_t seed = first; seed < first + seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     SetUp();
     RunSeed(seed, steps);

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -142,6 +143,22 @@ class SoakTest : public GcTest {
       }
     }
     return CheckPasses(read_data);
+  }
+
+  // Runs `run` on a fresh repository for each of VCSNAP_SOAK_SEEDS seeds
+  // (default `seeds`) from VCSNAP_SOAK_FIRST_SEED (default 1), stopping at
+  // the first fatal failure. Returns the number of seeds.
+  uint64_t ForEachSeed(uint64_t seeds,
+                       const std::function<void(uint64_t)>& run) {
+    seeds = EnvOr("VCSNAP_SOAK_SEEDS", seeds);
+    const uint64_t first = EnvOr("VCSNAP_SOAK_FIRST_SEED", 1);
+    for (uint64_t seed = first; seed < first + seeds; ++seed) {
+      SCOPED_TRACE("seed " + std::to_string(seed));
+      SetUp();
+      run(seed);
+      if (HasFatalFailure()) break;
+    }
+    return seeds;
   }
 
   void RunSeed(uint64_t seed, int steps);
@@ -452,15 +469,10 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
 }
 
 TEST_F(SoakTest, ConcurrentOperationsLoseNothing) {
-  const uint64_t seeds = EnvOr("VCSNAP_SOAK_SEEDS", 5);
   const int rounds = static_cast<int>(EnvOr("VCSNAP_SOAK_STEPS", 16));
-  const uint64_t first = EnvOr("VCSNAP_SOAK_FIRST_SEED", 1);
-  for (uint64_t seed = first; seed < first + seeds; ++seed) {
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    SetUp();
-    RunConcurrentSeed(seed, rounds);
-    if (HasFatalFailure()) return;
-  }
+  const uint64_t seeds =
+      ForEachSeed(5, [&](uint64_t seed) { RunConcurrentSeed(seed, rounds); });
+  if (HasFatalFailure()) return;
   std::printf(
       "concurrent soak: %llu seeds x %d rounds, %llu busy, %llu "
       "restores, %llu checks, %llu bytes from PDS\n",
@@ -475,15 +487,10 @@ TEST_F(SoakTest, ConcurrentOperationsLoseNothing) {
 }
 
 TEST_F(SoakTest, RandomHistoriesWithPdsAndCrashesLoseNothing) {
-  const uint64_t seeds = EnvOr("VCSNAP_SOAK_SEEDS", 4);
   const int steps = static_cast<int>(EnvOr("VCSNAP_SOAK_STEPS", 40));
-  const uint64_t first = EnvOr("VCSNAP_SOAK_FIRST_SEED", 1);
-  for (uint64_t seed = first; seed < first + seeds; ++seed) {
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    SetUp();
-    RunSeed(seed, steps);
-    if (HasFatalFailure()) return;
-  }
+  const uint64_t seeds =
+      ForEachSeed(4, [&](uint64_t seed) { RunSeed(seed, steps); });
+  if (HasFatalFailure()) return;
   // The history must have exercised what it is about.
   std::string crashes;
   for (const auto& [what, n] : stats_.crashes) {

@@ -113,6 +113,22 @@ for cmd in "forget --vm vm-00 --snapshot ${day0% }" \
     }
   fi
 done
+# A killed restore leaves no output (only its .vcsnap-partial), and the
+# rerun replaces the partial file.
+latest=$(newest vm-01)
+for d in 0.01 0.05 0.1; do
+  rm -f "$tmp/killed.img"
+  killed "$d" "$vcsnap" --repo "$r" restore --vm vm-01 --snapshot "$latest" \
+    --output "$tmp/killed.img"
+  if [ -e "$tmp/killed.img" ] &&
+    ! cmp -s "$tmp/killed.img" "$f/vm-01/day-03.img"; then
+    fail "a restore killed after ${d}s left a wrong output file"
+  fi
+done
+run "$vcsnap" --repo "$r" restore --vm vm-01 --snapshot "$latest" \
+  --output "$tmp/killed.img" --force
+cmp -s "$tmp/killed.img" "$f/vm-01/day-03.img" ||
+  fail "restore after killed restores differs"
 # Every snapshot left restores byte-exact.
 restored=0
 for vm in vm-00 vm-01; do

@@ -169,6 +169,7 @@ class SoakTest : public GcTest {
     uint64_t busy = 0;          // operations refused for a held lease
     uint64_t restores = 0;      // concurrent with the other operations
     uint64_t checks = 0;        // likewise
+    uint64_t inconclusive_checks = 0;
     std::map<std::string, uint64_t> crashes;  // by operation
   } stats_;
   std::map<std::string, uint64_t> calls_;  // most backend calls, by kind
@@ -317,6 +318,7 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
       std::string kind;
       uint32_t victim = 0;          // forget; restore: the snapshot
       const Bytes* want = nullptr;  // restore: its image
+      bool inconclusive = false;    // check: a VM kept changing
       Status status;
       std::optional<BackupResult> backup;
       std::vector<uint32_t> forgotten;
@@ -423,7 +425,15 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
         } else if (op.kind.starts_with("check")) {
           auto r = RunCheck(*repo_, {op.kind != "check", 2});
           op.status = r.status();
-          if (r.ok() && !r->problems.empty()) {
+          // A VM that changed under every attempt may be reported so
+          // (rare: each VM has at most two writers in a round); that is the
+          // promised answer, not damage.
+          const bool inconclusive =
+              r.ok() && !r->problems.empty() &&
+              r->problems.back().find("changed during each of") !=
+                  std::string::npos;
+          if (inconclusive) op.inconclusive = true;
+          if (r.ok() && !r->problems.empty() && !inconclusive) {
             op.status = Status::Corruption(
                 "check found " + std::to_string(r->problems.size()) +
                 " problems, the first: " + r->problems[0]);
@@ -452,6 +462,7 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
           << op.status;
       if (op.kind == "restore") ++stats_.restores;
       if (op.kind.starts_with("check")) ++stats_.checks;
+      if (op.inconclusive) ++stats_.inconclusive_checks;
       if (!op.status.ok()) {
         ++stats_.busy;
         continue;
@@ -475,11 +486,12 @@ TEST_F(SoakTest, ConcurrentOperationsLoseNothing) {
   if (HasFatalFailure()) return;
   std::printf(
       "concurrent soak: %llu seeds x %d rounds, %llu busy, %llu "
-      "restores, %llu checks, %llu bytes from PDS\n",
+      "restores, %llu checks (%llu inconclusive), %llu bytes from PDS\n",
       static_cast<unsigned long long>(seeds), rounds,
       static_cast<unsigned long long>(stats_.busy),
       static_cast<unsigned long long>(stats_.restores),
       static_cast<unsigned long long>(stats_.checks),
+      static_cast<unsigned long long>(stats_.inconclusive_checks),
       static_cast<unsigned long long>(stats_.level3_bytes));
   EXPECT_GT(stats_.level3_bytes, 0u);
   EXPECT_GT(stats_.restores, 0u);

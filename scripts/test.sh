@@ -3,7 +3,7 @@
 # missing, builds the normal and the ASan/UBSan flavours, and runs every test
 # of both with CTest. The last line is CTest's summary of the sanitizer run.
 # With arguments, only those flavours: `scripts/test.sh tsan` builds and runs
-# everything under ThreadSanitizer (by hand; about 15 minutes on 2 cores).
+# everything under ThreadSanitizer (by hand; about 12 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -5,7 +5,6 @@
 // --read-data finds nothing. Uses the repository's default parameters (2 MiB
 // segments, 3/4/64 KiB chunks) on the local backend, as a user would.
 
-
 #include "backup/backup.h"
 #include "backup/restore.h"
 #include "fleet/fleet.h"

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iterator>
 #include <optional>
 #include <thread>
 
@@ -60,15 +59,12 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
                                           : "restore";
         if (op.kind == "backup" && i == 1) op.kind = "gc";  // one image
         if (op.kind == "forget") {
-          auto it = model_[v].live.begin();
-          std::advance(it, rng() % model_[v].live.size());
-          op.victim = it->first;
+          op.victim = PickLive(v, rng)->first;
           // Two forgets of one snapshot: the second would be NotFound.
           if (i == 1 && ops.back().victim == op.victim) op.kind = "gc";
         }
         if (op.kind == "restore") {
-          auto it = model_[v].live.begin();
-          std::advance(it, rng() % model_[v].live.size());
+          auto it = PickLive(v, rng);
           op.victim = it->first;
           op.want = &it->second;
         }
@@ -94,12 +90,7 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
       ops.back().kind = rng() % 2 ? "check --read-data" : "check";
     }
     for (const Op& op : ops) {
-      if (op.kind != "backup") continue;
-      std::vector<bool> dirty;
-      Mutate(&model_[op.vm].image, rng, &dirty);
-      for (size_t s = 0; s < kSegs; ++s) {
-        model_[op.vm].dirty[s] = model_[op.vm].dirty[s] || dirty[s];
-      }
+      if (op.kind == "backup") ChangeDisk(op.vm, rng);
     }
     // Bitmaps and images are written before the threads start.
     std::vector<BackupOptions> backup_options(ops.size());

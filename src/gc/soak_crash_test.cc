@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iterator>
 
 #include "gc/forget.h"
 #include "gc/soak_test.h"
@@ -46,9 +45,7 @@ void SoakTest::RunSeed(uint64_t seed, int steps) {
     // What a crash may have removed from the catalog (forget's victims).
     std::set<uint32_t> may_go;
     if (kind == "forget") {
-      auto it = m.live.begin();
-      std::advance(it, rng() % m.live.size());
-      may_go = {it->first};
+      may_go = {PickLive(v, rng)->first};
     } else if (kind == "retention") {
       auto catalog = LoadCatalog(*mem_, Vm(v));
       ASSERT_OK(catalog);
@@ -56,11 +53,7 @@ void SoakTest::RunSeed(uint64_t seed, int steps) {
         may_go.insert(id);
       }
     }
-    std::vector<bool> dirty;
-    if (kind == "backup") {
-      Mutate(&m.image, rng, &dirty);
-      for (size_t s = 0; s < kSegs; ++s) m.dirty[s] = m.dirty[s] || dirty[s];
-    }
+    if (kind == "backup") ChangeDisk(v, rng);
     if (crash) fault_->CrashAtNth(crash_at, applied);
     const uint64_t calls_before = fault_->op_count();
     // Runs the operation; a failure is allowed only from the crash.

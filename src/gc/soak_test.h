@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -79,6 +80,22 @@ class SoakTest : public GcTest {
   }
 
   static std::string Vm(int v) { return "vm" + std::to_string(v); }
+
+  // The day's edits to VM v's disk, remembered as dirty until a backup of
+  // it commits.
+  void ChangeDisk(int v, std::mt19937_64& rng) {
+    VmModel& m = model_[v];
+    std::vector<bool> dirty;
+    Mutate(&m.image, rng, &dirty);
+    for (size_t s = 0; s < kSegs; ++s) m.dirty[s] = m.dirty[s] || dirty[s];
+  }
+
+  // A committed snapshot of VM v, chosen at random. REQUIRES: one exists.
+  std::map<uint32_t, Bytes>::iterator PickLive(int v, std::mt19937_64& rng) {
+    auto it = model_[v].live.begin();
+    std::advance(it, rng() % model_[v].live.size());
+    return it;
+  }
 
   // Writes the VM's image and bitmap (dirty since its last committed backup)
   // and returns the options to back them up.

@@ -234,7 +234,8 @@ class CheckCommand final : public Command {
                           {"references", r.references},
                           {"bytes_read", r.bytes_read},
                           {"seconds", r.seconds},
-                          {"problems", r.problems}};
+                          {"problems", r.problems},
+                          {"unsettled_vms", r.unsettled_vms}};
       std::printf("%s\n", j.dump().c_str());
     } else {
       for (const std::string& p : r.problems) {

@@ -31,13 +31,15 @@ namespace {
 // next VM's structure is checked) ReadData. Counts into its own result.
 class VmChecker {
  public:
+  // `keep_uses`: record each distinct reference's first use, for ReadData.
   VmChecker(Repository& repo, const std::string& vm, PdsStore& pds,
-            PdsVerdicts* verdicts)
+            PdsVerdicts* verdicts, bool keep_uses)
       : repo_(repo),
         backend_(repo.backend()),
         vm_(vm),
         pds_(pds),
-        verdicts_(verdicts) {
+        verdicts_(verdicts),
+        keep_uses_(keep_uses) {
     result_.vms = 1;
   }
 
@@ -59,76 +61,100 @@ class VmChecker {
   std::string Where(uint32_t snap, uint64_t segment = UINT64_MAX) const {
     return UseWhere(vm_, snap, segment);
   }
-  Status CheckRef(const RecipeEntry& e);
+  Status CheckPdsRef(const RecipeEntry& e);
   void CheckDeletionMetadata(uint32_t snapshot);
   // Checks one non-zero entry of the recipe (snapshot, segment): each
   // distinct reference is checked, and its first use recorded, once; a bad
   // reference is reported at every use.
   void AddEntry(const RecipeEntry& e, uint32_t snapshot, uint64_t segment);
+  void AddVmEntry(const RecipeEntry& e, uint32_t snapshot, uint64_t segment);
+  void AddPdsEntry(const RecipeEntry& e, uint32_t snapshot, uint64_t segment);
 
   Repository& repo_;
   Backend& backend_;
   const std::string vm_;
   PdsStore& pds_;
   PdsVerdicts* verdicts_;
+  const bool keep_uses_;
   CheckResult result_;
   std::unique_ptr<VmStore> store_;
   std::unique_ptr<RefStates> refs_;  // of store_
-  std::vector<ChunkUse> vm_uses_;    // distinct; sorted by reference at the end
-  std::vector<ChunkUse> pds_uses_;   // distinct
-  // Distinct references seen -> index of CheckRef's error in bad_, or -1.
-  std::unordered_map<uint64_t, int32_t> vm_seen_;  // by vm_ref
+  // Memory is what limits the size of VM a check can take, so a good VM
+  // reference costs one bit while the structure is walked (a mark in refs_)
+  // plus its first use (56 bytes) only when the data is read. A VM of 1 TiB
+  // has ~2.7e8 of them.
+  std::unordered_map<uint64_t, size_t> vm_bad_;  // vm_ref -> index in bad_
+  VmChunkUses vm_uses_;  // distinct, with keep_uses_; sorted by reference
+  uint64_t vm_distinct_ = 0;
+  std::vector<ChunkUse> pds_uses_;  // distinct
+  // Distinct PDS references seen -> index of their error in bad_, or -1.
   std::map<PdsKey, int32_t> pds_seen_;
-  std::vector<Status> bad_;  // what CheckRef said of the bad references
+  std::vector<Status> bad_;  // what was wrong with the bad references
 };
 
 void VmChecker::AddEntry(const RecipeEntry& e, uint32_t snapshot,
                          uint64_t segment) {
-  const bool vm = e.kind == ChunkKind::kVm;
-  std::vector<ChunkUse>& uses = vm ? vm_uses_ : pds_uses_;
-  int32_t* bad = nullptr;
-  bool fresh = false;
-  if (vm) {
-    auto [it, added] = vm_seen_.try_emplace(e.vm_ref, -1);
-    bad = &it->second;
-    fresh = added;
+  if (e.kind == ChunkKind::kVm) {
+    AddVmEntry(e, snapshot, segment);
   } else {
-    auto [it, added] = pds_seen_.try_emplace(PdsKeyOf(e), -1);
-    bad = &it->second;
-    fresh = added;
+    AddPdsEntry(e, snapshot, segment);
   }
-  if (fresh) {
-    uses.push_back(ChunkUse{e, snapshot, segment});
-    Status ok = CheckRef(e);
-    if (ok.ok()) return;
-    *bad = static_cast<int32_t>(bad_.size());
-    bad_.push_back(std::move(ok));
-  }
-  if (*bad >= 0) Problem(Where(snapshot, segment), bad_[*bad]);
 }
 
-Status VmChecker::CheckRef(const RecipeEntry& e) {
-  if (e.kind == ChunkKind::kPds) {
-    Result<PdsGenerationInfo> g = pds_.GetGenerationInfo(e.pds_generation);
-    if (!g.ok()) return g.status();
-    if (e.pds_offset + e.pds_size > g->end_offset) {
-      return Status::Corruption("PDS reference past the end of generation " +
-                                std::to_string(e.pds_generation));
+void VmChecker::AddVmEntry(const RecipeEntry& e, uint32_t snapshot,
+                           uint64_t segment) {
+  auto bad = vm_bad_.find(e.vm_ref);
+  if (bad == vm_bad_.end()) {
+    Result<ChunkRef> ref = ChunkRef::FromRaw(e.vm_ref);
+    bool first = false;
+    Result<RefState> state =
+        ref.ok() ? refs_->Mark(*ref, &first) : ref.status();
+    if (state.ok() && *state == RefState::kLive) {
+      if (!first) return;
+    } else {
+      Status error = state.status();
+      if (state.ok() && *state == RefState::kDeleted) {
+        error =
+            Status::Corruption("chunk " + ref->ToString() +
+                               " is logged for deletion but still referenced");
+      } else if (state.ok()) {
+        error = Status::NotFound("chunk " + ref->ToString() +
+                                 " is not in the store");
+      }
+      bad = vm_bad_.emplace(e.vm_ref, bad_.size()).first;
+      bad_.push_back(std::move(error));
     }
-    return Status::Ok();
+    vm_distinct_++;
+    if (keep_uses_) {
+      vm_uses_.push_back(
+          VmChunkUse{e.vm_ref, e.length, snapshot, segment, e.fp});
+    }
+    if (bad == vm_bad_.end()) return;
   }
-  VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(e.vm_ref));
-  VCSNAP_ASSIGN_OR_RETURN(RefState state, refs_->Get(ref));
-  switch (state) {
-    case RefState::kLive:
-      return Status::Ok();
-    case RefState::kDeleted:
-      return Status::Corruption("chunk " + ref.ToString() +
-                                " is logged for deletion but still referenced");
-    case RefState::kAbsent:
-      break;
+  Problem(Where(snapshot, segment), bad_[bad->second]);
+}
+
+void VmChecker::AddPdsEntry(const RecipeEntry& e, uint32_t snapshot,
+                            uint64_t segment) {
+  auto [it, fresh] = pds_seen_.try_emplace(PdsKeyOf(e), -1);
+  if (fresh) {
+    pds_uses_.push_back(ChunkUse{e, snapshot, segment});
+    Status ok = CheckPdsRef(e);
+    if (ok.ok()) return;
+    it->second = static_cast<int32_t>(bad_.size());
+    bad_.push_back(std::move(ok));
   }
-  return Status::NotFound("chunk " + ref.ToString() + " is not in the store");
+  if (it->second >= 0) Problem(Where(snapshot, segment), bad_[it->second]);
+}
+
+Status VmChecker::CheckPdsRef(const RecipeEntry& e) {
+  Result<PdsGenerationInfo> g = pds_.GetGenerationInfo(e.pds_generation);
+  if (!g.ok()) return g.status();
+  if (e.pds_offset + e.pds_size > g->end_offset) {
+    return Status::Corruption("PDS reference past the end of generation " +
+                              std::to_string(e.pds_generation));
+  }
+  return Status::Ok();
 }
 
 // The summary (forget needs it) and the dropped list (forget falls back to
@@ -193,12 +219,13 @@ Status VmChecker::CheckStructure() {
       }));
   // CheckData streams the store in reference order.
   std::sort(vm_uses_.begin(), vm_uses_.end(),
-            [](const ChunkUse& a, const ChunkUse& b) {
-              return a.entry.vm_ref < b.entry.vm_ref;
+            [](const VmChunkUse& a, const VmChunkUse& b) {
+              return a.vm_ref < b.vm_ref;
             });
-  vm_seen_ = {};
+  vm_bad_ = {};
   pds_seen_ = {};
-  result_.references += vm_uses_.size() + pds_uses_.size();
+  refs_.reset();
+  result_.references += vm_distinct_ + pds_uses_.size();
   return Status::Ok();
 }
 
@@ -240,6 +267,9 @@ void Merge(CheckResult from, CheckResult* into) {
   into->references += from.references;
   into->bytes_read += from.bytes_read;
   for (std::string& p : from.problems) into->problems.push_back(std::move(p));
+  for (std::string& v : from.unsettled_vms) {
+    into->unsettled_vms.push_back(std::move(v));
+  }
 }
 
 }  // namespace
@@ -264,7 +294,8 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
     for (int attempt = 2; attempt <= kAttempts; ++attempt) {
       VCSNAP_ASSIGN_OR_RETURN(std::string before, VmStamp(repo.backend(), vm));
       PdsVerdicts fresh;  // a PDS verdict may come from the change too
-      reading = std::make_unique<VmChecker>(repo, vm, pds, &fresh);
+      reading =
+          std::make_unique<VmChecker>(repo, vm, pds, &fresh, options.read_data);
       VCSNAP_RETURN_IF_ERROR(reading->CheckStructure());
       if (options.read_data) reading->ReadData(options.threads);
       std::vector<std::string>& problems = reading->result().problems;
@@ -272,6 +303,7 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
       VCSNAP_ASSIGN_OR_RETURN(std::string after, VmStamp(repo.backend(), vm));
       if (after == before) return Status::Ok();
       if (attempt == kAttempts) {
+        reading->result().unsettled_vms.push_back(vm);
         problems.push_back("VM " + vm + ": changed during each of " +
                            std::to_string(kAttempts) +
                            " checks, so the problems above may come from "
@@ -294,7 +326,8 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   };
   for (const std::string& vm : vms) {
     VCSNAP_ASSIGN_OR_RETURN(std::string stamp, VmStamp(repo.backend(), vm));
-    auto checker = std::make_unique<VmChecker>(repo, vm, pds, &verdicts);
+    auto checker = std::make_unique<VmChecker>(repo, vm, pds, &verdicts,
+                                               options.read_data);
     Status s = checker->CheckStructure();
     VCSNAP_RETURN_IF_ERROR(finish_reading());
     VCSNAP_RETURN_IF_ERROR(s);

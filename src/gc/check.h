@@ -54,6 +54,10 @@ struct CheckResult {
   uint64_t bytes_read = 0;  // with read_data: chunk bytes re-hashed; a chunk
                             // counts once (a PDS chunk once per check)
   std::vector<std::string> problems;
+  // VMs that changed under each of the attempts to check them (a backup,
+  // forget, gc or compaction beside the check): their problems may come from
+  // those changes, so check them again when they are idle.
+  std::vector<std::string> unsettled_vms;
   double seconds = 0;
 };
 

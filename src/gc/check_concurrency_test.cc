@@ -74,6 +74,7 @@ TEST_F(CheckConcurrencyTest, AForgetDuringCheckIsNotReportedAsDamage) {
   ASSERT_EQ(forgotten_.size(), 1u);
   ASSERT_OK(forgotten_[0]);
   EXPECT_TRUE(c->problems.empty()) << c->problems[0];
+  EXPECT_TRUE(c->unsettled_vms.empty());
   EXPECT_EQ(c->snapshots, 3u);  // the second attempt saw the new catalog
   ASSERT_TRUE(CheckPasses(true));
 }
@@ -88,6 +89,7 @@ TEST_F(CheckConcurrencyTest, AVmChangingUnderEveryAttemptIsSaidToHaveChanged) {
   EXPECT_NE(c->problems.back().find("VM vm: changed during each of 3 checks"),
             std::string::npos)
       << c->problems.back();
+  EXPECT_EQ(c->unsettled_vms, std::vector<std::string>{"vm"});
   ASSERT_TRUE(CheckPasses(true));  // and it was only the changes
 }
 

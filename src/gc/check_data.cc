@@ -4,6 +4,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <ranges>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -17,12 +18,13 @@ constexpr uint64_t kRunBytes = 8u << 20;  // stored group bytes per VM task
 constexpr size_t kPdsBatch = 256;         // PDS references per task
 constexpr char kMismatch[] = "chunk does not match its fingerprint";
 
-uint16_t ContainerOf(const ChunkUse& u) {
-  return static_cast<uint16_t>(u.entry.vm_ref >> 48);
+uint16_t ContainerOf(const VmChunkUse& u) {
+  return static_cast<uint16_t>(u.vm_ref >> 48);
 }
-uint64_t CidOf(const ChunkUse& u) { return u.entry.vm_ref & kMaxCid; }
+uint64_t CidOf(const VmChunkUse& u) { return u.vm_ref & kMaxCid; }
 
-bool Matches(const RecipeEntry& e, ByteView data) {
+template <typename Use>  // VmChunkUse or RecipeEntry
+bool Matches(const Use& e, ByteView data) {
   return data.size() == e.length && Sha256(data) == e.fp;
 }
 
@@ -59,8 +61,8 @@ struct Found {
 class DataChecker {
  public:
   DataChecker(std::string_view vm, VmStore& store, PdsStore& pds,
-              std::span<const ChunkUse> vm_uses,
-              std::span<const ChunkUse> pds_uses, PdsVerdicts* verdicts)
+              const VmChunkUses& vm_uses, std::span<const ChunkUse> pds_uses,
+              PdsVerdicts* verdicts)
       : vm_(vm),
         store_(store),
         pds_(pds),
@@ -72,7 +74,8 @@ class DataChecker {
   void Run(unsigned threads, CheckResult* result);
 
  private:
-  std::string Where(const ChunkUse& u) const {
+  template <typename Use>  // VmChunkUse or ChunkUse
+  std::string Where(const Use& u) const {
     return UseWhere(vm_, u.snapshot, u.segment) + ": ";
   }
   void PlanVm();
@@ -85,7 +88,7 @@ class DataChecker {
   const std::string_view vm_;
   VmStore& store_;
   PdsStore& pds_;
-  const std::span<const ChunkUse> vm_uses_;
+  const VmChunkUses& vm_uses_;
   const std::span<const ChunkUse> pds_uses_;
   PdsVerdicts* const verdicts_;
   std::vector<ContainerWork> containers_;
@@ -102,7 +105,7 @@ void DataChecker::PlanVm() {
     while (i < vm_uses_.size() && ContainerOf(vm_uses_[i]) == cw.id) ++i;
     cw.end = i;
     // A reserved container ID is no store container: Retry reports it.
-    if (ChunkRef::FromRaw(vm_uses_[cw.begin].entry.vm_ref).ok()) {
+    if (ChunkRef::FromRaw(vm_uses_[cw.begin].vm_ref).ok()) {
       Result<ContainerIndex> index = store_.LoadContainerIndex(cw.id);
       if (index.ok()) {
         cw.index = std::move(*index);
@@ -153,11 +156,12 @@ void DataChecker::PlanPds(Found* found) {
 
 void DataChecker::Scan(const Task& t, Found* f) {
   const ContainerWork& cw = containers_[t.container];
-  const std::span<const ChunkUse> uses =
-      vm_uses_.subspan(cw.begin, cw.end - cw.begin);
+  const auto base = vm_uses_.begin();
+  const std::ranges::subrange uses(base + static_cast<ptrdiff_t>(cw.begin),
+                                   base + static_cast<ptrdiff_t>(cw.end));
   auto first_use = [&](uint64_t cid) {
     return static_cast<size_t>(std::partition_point(uses.begin(), uses.end(),
-                                                    [&](const ChunkUse& u) {
+                                                    [&](const VmChunkUse& u) {
                                                       return CidOf(u) < cid;
                                                     }) -
                                uses.begin());
@@ -172,7 +176,7 @@ void DataChecker::Scan(const Task& t, Found* f) {
     while (u < uses.size() && CidOf(uses[u]) < cid) ++u;
     if (u == uses.size() || CidOf(uses[u]) != cid) return;  // unreferenced
     done_[cw.begin + u] = 1;
-    if (Matches(uses[u].entry, data)) {
+    if (Matches(uses[u], data)) {
       f->bytes += data.size();
     } else {
       f->problems.emplace_back(cw.begin + u, Where(uses[u]) + kMismatch);
@@ -218,7 +222,7 @@ void DataChecker::Retry(std::vector<BadGroup> bad, Found* f) {
     std::optional<bool> moved;  // the generation changed since the scan
     for (size_t i = cw.begin; i < cw.end; ++i) {
       if (done_[i]) continue;
-      const ChunkUse& use = vm_uses_[i];
+      const VmChunkUse& use = vm_uses_[i];
       if (!moved.has_value()) {
         Result<ContainerIndex> now = store_.LoadContainerIndex(cw.id);
         moved =
@@ -237,11 +241,11 @@ void DataChecker::Retry(std::vector<BadGroup> bad, Found* f) {
           continue;
         }
       }
-      Result<ChunkRef> ref = ChunkRef::FromRaw(use.entry.vm_ref);
+      Result<ChunkRef> ref = ChunkRef::FromRaw(use.vm_ref);
       Result<Bytes> data = ref.ok() ? store_.Get(*ref) : ref.status();
       if (!data.ok()) {
         f->problems.emplace_back(i, Where(use) + data.status().message());
-      } else if (!Matches(use.entry, *data)) {
+      } else if (!Matches(use, *data)) {
         f->problems.emplace_back(i, Where(use) + kMismatch);
       } else {
         f->bytes += data->size();
@@ -297,9 +301,8 @@ std::string UseWhere(std::string_view vm, uint32_t snapshot, uint64_t segment) {
 }
 
 void CheckData(std::string_view vm, VmStore& store, PdsStore& pds,
-               std::span<const ChunkUse> vm_uses,
-               std::span<const ChunkUse> pds_uses, unsigned threads,
-               PdsVerdicts* verdicts, CheckResult* result) {
+               const VmChunkUses& vm_uses, std::span<const ChunkUse> pds_uses,
+               unsigned threads, PdsVerdicts* verdicts, CheckResult* result) {
   DataChecker(vm, store, pds, vm_uses, pds_uses, verdicts).Run(threads, result);
 }
 

@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <span>
 #include <string>
@@ -41,12 +42,26 @@
 
 namespace vcsnap {
 
-// A distinct chunk reference and the first place that uses it.
+// A distinct PDS chunk reference and the first place that uses it.
 struct ChunkUse {
   RecipeEntry entry;
   uint32_t snapshot = 0;
   uint64_t segment = 0;
 };
+
+// A distinct VM chunk reference and the first place that uses it: what the
+// read-data pass needs, in 56 bytes (a VM can have hundreds of millions).
+struct VmChunkUse {
+  uint64_t vm_ref = 0;  // ChunkRef raw value
+  uint32_t length = 0;
+  uint32_t snapshot = 0;
+  uint64_t segment = 0;
+  std::array<uint8_t, 32> fp{};
+};
+
+// The VM references of one check, held in blocks rather than one array, so
+// that growing it never needs twice its size.
+using VmChunkUses = std::deque<VmChunkUse>;
 
 // "VM <vm> snapshot <s>[ segment <i>]".
 std::string UseWhere(std::string_view vm, uint32_t snapshot,
@@ -64,13 +79,12 @@ inline PdsKey PdsKeyOf(const RecipeEntry& e) {
 // else the problem (without a place).
 using PdsVerdicts = std::map<PdsKey, std::string>;
 
-// Verifies the chunks of `vm_uses` (kVm entries, distinct, sorted by
-// entry.vm_ref) and `pds_uses` (kPds entries, distinct). Adds the bytes it
+// Verifies the chunks of `vm_uses` (distinct, sorted by vm_ref) and
+// `pds_uses` (kPds entries, distinct). Adds the bytes it
 // hashed to result->bytes_read and appends its problems to result->problems.
 void CheckData(std::string_view vm, VmStore& store, PdsStore& pds,
-               std::span<const ChunkUse> vm_uses,
-               std::span<const ChunkUse> pds_uses, unsigned threads,
-               PdsVerdicts* verdicts, CheckResult* result);
+               const VmChunkUses& vm_uses, std::span<const ChunkUse> pds_uses,
+               unsigned threads, PdsVerdicts* verdicts, CheckResult* result);
 
 }  // namespace vcsnap
 

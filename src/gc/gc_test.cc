@@ -317,6 +317,46 @@ TEST_F(GcTest, AForcedLeakIsFoundAndRepairedExactlyByGc) {
   EXPECT_TRUE(CheckPasses(true));
 }
 
+// gc's mark reads each container's CIDs; a read that fails once must fail
+// the gc, never leave that container's chunks unmarked for the sweep.
+TEST_F(GcTest, AReadErrorAtAnyStepOfGcDeletesNothingLive) {
+  std::mt19937_64 rng(5);
+  Bytes img = Initial(5);
+  std::vector<bool> dirty;
+  ASSERT_OK(Backup("vm", img, nullptr));
+  std::map<uint32_t, Bytes> live;
+  for (int day = 1; day <= 4; ++day) {
+    Mutate(&img, rng, &dirty);
+    auto r = Backup("vm", img, &dirty);
+    ASSERT_OK(r);
+    live[r->snapshot] = img;
+  }
+  for (uint32_t id = 2; id <= 5; ++id) {  // forget 1 leaks all it frees
+    ASSERT_OK(SaveSummary(*mem_, "vm", id, BloomBits::ContainsEverything()));
+  }
+  ASSERT_OK(RunForget(*repo_, {"vm", {"1"}, {}, false}));
+  const uint64_t leak = DeadChunks(*mem_, repo_->config(), "vm");
+  ASSERT_GT(leak, 0u);
+  // The fault moves one call further each time, until a gc makes fewer
+  // calls than that; whatever each gc did, the live snapshots stay whole.
+  int failed = 0;
+  for (uint64_t n = 1;; ++n) {
+    fault_->FailNth(n);
+    const uint64_t before = fault_->op_count();
+    Result<GcResult> gc = RunGc(*repo_, "vm");
+    const uint64_t calls = fault_->op_count() - before;
+    fault_->ClearFaults();
+    for (const auto& [id, want] : live) ASSERT_TRUE(Restores("vm", id, want));
+    ASSERT_TRUE(CheckPasses(false)) << "after a fault at call " << n;
+    failed += !gc.ok();
+    (void)BreakLease(*mem_, "vm", true);  // if the fault hit its release
+    if (n > calls) break;
+  }
+  EXPECT_GT(failed, 20);
+  ASSERT_OK(RunGc(*repo_, "vm"));
+  EXPECT_EQ(DeadChunks(*mem_, repo_->config(), "vm"), 0u);
+}
+
 TEST_F(GcTest, ForgettingEverythingThenGcAndCompactLeavesAlmostNothing) {
   std::mt19937_64 rng(4);
   Bytes img = Initial(4);

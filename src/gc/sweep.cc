@@ -14,6 +14,7 @@
 #include "recipe/snapshot_recipe.h"
 #include "recipe/summary.h"
 #include "store/compaction.h"
+#include "store/ref_states.h"
 #include "store/vm_store.h"
 
 namespace vcsnap {
@@ -53,9 +54,13 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
   GcResult result;
   result.vm = vm;
 
-  // Mark.
+  // Mark: a bit per present chunk of the store (store/ref_states.h). A
+  // container whose CIDs cannot be read fails the gc: its chunks could not
+  // be marked, and the sweep must not take them for leaks.
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
+                          VmStore::Open(&backend, vm, repo.config()));
+  RefStates marks(store.get());
   RecipeReader reader(&backend, vm, repo.config().segment_size);
-  std::vector<uint64_t> live;
   std::set<std::string> snaps, packs;
   std::vector<RecipeUse> uses;
   for (const CatalogEntry& e : catalog.entries) {
@@ -76,33 +81,26 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
       [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
         if (!entries.ok()) return entries.status();
         for (const RecipeEntry& en : *entries) {
-          if (en.kind == ChunkKind::kVm) live.push_back(en.vm_ref);
+          if (en.kind != ChunkKind::kVm) continue;
+          // A reference into no container, or to an absent chunk, marks
+          // nothing (check reports it).
+          Result<ChunkRef> ref = ChunkRef::FromRaw(en.vm_ref);
+          if (!ref.ok()) continue;
+          bool first = false;
+          VCSNAP_ASSIGN_OR_RETURN(RefState state, marks.Mark(*ref, &first));
+          result.live_chunks += state != RefState::kAbsent && first;
         }
         return Status::Ok();
       }));
-  std::sort(live.begin(), live.end());
-  live.erase(std::unique(live.begin(), live.end()), live.end());
-  result.live_chunks = live.size();
 
   // Sweep the store.
-  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
-                          VmStore::Open(&backend, vm, repo.config()));
   VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> containers,
                           store->ListContainers());
   for (const ContainerInfo& c : containers) {
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> present,
-                            store->PresentCids(c.id));
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> deleted,
-                            store->DeletedCids(c.id));
-    for (uint64_t cid : present) {
-      ChunkRef ref{c.id, cid};
-      if (std::binary_search(live.begin(), live.end(), ref.raw()) ||
-          std::binary_search(deleted.begin(), deleted.end(), cid)) {
-        continue;
-      }
-      VCSNAP_RETURN_IF_ERROR(store->Delete(ref));
+    VCSNAP_RETURN_IF_ERROR(marks.ForEachUnmarkedLive(c.id, [&](uint64_t cid) {
       result.leaked_chunks++;
-    }
+      return store->Delete(ChunkRef{c.id, cid});
+    }));
   }
   VCSNAP_RETURN_IF_ERROR(store->Flush());
 

@@ -3,8 +3,10 @@
 // Exact per-VM maintenance (paper §5.3's leak repair):
 //
 //  RunGc: under the VM's lease, marks every VM chunk reference of every live
-//  snapshot (reading each distinct segment recipe once), then logs for
-//  deletion every chunk present in the VM's store that is neither marked nor
+//  snapshot (reading each distinct segment recipe once; one bit per present
+//  chunk, store/ref_states.h; a store read that fails fails the gc, which
+//  never takes a chunk it could not mark for a leak), then logs for deletion
+//  every chunk present in the VM's store that is neither marked nor
 //  already deleted -- false-positive leaks of approximate deletes and orphans
 //  of crashed backups alike -- and removes snapshot recipes, summaries and
 //  recipe packs that no catalog entry reaches. Reports what it found.

@@ -5,34 +5,77 @@
 
 namespace vcsnap {
 
-Result<RefState> RefStates::Get(ChunkRef ref) {
-  auto it = containers_.find(ref.container);
-  if (it == containers_.end()) {
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> present,
-                            store_->PresentCids(ref.container));
-    Container c;
-    for (uint64_t cid : present) {
-      if (!c.present.empty() && c.present.back().second + 1 == cid) {
-        c.present.back().second = cid;
-      } else {
-        c.present.emplace_back(cid, cid);
-      }
+Result<RefStates::Container*> RefStates::Load(uint16_t container) {
+  auto it = containers_.find(container);
+  if (it != containers_.end()) return &it->second;
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> present,
+                          store_->PresentCids(container));
+  Container c;
+  for (uint64_t cid : present) {
+    if (!c.present.empty() && c.present.back().second + 1 == cid) {
+      c.present.back().second = cid;
+    } else {
+      c.present.emplace_back(cid, cid);
     }
-    VCSNAP_ASSIGN_OR_RETURN(c.deleted, store_->DeletedCids(ref.container));
-    it = containers_.emplace(ref.container, std::move(c)).first;
   }
-  const Container& c = it->second;
+  for (const auto& [first, last] : c.present) {
+    c.before.push_back(c.count);
+    c.count += last - first + 1;
+  }
+  VCSNAP_ASSIGN_OR_RETURN(c.deleted, store_->DeletedCids(container));
+  return &containers_.emplace(container, std::move(c)).first->second;
+}
+
+Result<RefState> RefStates::Get(ChunkRef ref, uint64_t* rank) {
+  VCSNAP_ASSIGN_OR_RETURN(const Container* c, Load(ref.container));
   // The last range starting at or before the CID.
   auto range = std::upper_bound(
-      c.present.begin(), c.present.end(), ref.cid,
+      c->present.begin(), c->present.end(), ref.cid,
       [](uint64_t cid, const auto& r) { return cid < r.first; });
-  if (range == c.present.begin() || std::prev(range)->second < ref.cid) {
+  if (range == c->present.begin() || std::prev(range)->second < ref.cid) {
     return RefState::kAbsent;
   }
-  if (std::binary_search(c.deleted.begin(), c.deleted.end(), ref.cid)) {
+  const auto r = std::prev(range);
+  if (rank != nullptr) {
+    *rank = c->before[static_cast<size_t>(r - c->present.begin())] +
+            (ref.cid - r->first);
+  }
+  if (std::binary_search(c->deleted.begin(), c->deleted.end(), ref.cid)) {
     return RefState::kDeleted;
   }
   return RefState::kLive;
+}
+
+Result<RefState> RefStates::Mark(ChunkRef ref, bool* first) {
+  uint64_t rank = 0;
+  VCSNAP_ASSIGN_OR_RETURN(RefState state, Get(ref, &rank));
+  if (state == RefState::kAbsent) return state;
+  Container& c = containers_.at(ref.container);
+  if (c.marked.empty()) c.marked.resize(c.count);
+  *first = !c.marked[rank];
+  c.marked[rank] = true;
+  return state;
+}
+
+Status RefStates::ForEachUnmarkedLive(
+    uint16_t container, const std::function<Status(uint64_t)>& f) {
+  VCSNAP_ASSIGN_OR_RETURN(const Container* c, Load(container));
+  auto deleted = c->deleted.begin();
+  uint64_t rank = 0;
+  for (const auto& [first, last] : c->present) {
+    for (uint64_t cid = first; cid <= last; ++cid, ++rank) {
+      if (!c->marked.empty() && c->marked[rank]) continue;
+      while (deleted != c->deleted.end() && *deleted < cid) ++deleted;
+      if (deleted != c->deleted.end() && *deleted == cid) continue;
+      VCSNAP_RETURN_IF_ERROR(f(cid));
+    }
+  }
+  return Status::Ok();
+}
+
+uint64_t RefStates::Present(uint16_t container) const {
+  auto it = containers_.find(container);
+  return it == containers_.end() ? 0 : it->second.count;
 }
 
 }  // namespace vcsnap

@@ -5,8 +5,40 @@
 
 namespace vcsnap {
 
+namespace {
+
+// Sorts by recipe, then by use, so the first of each run is the first use.
+void SortUses(std::vector<RecipeUse>* uses) {
+  auto key = [](const RecipeUse& u) {
+    return std::tie(u.ref.snapshot_id, u.ref.pack, u.ref.offset, u.snapshot,
+                    u.segment);
+  };
+  std::sort(
+      uses->begin(), uses->end(),
+      [&](const RecipeUse& a, const RecipeUse& b) { return key(a) < key(b); });
+}
+
+}  // namespace
+
 void AddRecipeUses(const SnapshotRecipe& snapshot,
                    std::vector<RecipeUse>* out) {
+  size_t n = 0;
+  for (const SegmentSlot& slot : snapshot.segments) n += !slot.zero;
+  // Most segments of a snapshot reuse an older snapshot's recipe: rather
+  // than grow, keep only each recipe's first use (what WalkRecipes visits).
+  if (out->size() + n > out->capacity()) {
+    SortUses(out);
+    out->erase(std::unique(out->begin(), out->end(),
+                           [](const RecipeUse& a, const RecipeUse& b) {
+                             return a.ref.snapshot_id == b.ref.snapshot_id &&
+                                    a.ref.pack == b.ref.pack &&
+                                    a.ref.offset == b.ref.offset;
+                           }),
+               out->end());
+    if (out->size() + n > out->capacity()) {
+      out->reserve(std::max(2 * out->size(), out->size() + n));
+    }
+  }
   for (uint64_t i = 0; i < snapshot.segments.size(); ++i) {
     const SegmentSlot& slot = snapshot.segments[i];
     if (!slot.zero) out->push_back(RecipeUse{slot.ref, snapshot.id, i});
@@ -15,13 +47,7 @@ void AddRecipeUses(const SnapshotRecipe& snapshot,
 
 Status WalkRecipes(RecipeReader& reader, std::vector<RecipeUse> uses,
                    const RecipeVisitor& f) {
-  auto key = [](const RecipeUse& u) {
-    return std::tie(u.ref.snapshot_id, u.ref.pack, u.ref.offset, u.snapshot,
-                    u.segment);
-  };
-  std::sort(
-      uses.begin(), uses.end(),
-      [&](const RecipeUse& a, const RecipeUse& b) { return key(a) < key(b); });
+  SortUses(&uses);
   auto same_pack = [](const SegmentRecipeRef& a, const SegmentRecipeRef& b) {
     return a.snapshot_id == b.snapshot_id && a.pack == b.pack;
   };

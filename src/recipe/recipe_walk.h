@@ -29,7 +29,11 @@ struct RecipeUse {
   uint64_t segment = 0;
 };
 
-// Appends the uses of every non-zero segment of `snapshot`.
+// Appends the uses of every non-zero segment of `snapshot`. Rather than grow
+// `out`, it may first drop the uses that are not the first of their recipe
+// (in (snapshot, segment) order; WalkRecipes visits only those), so `out`
+// stays within about twice the distinct recipes plus one snapshot's segments
+// however many snapshots share them.
 void AddRecipeUses(const SnapshotRecipe& snapshot, std::vector<RecipeUse>* out);
 
 // Calls `f` once per distinct recipe among `uses` (same pack and offset),

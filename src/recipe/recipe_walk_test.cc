@@ -1,6 +1,9 @@
 #include "recipe/recipe_walk.h"
 
+#include <algorithm>
 #include <map>
+#include <random>
+#include <tuple>
 
 #include "backend/mem_backend.h"
 #include "recipe/names.h"
@@ -137,6 +140,47 @@ TEST(RecipeUses, ZeroSegmentsHaveNoRecipe) {
   EXPECT_EQ(uses[0].segment, 0u);
   EXPECT_EQ(uses[1].segment, 2u);
   EXPECT_EQ(uses[1].snapshot, 4u);
+}
+
+// Many snapshots sharing most recipes: the list stays near the distinct
+// recipes, and each keeps its first use.
+TEST(RecipeUses, ManySnapshotsKeepTheFirstUseOfEachRecipeInBoundedSpace) {
+  std::mt19937_64 rng(7);
+  std::vector<RecipeUse> uses;
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>,
+           std::pair<uint32_t, uint64_t>>
+      want;  // recipe -> its first use
+  std::vector<SegmentSlot> image(1000);
+  for (uint32_t id = 1; id <= 60; ++id) {
+    SnapshotRecipe s;
+    s.id = id;
+    for (uint64_t i = 0; i < image.size(); ++i) {
+      if (id == 1 || rng() % 50 == 0) {  // a new recipe for this segment
+        image[i].ref = SegmentRecipeRef{id, static_cast<uint32_t>(i % 3),
+                                        static_cast<uint32_t>(i * 100), 100};
+      }
+    }
+    s.segments = image;
+    s.segments[id % 1000].zero = true;
+    for (uint64_t i = 0; i < s.segments.size(); ++i) {
+      const SegmentRecipeRef& r = s.segments[i].ref;
+      if (!s.segments[i].zero) {
+        want.try_emplace({r.snapshot_id, r.pack, r.offset}, id, i);
+      }
+    }
+    AddRecipeUses(s, &uses);
+    EXPECT_LE(uses.capacity(), 2 * (want.size() + image.size())) << id;
+  }
+  EXPECT_LT(uses.size(), 60u * 1000 / 4);
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>,
+           std::pair<uint32_t, uint64_t>>
+      got;
+  for (const RecipeUse& u : uses) {
+    auto [it, added] = got.try_emplace(
+        {u.ref.snapshot_id, u.ref.pack, u.ref.offset}, u.snapshot, u.segment);
+    if (!added) it->second = std::min(it->second, {u.snapshot, u.segment});
+  }
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace

@@ -224,6 +224,7 @@ class CheckCommand final : public Command {
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    o_.progress = !json_;
     VCSNAP_ASSIGN_OR_RETURN(CheckResult r, RunCheck(*repo, o_));
     const double rate =
         r.seconds > 0 ? static_cast<double>(r.bytes_read) / r.seconds : 0;

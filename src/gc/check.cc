@@ -23,6 +23,7 @@
 #include "store/pds_store.h"
 #include "store/ref_states.h"
 #include "store/vm_store.h"
+#include "util/sysinfo.h"
 
 namespace vcsnap {
 namespace {
@@ -46,10 +47,15 @@ class VmChecker {
   // Checks catalog, recipes and references; collects the distinct ones.
   Status CheckStructure();
   // Re-hashes the distinct references. REQUIRES: CheckStructure() was OK.
-  void ReadData(unsigned threads) {
+  void ReadData(unsigned threads, bool show_progress) {
     if (store_ == nullptr) return;  // no catalog: nothing to read
+    uint64_t total = 0;
+    for (const VmChunkUse& u : vm_uses_) total += u.length;
+    for (const ChunkUse& u : pds_uses_) total += u.entry.length;
+    Progress progress("check " + vm_, total,
+                      show_progress && StderrIsTerminal());
     CheckData(vm_, *store_, pds_, vm_uses_, pds_uses_, threads, verdicts_,
-              &result_);
+              &result_, &progress);
   }
   CheckResult& result() { return result_; }
   const std::string& vm() const { return vm_; }
@@ -297,7 +303,9 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
       reading =
           std::make_unique<VmChecker>(repo, vm, pds, &fresh, options.read_data);
       VCSNAP_RETURN_IF_ERROR(reading->CheckStructure());
-      if (options.read_data) reading->ReadData(options.threads);
+      if (options.read_data) {
+        reading->ReadData(options.threads, options.progress);
+      }
       std::vector<std::string>& problems = reading->result().problems;
       if (problems.empty()) return Status::Ok();
       VCSNAP_ASSIGN_OR_RETURN(std::string after, VmStamp(repo.backend(), vm));
@@ -332,9 +340,9 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
     VCSNAP_RETURN_IF_ERROR(finish_reading());
     VCSNAP_RETURN_IF_ERROR(s);
     if (options.read_data) {
-      pending = std::async(
-          std::launch::async,
-          [c = checker.get(), t = options.threads] { c->ReadData(t); });
+      pending = std::async(std::launch::async,
+                           [c = checker.get(), t = options.threads,
+                            p = options.progress] { c->ReadData(t, p); });
     }
     reading = std::move(checker);
     reading_stamp = std::move(stamp);

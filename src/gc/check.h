@@ -44,6 +44,8 @@ namespace vcsnap {
 struct CheckOptions {
   bool read_data = false;
   unsigned threads = 0;  // 0: all cores
+  // With read_data: a progress line per VM on stderr when it is a terminal.
+  bool progress = false;
 };
 
 struct CheckResult {

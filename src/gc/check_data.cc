@@ -62,13 +62,14 @@ class DataChecker {
  public:
   DataChecker(std::string_view vm, VmStore& store, PdsStore& pds,
               const VmChunkUses& vm_uses, std::span<const ChunkUse> pds_uses,
-              PdsVerdicts* verdicts)
+              PdsVerdicts* verdicts, Progress* progress)
       : vm_(vm),
         store_(store),
         pds_(pds),
         vm_uses_(vm_uses),
         pds_uses_(pds_uses),
         verdicts_(verdicts),
+        progress_(progress),
         done_(vm_uses.size(), 0) {}
 
   void Run(unsigned threads, CheckResult* result);
@@ -77,6 +78,9 @@ class DataChecker {
   template <typename Use>  // VmChunkUse or ChunkUse
   std::string Where(const Use& u) const {
     return UseWhere(vm_, u.snapshot, u.segment) + ": ";
+  }
+  void Advance(uint64_t bytes) {
+    if (progress_ != nullptr) progress_->Add(bytes);
   }
   void PlanVm();
   void PlanPds(Found* found);
@@ -91,6 +95,7 @@ class DataChecker {
   const VmChunkUses& vm_uses_;
   const std::span<const ChunkUse> pds_uses_;
   PdsVerdicts* const verdicts_;
+  Progress* const progress_;  // may be null
   std::vector<ContainerWork> containers_;
   std::vector<Task> tasks_;
   std::vector<size_t> pds_todo_;  // PDS uses to read, in store order
@@ -176,6 +181,7 @@ void DataChecker::Scan(const Task& t, Found* f) {
     while (u < uses.size() && CidOf(uses[u]) < cid) ++u;
     if (u == uses.size() || CidOf(uses[u]) != cid) return;  // unreferenced
     done_[cw.begin + u] = 1;
+    Advance(data.size());
     if (Matches(uses[u], data)) {
       f->bytes += data.size();
     } else {
@@ -196,6 +202,7 @@ void DataChecker::ReadPds(const Task& t, Found* f) {
     const RecipeEntry& e = pds_uses_[j].entry;
     Result<Bytes> data =
         pds_.Get(PdsRef{e.pds_generation, e.pds_offset, e.pds_size});
+    Advance(e.length);
     std::string verdict;
     if (!data.ok()) {
       verdict = data.status().message();
@@ -223,6 +230,7 @@ void DataChecker::Retry(std::vector<BadGroup> bad, Found* f) {
     for (size_t i = cw.begin; i < cw.end; ++i) {
       if (done_[i]) continue;
       const VmChunkUse& use = vm_uses_[i];
+      Advance(use.length);
       if (!moved.has_value()) {
         Result<ContainerIndex> now = store_.LoadContainerIndex(cw.id);
         moved =
@@ -302,8 +310,10 @@ std::string UseWhere(std::string_view vm, uint32_t snapshot, uint64_t segment) {
 
 void CheckData(std::string_view vm, VmStore& store, PdsStore& pds,
                const VmChunkUses& vm_uses, std::span<const ChunkUse> pds_uses,
-               unsigned threads, PdsVerdicts* verdicts, CheckResult* result) {
-  DataChecker(vm, store, pds, vm_uses, pds_uses, verdicts).Run(threads, result);
+               unsigned threads, PdsVerdicts* verdicts, CheckResult* result,
+               Progress* progress) {
+  DataChecker(vm, store, pds, vm_uses, pds_uses, verdicts, progress)
+      .Run(threads, result);
 }
 
 }  // namespace vcsnap

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "backup/progress.h"
 #include "gc/check.h"
 #include "recipe/segment_recipe.h"
 #include "store/pds_store.h"
@@ -82,9 +83,11 @@ using PdsVerdicts = std::map<PdsKey, std::string>;
 // Verifies the chunks of `vm_uses` (distinct, sorted by vm_ref) and
 // `pds_uses` (kPds entries, distinct). Adds the bytes it
 // hashed to result->bytes_read and appends its problems to result->problems.
+// Adds the length of every chunk it is done with to `progress` (if not null).
 void CheckData(std::string_view vm, VmStore& store, PdsStore& pds,
                const VmChunkUses& vm_uses, std::span<const ChunkUse> pds_uses,
-               unsigned threads, PdsVerdicts* verdicts, CheckResult* result);
+               unsigned threads, PdsVerdicts* verdicts, CheckResult* result,
+               Progress* progress = nullptr);
 
 }  // namespace vcsnap
 

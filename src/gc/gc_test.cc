@@ -517,6 +517,80 @@ TEST_F(GcTest, CheckReportsABadReferenceAtEveryRecipeThatUsesIt) {
 // Popularity counts what the VMs hold now: chunks forgotten since the last
 // update stop counting once consolidation drops their records, and a running
 // or crashed backup's runs never count.
+// A VM matched chunks in PDS generation 1, then forgot the snapshot that
+// used them, and generation 1 was retired: its records of those chunks no
+// longer count for popularity, and consolidation drops them.
+TEST_F(GcTest, PdsUpdateForgetsRecordsOfRetiredGenerations) {
+  auto image = [](bool shared_part, uint64_t own_seed) {
+    std::mt19937_64 shared(1), own(own_seed);
+    Bytes img(10 * kSeg);
+    for (size_t i = 0; i < img.size(); ++i) {
+      const bool s = shared_part && i < 8 * kSeg;
+      img[i] = static_cast<uint8_t>((s ? shared() : own()) & 0x3f);
+    }
+    return img;
+  };
+  auto backup = [&](const std::string& vm, const Bytes& img,
+                    const PdsIndex* pds) {
+    BackupOptions o;
+    o.vm = vm;
+    o.image_path = Write(vm + ".img", img);
+    o.threads = 2;
+    o.pds = pds;
+    return RunBackup(*repo_, o);
+  };
+  for (int v = 0; v < 3; ++v) {
+    ASSERT_OK(backup("vm" + std::to_string(v), image(true, 100 + v), nullptr));
+  }
+  auto up1 = RunPdsUpdate(*repo_, {0.3, 0});
+  ASSERT_OK(up1);
+  ASSERT_EQ(up1->generation, 1u);
+  {
+    auto gen1 = PdsTable::Load(*mem_, 1);
+    ASSERT_OK(gen1);
+    auto b = backup("vm9", image(true, 900), gen1->get());
+    ASSERT_OK(b);
+    ASSERT_GT(b->stats.level3, 0u);
+  }
+  ASSERT_OK(backup("vm9", image(false, 901), nullptr));  // S is gone
+  uint64_t stale = 0;  // vm9's records of generation-1 chunks
+  {
+    auto stream = VmFpStream::Open(mem_.get(), "vm9");
+    ASSERT_OK(stream);
+    FpRecord r;
+    while (*(*stream)->Next(&r)) {
+      stale += r.kind == ChunkKind::kPds && r.pds.generation == 1;
+    }
+  }
+  ASSERT_GT(stale, 0u);
+  auto forgot = RunForget(*repo_, {"vm9", {"1"}, {}, false});
+  ASSERT_OK(forgot);
+  // Generation 1 is still published while this update counts, and then
+  // retired: nothing references it any more.
+  auto up2 = RunPdsUpdate(*repo_, {0.3, 0});
+  ASSERT_OK(up2);
+  ASSERT_OK(up2->retire_error);
+  ASSERT_EQ(up2->retire.retired, std::vector<uint32_t>{1});
+  // Nothing else changed: the next count leaves the stale records out
+  // (vm9 has 2 runs, too few to be consolidated).
+  auto up3 = RunPdsUpdate(*repo_, {0.3, 0});
+  ASSERT_OK(up3);
+  EXPECT_EQ(up3->report.total, up2->report.total - stale);
+  EXPECT_EQ(up3->fp_records_pruned, 0u);
+  // Three more backups make 5 runs: consolidation drops them for good, with
+  // the records of the chunks the forget deleted.
+  for (uint64_t day = 2; day <= 4; ++day) {
+    ASSERT_OK(backup("vm9", image(false, 900 + day), nullptr));
+  }
+  auto up4 = RunPdsUpdate(*repo_, {0.3, 0});
+  ASSERT_OK(up4);
+  EXPECT_EQ(up4->fp_records_pruned, stale + forgot->chunks_deleted);
+  auto stream = VmFpStream::Open(mem_.get(), "vm9");
+  ASSERT_OK(stream);
+  FpRecord r;
+  while (*(*stream)->Next(&r)) EXPECT_NE(r.kind, ChunkKind::kPds);
+}
+
 TEST_F(GcTest, PdsUpdateCountsNeitherForgottenChunksNorUncommittedRuns) {
   // Day 1 holds the shared part S; days 2-5 hold S' instead, and every day
   // some new data of the VM's own, so that each backup writes a run.

@@ -28,14 +28,27 @@ Status ValidatePdsUpdateOptions(const PdsUpdateOptions& o) {
   return Status::Ok();
 }
 
+FpKeep InPublishedPds(std::vector<uint32_t> published) {
+  return [published = std::move(published)](const FpRecord& r) {
+    return r.kind != ChunkKind::kPds ||
+           std::binary_search(published.begin(), published.end(),
+                              r.pds.generation);
+  };
+}
+
 namespace {
 
-// Keeps a VM's fingerprint records whose chunk its store still holds (and
-// every PDS record). Pruning is best effort: a container whose CIDs cannot
-// be read keeps its records, and the copy step skips chunks that are gone.
-FpKeep HeldByStore(RefStates* refs, uint64_t* pruned) {
-  return [refs, pruned](const FpRecord& r) {
-    if (r.kind != ChunkKind::kVm) return true;
+// Keeps a VM's fingerprint records whose chunk its store still holds, and
+// its PDS records that InPublishedPds keeps. Pruning is best effort: a
+// container whose CIDs cannot be read keeps its records, and the copy step
+// skips chunks that are gone.
+FpKeep HeldByStore(RefStates* refs, const FpKeep& in_pds, uint64_t* pruned) {
+  return [refs, in_pds, pruned](const FpRecord& r) {
+    if (r.kind != ChunkKind::kVm) {
+      if (in_pds(r)) return true;
+      ++*pruned;
+      return false;
+    }
     Result<ChunkRef> ref = ChunkRef::FromRaw(r.vm_ref);
     if (!ref.ok()) return true;
     Result<RefState> state = refs->Get(*ref);
@@ -123,6 +136,9 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   // then reads the committed runs only: not those of a running or crashed
   // backup.
   PdsUpdateResult result;
+  PdsStore pds(&backend);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> gens, pds.ListGenerations());
+  const FpKeep in_pds = InPublishedPds(gens);
   std::vector<VmFpSource> sources;
   for (const std::string& vm : vms) {
     VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
@@ -130,21 +146,19 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
       VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
                               VmStore::Open(&backend, vm, repo.config()));
       RefStates refs(store.get());
-      VCSNAP_RETURN_IF_ERROR(
-          ConsolidateRuns(&backend, vm, /*max_runs=*/4, catalog.next_id,
-                          HeldByStore(&refs, &result.fp_records_pruned)));
+      VCSNAP_RETURN_IF_ERROR(ConsolidateRuns(
+          &backend, vm, /*max_runs=*/4, catalog.next_id,
+          HeldByStore(&refs, in_pds, &result.fp_records_pruned)));
     }
     VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs,
                             CommittedRuns(backend, vm, catalog.next_id));
-    sources.push_back(VmFpSource{vm, std::move(runs), {}});
+    sources.push_back(VmFpSource{vm, std::move(runs), in_pds});
   }
   const uint64_t k = options.memory / kPdsEntryBytes;
   VCSNAP_ASSIGN_OR_RETURN(
       std::vector<PopularChunk> chosen,
       SelectPopular(&backend, sources, k, options.fraction, &result.report));
 
-  PdsStore pds(&backend);
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> gens, pds.ListGenerations());
   uint32_t generation = gens.empty() ? 1 : gens.back() + 1;
   Result<uint32_t> current = ReadCurrentPds(backend);
   if (current.ok()) generation = std::max(generation, *current + 1);

@@ -5,9 +5,11 @@
 //  1. takes the PDS lease (one update at a time);
 //  2. consolidates each VM's fingerprint runs of committed snapshots (no VM
 //     lease: backups run on meanwhile), leaving out the records of chunks
-//     the VM's store no longer holds (forgotten or collected);
+//     the VM's store no longer holds (forgotten or collected) and of PDS
+//     chunks whose generation was retired (InPublishedPds);
 //  3. counts popularity with a k-way merge of the committed runs (a running
-//     or crashed backup's runs do not count) and keeps the top k
+//     or crashed backup's runs do not count; nor do records of retired
+//     generations, even before consolidation drops them) and keeps the top k
 //     (k = fraction * unique fingerprints, or k = memory / entry size);
 //  4. copies the chosen chunks' bytes from the VM stores (read in store order,
 //     each checked against its fingerprint) into a new PDS generation and
@@ -29,7 +31,9 @@
 #define VCSNAP_PDS_PDS_UPDATE_H_
 
 #include <cstdint>
+#include <vector>
 
+#include "pds/fp_run.h"
 #include "pds/pds_retire.h"
 #include "pds/popularity.h"
 #include "repo/repository.h"
@@ -52,12 +56,21 @@ struct PdsUpdateResult {
   uint64_t chunks_copied = 0;
   uint64_t bytes_copied = 0;
   uint64_t skipped = 0;  // chosen chunks no longer readable (deleted)
-  // Fingerprint records dropped by consolidation: their chunk was deleted.
+  // Fingerprint records dropped by consolidation: their chunk was deleted,
+  // or their PDS generation retired.
   uint64_t fp_records_pruned = 0;
   double seconds = 0;  // steps 1-5
   PdsRetireResult retire;
   Status retire_error;  // step 6 failed (the update itself succeeded)
 };
+
+// Keeps every fingerprint record but those of PDS chunks in a generation
+// not in `published` (ascending): a generation is retired once no live
+// snapshot references it, so such a record describes a chunk the VM no
+// longer holds through the PDS, and its bytes are gone. (A record of a
+// generation still published is kept even when the VM's snapshots that used
+// it were all forgotten: only its retirement tells.)
+FpKeep InPublishedPds(std::vector<uint32_t> published);
 
 // InvalidArgument for a fraction outside (0, 1] or zero memory.
 Status ValidatePdsUpdateOptions(const PdsUpdateOptions& options);

@@ -20,6 +20,7 @@
 #include "recipe/dropped.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
+#include "recipe/recipe_walk.h"
 #include "recipe/summary.h"
 #include "source/dirty_bitmap.h"
 #include "source/raw_image.h"
@@ -279,7 +280,7 @@ Status BackupJob::WriteSummary() {
   // An overloaded filter (fewer than 6 cells per key: > 5 % false
   // positives) is rebuilt exactly from this snapshot's recipes.
   if (filter_.filter.keys() * 6 > filter_.filter.params().cells) {
-    RecipeReader reader(&backend_, vm(), segment_size_);
+    RecipeReader reader(&backend_, vm(), segment_size_, kWalkCachedPacks);
     VCSNAP_ASSIGN_OR_RETURN(filter_.filter, BuildFilter(reader, recipe_));
   }
   filter_.snapshot = recipe_.id;

@@ -183,7 +183,8 @@ Status VmChecker::CheckStructure() {
   VCSNAP_ASSIGN_OR_RETURN(store_,
                           VmStore::Open(&backend_, vm_, repo_.config()));
   refs_ = std::make_unique<RefStates>(store_.get());
-  RecipeReader reader(&backend_, vm_, repo_.config().segment_size);
+  RecipeReader reader(&backend_, vm_, repo_.config().segment_size,
+                      kWalkCachedPacks);
   std::vector<RecipeUse> uses;
   // Image and segment size of each snapshot, by ID.
   std::map<uint32_t, std::pair<uint64_t, uint32_t>> geometry;

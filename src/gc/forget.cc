@@ -199,7 +199,8 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
       if (!listed) unlisted.push_back(RecipeUse{slot.ref, id, 0});
     }
   }
-  RecipeReader reader(&backend, o.vm, repo.config().segment_size);
+  RecipeReader reader(&backend, o.vm, repo.config().segment_size,
+                      kWalkCachedPacks);
   VCSNAP_RETURN_IF_ERROR(WalkRecipes(
       reader, std::move(unlisted),
       [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {

@@ -60,7 +60,8 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
                           VmStore::Open(&backend, vm, repo.config()));
   RefStates marks(store.get());
-  RecipeReader reader(&backend, vm, repo.config().segment_size);
+  RecipeReader reader(&backend, vm, repo.config().segment_size,
+                      kWalkCachedPacks);
   std::set<std::string> snaps, packs;
   std::vector<RecipeUse> uses;
   for (const CatalogEntry& e : catalog.entries) {

@@ -71,7 +71,7 @@ Status ScanReferences(Backend& backend, const std::set<uint32_t>& wanted,
       segment_size = s.segment_size;
       AddRecipeUses(s, &uses);
     }
-    RecipeReader reader(&backend, vm, segment_size);
+    RecipeReader reader(&backend, vm, segment_size, kWalkCachedPacks);
     VCSNAP_RETURN_IF_ERROR(WalkRecipes(
         reader, std::move(uses),
         [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {

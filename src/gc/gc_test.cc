@@ -530,17 +530,8 @@ TEST_F(GcTest, PdsUpdateForgetsRecordsOfRetiredGenerations) {
     }
     return img;
   };
-  auto backup = [&](const std::string& vm, const Bytes& img,
-                    const PdsIndex* pds) {
-    BackupOptions o;
-    o.vm = vm;
-    o.image_path = Write(vm + ".img", img);
-    o.threads = 2;
-    o.pds = pds;
-    return RunBackup(*repo_, o);
-  };
   for (int v = 0; v < 3; ++v) {
-    ASSERT_OK(backup("vm" + std::to_string(v), image(true, 100 + v), nullptr));
+    ASSERT_OK(Backup("vm" + std::to_string(v), image(true, 100 + v), nullptr));
   }
   auto up1 = RunPdsUpdate(*repo_, {0.3, 0});
   ASSERT_OK(up1);
@@ -548,11 +539,11 @@ TEST_F(GcTest, PdsUpdateForgetsRecordsOfRetiredGenerations) {
   {
     auto gen1 = PdsTable::Load(*mem_, 1);
     ASSERT_OK(gen1);
-    auto b = backup("vm9", image(true, 900), gen1->get());
+    auto b = Backup("vm9", image(true, 900), nullptr, gen1->get());
     ASSERT_OK(b);
     ASSERT_GT(b->stats.level3, 0u);
   }
-  ASSERT_OK(backup("vm9", image(false, 901), nullptr));  // S is gone
+  ASSERT_OK(Backup("vm9", image(false, 901), nullptr));  // S is gone
   uint64_t stale = 0;  // vm9's records of generation-1 chunks
   {
     auto stream = VmFpStream::Open(mem_.get(), "vm9");
@@ -580,7 +571,7 @@ TEST_F(GcTest, PdsUpdateForgetsRecordsOfRetiredGenerations) {
   // Three more backups make 5 runs: consolidation drops them for good, with
   // the records of the chunks the forget deleted.
   for (uint64_t day = 2; day <= 4; ++day) {
-    ASSERT_OK(backup("vm9", image(false, 900 + day), nullptr));
+    ASSERT_OK(Backup("vm9", image(false, 900 + day), nullptr));
   }
   auto up4 = RunPdsUpdate(*repo_, {0.3, 0});
   ASSERT_OK(up4);
@@ -602,18 +593,9 @@ TEST_F(GcTest, PdsUpdateCountsNeitherForgottenChunksNorUncommittedRuns) {
     }
     return img;
   };
-  auto backup = [&](const std::string& vm, const Bytes& img,
-                    const PdsIndex* pds) {
-    BackupOptions o;
-    o.vm = vm;
-    o.image_path = Write(vm + ".img", img);
-    o.threads = 2;
-    o.pds = pds;
-    return RunBackup(*repo_, o);
-  };
   for (int day = 1; day <= 5; ++day) {
     for (int v = 0; v < 2; ++v) {
-      ASSERT_OK(backup("vm" + std::to_string(v), day_image(v, day), nullptr));
+      ASSERT_OK(Backup("vm" + std::to_string(v), day_image(v, day), nullptr));
     }
   }
   uint64_t deleted = 0;
@@ -645,10 +627,10 @@ TEST_F(GcTest, PdsUpdateCountsNeitherForgottenChunksNorUncommittedRuns) {
   // level 3, one with S' finds all of it.
   auto pds = PdsTable::Load(*mem_, up->generation);
   ASSERT_OK(pds);
-  auto with_s = backup("vm8", day_image(8, 1), pds->get());
+  auto with_s = Backup("vm8", day_image(8, 1), nullptr, pds->get());
   ASSERT_OK(with_s);
   EXPECT_EQ(with_s->stats.level3, 0u);
-  auto with_s2 = backup("vm9", day_image(9, 2), pds->get());
+  auto with_s2 = Backup("vm9", day_image(9, 2), nullptr, pds->get());
   ASSERT_OK(with_s2);
   EXPECT_GE(with_s2->stats.level3, 7u * kSeg);
   // gc removes the crashed backup's run, and only it.

@@ -83,10 +83,13 @@ class GcTest : public ::testing::Test {
         .write(reinterpret_cast<const char*>(data.data()), data.size());
     return path;
   }
+  // Without `dirty`, every segment is read; with `pds`, level 3 is on.
   Result<BackupResult> Backup(const std::string& vm, const Bytes& img,
-                              const std::vector<bool>* dirty) {
+                              const std::vector<bool>* dirty,
+                              const PdsIndex* pds = nullptr) {
     BackupOptions o;
     o.vm = vm;
+    o.pds = pds;
     o.image_path = Write(vm + ".img", img);
     if (dirty != nullptr) {
       Bytes bits((dirty->size() + 7) / 8, 0);

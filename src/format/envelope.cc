@@ -10,14 +10,23 @@ namespace vcsnap {
 
 Bytes EncodeEnvelope(const EnvelopeSpec& spec, uint16_t version,
                      std::string_view identity, ByteView body) {
+  return EncodeEnvelopeWith(spec, version, identity, body.size(),
+                            [&](ByteWriter& w) { w.Raw(body); });
+}
+
+Bytes EncodeEnvelopeWith(const EnvelopeSpec& spec, uint16_t version,
+                         std::string_view identity, size_t size_hint,
+                         const std::function<void(ByteWriter&)>& write_body) {
   Bytes out;
-  out.reserve(body.size() + kEnvelopeOverhead);
+  out.reserve(size_hint + kEnvelopeOverhead);
   ByteWriter w(&out);
   w.Raw(std::string_view(spec.magic.data(), spec.magic.size()));
   w.U16(version);
   w.U16(0);
-  w.U64(body.size());
-  w.Raw(body);
+  const size_t length_at = w.size();
+  w.U64(0);  // the body length, known once it is written
+  write_body(w);
+  w.PatchU64(length_at, out.size() - kEnvelopeHeaderSize);
   w.U64(Checksum64(out, IdentitySeed(identity)));
   return out;
 }

@@ -19,9 +19,11 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "util/bytes.h"
+#include "util/coding.h"
 #include "util/result.h"
 
 namespace vcsnap {
@@ -44,6 +46,13 @@ struct EnvelopeSpec {
 // Frames `body` with `version`, binding the checksum to `identity`.
 Bytes EncodeEnvelope(const EnvelopeSpec& spec, uint16_t version,
                      std::string_view identity, ByteView body);
+
+// The same envelope, with the body written by `write_body` straight into
+// the result (no copy of a large body). `size_hint`: the body's expected
+// size, to allocate once.
+Bytes EncodeEnvelopeWith(const EnvelopeSpec& spec, uint16_t version,
+                         std::string_view identity, size_t size_hint,
+                         const std::function<void(ByteWriter&)>& write_body);
 
 struct DecodedEnvelope {
   uint16_t version = 0;

@@ -75,6 +75,38 @@ TEST(Bloom, CountingFilterRemovesAndRoundTrips) {
   EXPECT_THAT(BloomBits::Decode(bad), StatusIs(StatusCode::kCorruption));
 }
 
+// ToBits sets exactly the cells whose counter is not zero (read from the
+// two encodings), for an odd number of cells and counters of every value.
+TEST(Bloom, ToBitsSetsExactlyTheNonZeroCounters) {
+  for (uint64_t cells : {1ull, 63ull, 64ull, 65ull, 1001ull, 40001ull}) {
+    CountingBloom c(BloomParams{cells, 3});
+    std::mt19937_64 rng(cells);
+    std::vector<uint64_t> keys;
+    for (uint64_t i = 0; i < cells / 3 + 1; ++i) {
+      keys.push_back(rng());
+      c.Add(keys.back());
+    }
+    for (size_t i = 0; i < keys.size(); i += 3) c.Remove(keys[i]);
+    const Bytes counts = c.Encode();  // cells, hashes, keys, then nibbles
+    const Bytes bits = c.ToBits().Encode();  // kind, cells, hashes, words
+    ASSERT_EQ(counts.size(), 17 + (cells + 1) / 2);
+    ASSERT_EQ(bits.size(), 10 + (cells + 63) / 64 * 8);
+    uint64_t set = 0;
+    for (uint64_t cell = 0; cell < cells; ++cell) {
+      const bool counted = (counts[17 + cell / 2] >> (4 * (cell % 2))) & 0xf;
+      const bool bit = (bits[10 + cell / 8] >> (cell % 8)) & 1;
+      ASSERT_EQ(bit, counted) << cells << " cell " << cell;
+      set += bit;
+    }
+    for (size_t i = 10 + (cells + 7) / 8; i < bits.size(); ++i) {
+      ASSERT_EQ(bits[i], 0) << "padding";
+    }
+    if (cells > 64) {
+      EXPECT_GT(set, 0u);
+    }
+  }
+}
+
 TEST(Bloom, ViewAnswersLikeTheDecodedFilterAndRejectsWhatDecodeRejects) {
   BloomBits b(BloomParams::ForKeys(3000));
   for (uint64_t i = 0; i < 3000; ++i) b.Add(i * 104729);

@@ -69,11 +69,18 @@ bool BloomBits::MayContain(uint64_t key) const {
 Bytes BloomBits::Encode() const {
   Bytes out;
   ByteWriter w(&out);
+  EncodeTo(w);
+  return out;
+}
+
+size_t BloomBits::EncodedSize() const { return 10 + 8 * words_.size(); }
+
+void BloomBits::EncodeTo(ByteWriter& w) const {
+  w.Reserve(EncodedSize());
   w.U8(everything_ ? 0xff : kBitsKind);
   w.U64(params_.cells);
   w.U8(params_.hashes);
-  for (uint64_t word : words_) w.U64(word);
-  return out;
+  w.U64s(words_);
 }
 
 Result<BloomBits> BloomBits::Decode(ByteView bytes) {
@@ -199,8 +206,18 @@ bool CountingBloom::MayContain(uint64_t key) const {
 
 BloomBits CountingBloom::ToBits() const {
   BloomBits b(params_);
-  for (uint64_t c = 0; c < params_.cells; ++c) {
-    if (Get(c) != 0) b.words_[c / 64] |= 1ull << (c % 64);
+  // Word w holds cells [64w, 64w + 64): nibble bytes [32w, 32w + 32), two
+  // cells each (low nibble first). Most bytes of a sparse filter are zero.
+  const size_t n = nibbles_.size();
+  for (size_t w = 0; w < b.words_.size(); ++w) {
+    uint64_t bits = 0;
+    for (size_t j = 0, i = 32 * w; j < 32 && i < n; ++j, ++i) {
+      const uint8_t v = nibbles_[i];
+      if (v == 0) continue;
+      bits |= uint64_t{(v & 0x0f) != 0} << (2 * j);
+      bits |= uint64_t{(v & 0xf0) != 0} << (2 * j + 1);
+    }
+    b.words_[w] = bits;
   }
   return b;
 }
@@ -208,11 +225,18 @@ BloomBits CountingBloom::ToBits() const {
 Bytes CountingBloom::Encode() const {
   Bytes out;
   ByteWriter w(&out);
+  EncodeTo(w);
+  return out;
+}
+
+size_t CountingBloom::EncodedSize() const { return 17 + nibbles_.size(); }
+
+void CountingBloom::EncodeTo(ByteWriter& w) const {
+  w.Reserve(EncodedSize());
   w.U64(params_.cells);
   w.U8(params_.hashes);
   w.U64(keys_);
   w.Raw(ByteView(nibbles_.data(), nibbles_.size()));
-  return out;
 }
 
 Result<CountingBloom> CountingBloom::Decode(ByteView bytes) {

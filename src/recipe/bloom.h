@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "util/bytes.h"
+#include "util/coding.h"
 #include "util/result.h"
 
 namespace vcsnap {
@@ -52,6 +53,8 @@ class BloomBits {
   bool contains_everything() const { return everything_; }
 
   Bytes Encode() const;  // kind u8 = 1, cells u64, hashes u8, bit bytes
+  void EncodeTo(ByteWriter& w) const;  // appends what Encode() returns
+  size_t EncodedSize() const;
   // A known encoding, or ContainsEverything() for an unknown kind; Corruption
   // for a known kind whose sizes do not agree.
   static Result<BloomBits> Decode(ByteView bytes);
@@ -126,6 +129,8 @@ class CountingBloom {
   size_t memory_bytes() const { return nibbles_.size(); }
 
   Bytes Encode() const;  // cells u64, hashes u8, keys u64, packed nibbles
+  void EncodeTo(ByteWriter& w) const;  // appends what Encode() returns
+  size_t EncodedSize() const;
   static Result<CountingBloom> Decode(ByteView bytes);
 
  private:

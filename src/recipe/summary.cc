@@ -50,19 +50,21 @@ Result<std::optional<VmFilter>> LoadVmFilter(Backend& backend,
 
 Status SaveVmFilter(Backend& backend, const std::string& vm,
                     const VmFilter& f) {
-  Bytes body;
-  ByteWriter w(&body);
-  w.U32(f.snapshot);
-  w.Raw(f.filter.Encode());
   const std::string name = CbfName(vm);
-  return backend.Put(name, EncodeEnvelope(kCbfSpec, kVersion, name, body));
+  return backend.Put(
+      name, EncodeEnvelopeWith(kCbfSpec, kVersion, name,
+                               4 + f.filter.EncodedSize(), [&](ByteWriter& w) {
+                                 w.U32(f.snapshot);
+                                 f.filter.EncodeTo(w);
+                               }));
 }
 
 Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
                    const BloomBits& bits) {
   const std::string name = SummaryName(vm, snapshot);
-  return backend.Put(name,
-                     EncodeEnvelope(kSumSpec, kVersion, name, bits.Encode()));
+  return backend.Put(
+      name, EncodeEnvelopeWith(kSumSpec, kVersion, name, bits.EncodedSize(),
+                               [&](ByteWriter& w) { bits.EncodeTo(w); }));
 }
 
 Status WithSummary(Backend& backend, const std::string& vm, uint32_t snapshot,

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -66,6 +67,21 @@ class ByteWriter {
       Grow(b.size(), [&](uint8_t* p) { std::memcpy(p, b.data(), b.size()); });
   }
   void Raw(std::string_view s) { Raw(AsBytes(s)); }
+  // Many U64s at once: one resize instead of one per value.
+  void U64s(std::span<const uint64_t> values) {
+    Grow(8 * values.size(), [&](uint8_t* p) {
+      for (uint64_t v : values) {
+        EncodeFixed64(p, v);
+        p += 8;
+      }
+    });
+  }
+  // Makes room for `n` more bytes without writing them.
+  void Reserve(size_t n) { out_->reserve(out_->size() + n); }
+  // Overwrites 8 bytes already written at `offset`.
+  void PatchU64(size_t offset, uint64_t v) {
+    EncodeFixed64(out_->data() + offset, v);
+  }
   size_t size() const { return out_->size(); }
 
  private:

@@ -84,12 +84,13 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
         for (const RecipeEntry& en : *entries) {
           if (en.kind != ChunkKind::kVm) continue;
           // A reference into no container, or to an absent chunk, marks
-          // nothing (check reports it).
+          // nothing and leaves `first` false (check reports it).
           Result<ChunkRef> ref = ChunkRef::FromRaw(en.vm_ref);
           if (!ref.ok()) continue;
           bool first = false;
-          VCSNAP_ASSIGN_OR_RETURN(RefState state, marks.Mark(*ref, &first));
-          result.live_chunks += state != RefState::kAbsent && first;
+          Status marked = marks.Mark(*ref, &first).status();
+          if (!marked.ok()) return marked;
+          result.live_chunks += first;
         }
         return Status::Ok();
       }));

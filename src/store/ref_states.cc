@@ -26,34 +26,39 @@ Result<RefStates::Container*> RefStates::Load(uint16_t container) {
   return &containers_.emplace(container, std::move(c)).first->second;
 }
 
-Result<RefState> RefStates::Get(ChunkRef ref, uint64_t* rank) {
-  VCSNAP_ASSIGN_OR_RETURN(const Container* c, Load(ref.container));
+RefState RefStates::Locate(const Container& c, uint64_t cid, uint64_t* rank) {
   // The last range starting at or before the CID.
-  auto range = std::upper_bound(
-      c->present.begin(), c->present.end(), ref.cid,
-      [](uint64_t cid, const auto& r) { return cid < r.first; });
-  if (range == c->present.begin() || std::prev(range)->second < ref.cid) {
+  auto range =
+      std::upper_bound(c.present.begin(), c.present.end(), cid,
+                       [](uint64_t x, const auto& r) { return x < r.first; });
+  if (range == c.present.begin() || std::prev(range)->second < cid) {
     return RefState::kAbsent;
   }
   const auto r = std::prev(range);
-  if (rank != nullptr) {
-    *rank = c->before[static_cast<size_t>(r - c->present.begin())] +
-            (ref.cid - r->first);
-  }
-  if (std::binary_search(c->deleted.begin(), c->deleted.end(), ref.cid)) {
+  *rank =
+      c.before[static_cast<size_t>(r - c.present.begin())] + (cid - r->first);
+  if (std::binary_search(c.deleted.begin(), c.deleted.end(), cid)) {
     return RefState::kDeleted;
   }
   return RefState::kLive;
 }
 
+Result<RefState> RefStates::Get(ChunkRef ref, uint64_t* rank) {
+  VCSNAP_ASSIGN_OR_RETURN(const Container* c, Load(ref.container));
+  uint64_t r = 0;
+  const RefState state = Locate(*c, ref.cid, &r);
+  if (rank != nullptr && state != RefState::kAbsent) *rank = r;
+  return state;
+}
+
 Result<RefState> RefStates::Mark(ChunkRef ref, bool* first) {
+  VCSNAP_ASSIGN_OR_RETURN(Container * c, Load(ref.container));
   uint64_t rank = 0;
-  VCSNAP_ASSIGN_OR_RETURN(RefState state, Get(ref, &rank));
+  const RefState state = Locate(*c, ref.cid, &rank);
   if (state == RefState::kAbsent) return state;
-  Container& c = containers_.at(ref.container);
-  if (c.marked.empty()) c.marked.resize(c.count);
-  *first = !c.marked[rank];
-  c.marked[rank] = true;
+  if (c->marked.empty()) c->marked.resize(c->count);
+  *first = !c->marked[rank];
+  c->marked[rank] = true;
   return state;
 }
 

@@ -71,6 +71,8 @@ class RefStates {
     std::vector<bool> marked;       // by rank; empty until the first Mark
   };
   Result<Container*> Load(uint16_t container);
+  // The state of `ref` in loaded container `c`; *rank as Get() says.
+  static RefState Locate(const Container& c, uint64_t cid, uint64_t* rank);
 
   VmStore* const store_;
   std::map<uint16_t, Container> containers_;

@@ -81,6 +81,13 @@ class BackupJob {
   Status WriteSummary();
   Status Dedup();
   Status DedupDirty(const std::vector<uint64_t>& dirty);
+  // Sub-segment CBT (chunk/reuse.h): the parent's chunks of dirty segment
+  // `index` and the bytes the bitmap says were written, when the bitmap is
+  // finer than a segment and the parent holds a data segment of the same
+  // extent; else an empty hint (chunk the whole segment). A parent recipe
+  // that cannot be read gives an empty hint too: the deduper reads it again
+  // and reports the error. Called from the reader thread.
+  ReuseHint ReuseHintFor(uint64_t index) const;
   // Adds a segment's finished recipe to the packs, the filter and the
   // similarity index.
   Status FinishSegment(uint64_t index, SegmentOutcome& outcome);
@@ -355,7 +362,9 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
         pipe.Close(s);
         return;
       }
-      if (!pipe.Submit(index, std::move(data)).ok()) return;  // cancelled
+      if (!pipe.Submit(index, std::move(data), ReuseHintFor(index)).ok()) {
+        return;  // cancelled
+      }
     }
     pipe.Close();
   });
@@ -394,6 +403,11 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
                         : got.status();
       break;
     }
+    for (const ChunkInfo& c : r.chunks) {
+      if (!c.reused) continue;
+      result_.chunks_reused++;
+      result_.bytes_reused += c.length;
+    }
     const SegmentSlot* parent_slot =
         parent_.has_value() && index < parent_->segments.size()
             ? &parent_->segments[index]
@@ -419,6 +433,35 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
   reader.join();
   progress.Finish();
   return status.WithContext("VM " + vm());
+}
+
+ReuseHint BackupJob::ReuseHintFor(uint64_t index) const {
+  ReuseHint hint;
+  if (!bitmap_.has_value() || !bitmap_->fine() || !result_.bitmap_used ||
+      !parent_.has_value() || index >= parent_->segments.size() ||
+      parent_->segments[index].zero) {
+    return hint;
+  }
+  const SegmentExtent e = Extent(index);
+  if (SegmentAt(parent_->image_size, segment_size_, index).length != e.length) {
+    return hint;
+  }
+  Result<std::vector<RecipeEntry>> entries =
+      parent_recipes_->Read(parent_->segments[index].ref);
+  if (!entries.ok()) return hint;
+  hint.parent.reserve(entries->size());
+  uint32_t offset = 0;
+  for (const RecipeEntry& entry : *entries) {
+    ChunkInfo c;
+    c.offset = offset;
+    c.length = entry.length;
+    c.zero = entry.kind == ChunkKind::kZero;
+    if (!c.zero) c.fp = entry.fp;
+    hint.parent.push_back(c);
+    offset += entry.length;
+  }
+  hint.dirty = bitmap_->DirtyRanges(index, e.length);
+  return hint;
 }
 
 Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {

@@ -7,7 +7,11 @@
 //            a segment of the same extent, reuses the parent's segment recipe
 //            by reference: no read, no chunking. The bitmap is trusted only
 //            when the parent is the VM's last committed backup (the bitmap's
-//            base); after that snapshot was forgotten, all segments are dirty;
+//            base); after that snapshot was forgotten, all segments are dirty.
+//            With a bitmap finer than a segment, a dirty segment is chunked
+//            and hashed only around its written granules; elsewhere the
+//            parent's chunks are copied (chunk/reuse.h: the same chunks as a
+//            full pass, so the recipe does not depend on the granule);
 //   level 2  a dirty segment's chunks are matched against the parent's recipe
 //            of the same segment and of similar segments (backup/similarity.h);
 //   level 3  what is left is looked up in batches in the PDS index: per
@@ -59,6 +63,11 @@ struct BackupResult {
   BackupStats stats;
   uint64_t segments = 0;
   uint64_t segments_dirty = 0;
+  // Sub-segment CBT (a bitmap finer than a segment): chunks of dirty
+  // segments copied from the parent's recipe without reading them into the
+  // chunker or hashing them, and their bytes.
+  uint64_t chunks_reused = 0;
+  uint64_t bytes_reused = 0;
   bool bitmap_used = true;      // false: given but not trustworthy (see note)
   std::string note;             // a warning for the operator, or empty
   uint64_t metadata_bytes = 0;  // recipe packs + snapshot recipe + catalog

@@ -134,9 +134,35 @@ class GearChunker final : public Chunker {
   }
 
   void Split(ByteView data, std::vector<uint32_t>* ends) const override {
+    Run(data, 0, [ends](uint32_t end, bool) {
+      ends->push_back(end);
+      return true;
+    });
+  }
+
+  void SplitFrom(ByteView data, uint32_t from,
+                 const EndVisitor& visit) const override {
+    Run(data, from, visit);
+  }
+
+  // A run of zeros is cut out only once it reaches zero_run_min_ bytes, so
+  // whether one starts before a chunk's end is decided by at most that many
+  // bytes past the end.
+  uint32_t lookahead() const override { return zero_run_min_; }
+
+  uint32_t ZeroRunChunkLength() const override { return zero_run_; }
+  uint32_t max_chunk() const override { return max_; }
+
+ private:
+  // Split() and SplitFrom(): visit(end, restartable) for each end of the
+  // chunks of data[from, size), stopping when it returns false. Every end is
+  // restartable but those strictly inside a cut-out run of zeros: a fresh
+  // start there would see a shorter run (possibly too short to cut out).
+  template <typename Visit>
+  void Run(ByteView data, uint32_t from, const Visit& visit) const {
     const uint8_t* p = data.data();
     const uint32_t n = static_cast<uint32_t>(data.size());
-    uint32_t pos = 0;
+    uint32_t pos = from;
     while (pos < n) {
       uint32_t zs = n, ze = n;
       if (zero_run_min_ == 0 ||
@@ -145,20 +171,16 @@ class GearChunker final : public Chunker {
       }
       for (uint32_t start = pos; start < zs;) {
         start += CutPoint(p + start, zs - start);
-        ends->push_back(start);
+        if (!visit(start, true)) return;
       }
       for (uint32_t start = zs; start < ze;) {
         start += std::min(max_, ze - start);
-        ends->push_back(start);
+        if (!visit(start, start == ze)) return;
       }
       pos = ze;
     }
   }
 
-  uint32_t ZeroRunChunkLength() const override { return zero_run_; }
-  uint32_t max_chunk() const override { return max_; }
-
- private:
   // Length of the chunk starting at p, of n >= 1 remaining bytes.
   uint32_t CutPoint(const uint8_t* p, uint32_t n) const {
     if (n <= min_) return n;
@@ -193,6 +215,15 @@ class FixedChunker final : public Chunker {
       ends->push_back(static_cast<uint32_t>(std::min(end, n)));
     }
   }
+  void SplitFrom(ByteView data, uint32_t from,
+                 const EndVisitor& visit) const override {
+    const uint64_t n = data.size();
+    for (uint64_t end = uint64_t{from} + size_; end < n + size_;
+         end += size_) {
+      if (!visit(static_cast<uint32_t>(std::min(end, n)), true)) return;
+    }
+  }
+
   uint32_t ZeroRunChunkLength() const override { return size_; }
   uint32_t max_chunk() const override { return size_; }
 

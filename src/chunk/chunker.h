@@ -17,6 +17,7 @@
 #define VCSNAP_CHUNK_CHUNKER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -35,6 +36,25 @@ class Chunker {  // immutable after construction; thread-safe (const methods)
   // nothing for empty data. Depends only on `data` and the parameters.
   // REQUIRES: data.size() < 2^32.
   virtual void Split(ByteView data, std::vector<uint32_t>* ends) const = 0;
+
+  // Called by SplitFrom() with each chunk end (an offset into the whole
+  // buffer) and whether the end is *restartable*; returns false to stop.
+  using EndVisitor = std::function<bool(uint32_t end, bool restartable)>;
+
+  // Chunks data[from, size) exactly as Split(data.subspan(from)) would, but
+  // reports the ends as offsets into `data`, one at a time, and stops early
+  // when `visit` returns false. An end e is restartable when chunking
+  // data[e, size) afresh yields the same ends as this call goes on to yield:
+  // every end of the gear chunker but those strictly inside a run of zeros it
+  // cuts out; every end of the fixed chunker. REQUIRES: from <= data.size().
+  virtual void SplitFrom(ByteView data, uint32_t from,
+                         const EndVisitor& visit) const = 0;
+
+  // How far past a chunk's end the bytes can still decide that end: the end
+  // that follows a restartable end b depends only on data[b, end +
+  // lookahead()). The gear chunker looks ahead for a run of zeros that would
+  // cut the chunk short; the fixed chunker never looks ahead.
+  virtual uint32_t lookahead() const { return 0; }
 
   // The length of every chunk but the last that Split() produces on a buffer
   // of zero bytes, so that callers can chunk an all-zero segment without a

@@ -328,5 +328,53 @@ TEST(ChunkerTest, ZeroRunsCutAtZeroRunChunkLength) {
   EXPECT_EQ(Ends(*small, zeros), want);
 }
 
+// SplitFrom() is Split() of the tail, and an end it calls restartable really
+// is one: chunking afresh from it gives the same ends. Ends strictly inside a
+// cut-out run of zeros are not restartable (a fresh start sees a shorter run).
+TEST(ChunkerTest, SplitFromRestartsExactlyAtRestartableEnds) {
+  auto fixed = MakeFixedChunker(4096);
+  ASSERT_OK(fixed);
+  std::vector<std::unique_ptr<Chunker>> chunkers;
+  chunkers.push_back(Gear(3072, 4096, 65536));
+  chunkers.push_back(Gear(256, 512, 4096));
+  chunkers.push_back(std::move(*fixed));
+  for (const auto& chunker : chunkers) {
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      Bytes data = testdata::MixedContent(300000, seed);
+      std::fill(data.begin() + 1000, data.begin() + 1000 + 140000, 0);
+      const std::vector<uint32_t> ends = Ends(*chunker, data);
+      std::vector<std::pair<uint32_t, bool>> visited;
+      chunker->SplitFrom(data, 0, [&](uint32_t end, bool restartable) {
+        visited.emplace_back(end, restartable);
+        return true;
+      });
+      ASSERT_EQ(visited.size(), ends.size());
+      size_t inside_runs = 0;
+      for (size_t i = 0; i < ends.size(); ++i) {
+        ASSERT_EQ(visited[i].first, ends[i]);
+        if (!visited[i].second) {
+          ++inside_runs;
+          continue;
+        }
+        std::vector<uint32_t> tail;
+        chunker->SplitFrom(data, ends[i], [&](uint32_t end, bool) {
+          tail.push_back(end);
+          return true;
+        });
+        ASSERT_TRUE(std::equal(tail.begin(), tail.end(), ends.begin() + i + 1,
+                               ends.end()))
+            << "restart at " << ends[i];
+        ASSERT_EQ(tail.size(), ends.size() - i - 1);
+      }
+      // The 140000 zeros make ends inside a run for the gear chunkers.
+      EXPECT_EQ(inside_runs > 0, chunker->lookahead() > 0);
+      // Stopping early visits nothing more.
+      size_t calls = 0;
+      chunker->SplitFrom(data, 0, [&](uint32_t, bool) { return ++calls < 3; });
+      EXPECT_EQ(calls, 3u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vcsnap

@@ -26,7 +26,7 @@ SegmentPipeline::~SegmentPipeline() {
   for (std::thread& t : workers_) t.join();
 }
 
-Status SegmentPipeline::Submit(uint64_t index, Bytes data) {
+Status SegmentPipeline::Submit(uint64_t index, Bytes data, ReuseHint hint) {
   std::unique_lock lock(mu_);
   if (cancelled_) return Cancelled();
   if (closed_) {
@@ -38,6 +38,7 @@ Status SegmentPipeline::Submit(uint64_t index, Bytes data) {
   auto slot = std::make_unique<Slot>();
   slot->index = index;
   slot->data = std::move(data);
+  slot->hint = std::move(hint);
   slots_.push_back(std::move(slot));
   work_cv_.notify_one();
   return Status::Ok();
@@ -99,7 +100,13 @@ void SegmentPipeline::WorkerLoop() {
     }
     Slot* slot = slots_[next_unstarted_++].get();
     lock.unlock();
-    ChunkSegment(chunker_, slot->data, &slot->chunks);
+    if (slot->hint.parent.empty()) {
+      ChunkSegment(chunker_, slot->data, &slot->chunks);
+    } else {
+      ChunkSegmentReusing(chunker_, slot->data, slot->hint.parent,
+                          slot->hint.dirty, &slot->chunks);
+      slot->hint = ReuseHint{};  // free the parent's chunks early
+    }
     lock.lock();
     slot->done = true;
     // Only the head's completion can unblock Next(), but a notify is cheap

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "chunk/chunker.h"
+#include "chunk/reuse.h"
 #include "chunk/segment.h"
 #include "util/bytes.h"
 #include "util/result.h"
@@ -53,10 +54,18 @@
 
 namespace vcsnap {
 
+// What ChunkSegmentReusing() (chunk/reuse.h) needs to chunk a segment of
+// which only `dirty` was written since the parent's chunks `parent`; empty
+// `parent`: chunk the whole segment.
+struct ReuseHint {
+  std::vector<ChunkInfo> parent;
+  std::vector<DirtyRange> dirty;
+};
+
 struct SegmentResult {
   uint64_t index = 0;             // as given to Submit()
   Bytes data;                     // the segment's bytes, handed back
-  std::vector<ChunkInfo> chunks;  // ChunkSegment(chunker, data)
+  std::vector<ChunkInfo> chunks;  // ChunkSegment(chunker, data) (or reusing)
 };
 
 class SegmentPipeline {
@@ -70,10 +79,11 @@ class SegmentPipeline {
   SegmentPipeline(const SegmentPipeline&) = delete;
   SegmentPipeline& operator=(const SegmentPipeline&) = delete;
 
-  // Queues one segment (whole or the short last one); blocks while
-  // max_in_flight segments are in flight. InvalidArgument after Close();
+  // Queues one segment (whole or the short last one), to be chunked by
+  // ChunkSegment() or, with a non-empty hint, ChunkSegmentReusing(); blocks
+  // while max_in_flight segments are in flight. InvalidArgument after Close();
   // IOError after Cancel().
-  Status Submit(uint64_t index, Bytes data);
+  Status Submit(uint64_t index, Bytes data, ReuseHint hint = {});
 
   // No more segments. A non-OK `status` (the producer failed) is returned by
   // Next() once the segments submitted before are delivered. Idempotent: the
@@ -97,6 +107,7 @@ class SegmentPipeline {
   struct Slot {
     uint64_t index = 0;
     Bytes data;
+    ReuseHint hint;
     std::vector<ChunkInfo> chunks;
     bool done = false;
   };

@@ -44,6 +44,7 @@ struct ChunkInfo {
   uint32_t length = 0;
   bool zero = false;  // every byte is zero: a hole, not hashed
   Fingerprint fp{};   // SHA-256 of the bytes; valid iff !zero
+  bool reused = false;  // copied from the parent (chunk/reuse.h), not hashed
 };
 
 // True iff every byte of `data` is zero (true for empty data). Word-at-a-time

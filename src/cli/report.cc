@@ -57,6 +57,8 @@ nlohmann::json BackupJson(const BackupResult& r) {
                  {"level3", s.chunks_level3},
                  {"new", s.chunks_new}};
   j["segments"] = {{"total", r.segments}, {"dirty", r.segments_dirty}};
+  j["sub_segment"] = {{"chunks_reused", r.chunks_reused},
+                      {"bytes_reused", r.bytes_reused}};
   j["phases"] = {{"dedup_seconds", r.seconds_dedup},
                  {"commit_seconds", r.seconds_commit}};
   j["peak_rss_bytes"] = r.peak_rss_bytes;
@@ -89,6 +91,8 @@ std::string BackupText(const BackupResult& r) {
   row("level 3 (PDS)", s.level3);
   row("zero", s.zero);
   row("new", s.new_bytes);
+  // Inside levels 2 and zero above: dirty segments' clean granules.
+  if (r.bytes_reused > 0) row("unhashed (sub-segment CBT)", r.bytes_reused);
   out += "  stored " + FormatByteSize(s.stored_bytes) + " of chunk data, " +
          FormatByteSize(r.metadata_bytes) + " of recipes\n";
   if (!r.note.empty()) out += "  note: " + r.note + "\n";

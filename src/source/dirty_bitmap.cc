@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,6 +27,33 @@ uint64_t DirtyBitmap::dirty_count() const {
   uint64_t n = 0;
   for (uint8_t d : dirty_) n += d;
   return n;
+}
+
+std::vector<DirtyRange> DirtyBitmap::DirtyRanges(uint64_t index,
+                                                uint32_t length) const {
+  std::vector<DirtyRange> ranges;
+  if (!dirty(index)) return ranges;
+  if (!fine()) {
+    ranges.push_back(DirtyRange{0, length});
+    return ranges;
+  }
+  // Fine granules divide the segment size (both powers of two).
+  const uint64_t per_segment = segment_size_ / granularity_;
+  const uint64_t first = index * per_segment;
+  const uint64_t gran = granularity_;
+  for (uint64_t g = 0; g < per_segment && first + g < granules_.size(); ++g) {
+    if (!granules_[first + g]) continue;
+    const uint32_t begin = static_cast<uint32_t>(g * gran);
+    if (begin >= length) break;
+    const uint32_t end =
+        static_cast<uint32_t>(std::min<uint64_t>((g + 1) * gran, length));
+    if (!ranges.empty() && ranges.back().end == begin) {
+      ranges.back().end = end;
+    } else {
+      ranges.push_back(DirtyRange{begin, end});
+    }
+  }
+  return ranges;
 }
 
 Result<DirtyBitmap> DirtyBitmap::Parse(ByteView bits, uint64_t granularity,
@@ -51,10 +79,17 @@ Result<DirtyBitmap> DirtyBitmap::Parse(ByteView bits, uint64_t granularity,
   DirtyBitmap b;
   const uint64_t segments = CeilDiv(image_size, segment_size);
   b.dirty_.assign(segments, 0);
+  const bool fine = granularity < segment_size;
+  if (fine) {
+    b.granules_.assign(granules, false);
+    b.granularity_ = granularity;
+    b.segment_size_ = segment_size;
+  }
   const uint64_t known = static_cast<uint64_t>(bits.size()) * 8;
   for (uint64_t g = 0; g < granules; ++g) {
     bool d = g >= known || ((bits[g / 8] >> (g % 8)) & 1);
     if (!d) continue;
+    if (fine) b.granules_[g] = true;
     // Granule g covers [g*gran, (g+1)*gran): mark every segment it touches.
     uint64_t first = (g * granularity) / segment_size;
     uint64_t last =

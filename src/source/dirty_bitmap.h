@@ -6,7 +6,9 @@
 // given (any power of two from 512 B). A bitmap shorter than the image means
 // the rest is dirty; a segment is dirty if any of its granules is.
 //
-// DirtyBitmap turns such a file into one dirty bit per segment. Parsing checks
+// DirtyBitmap turns such a file into one dirty bit per segment and, when the
+// granule is finer than a segment, keeps the granules too: DirtyRanges()
+// tells which bytes of a dirty segment were written. Parsing checks
 // every size before it reads or allocates: a bitmap file longer than the
 // image needs is an error (a bitmap of another disk), not silently cut.
 //
@@ -23,6 +25,13 @@
 #include "util/result.h"
 
 namespace vcsnap {
+
+// Bytes [begin, end) of a segment, offsets within the segment.
+struct DirtyRange {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  bool operator==(const DirtyRange&) const = default;
+};
 
 class DirtyBitmap {
  public:
@@ -45,8 +54,23 @@ class DirtyBitmap {
   bool dirty(uint64_t segment) const { return dirty_[segment] != 0; }
   uint64_t dirty_count() const;
 
+  // True when the granule is finer than a segment (DirtyRanges() can be
+  // narrower than the whole segment).
+  bool fine() const { return !granules_.empty(); }
+
+  // The written bytes of segment `index`, `length` bytes long (the segment's
+  // length in the image): ascending, disjoint, non-adjacent ranges, clipped
+  // to the segment. Empty for a clean segment; the whole segment when the
+  // bitmap is not fine(). REQUIRES: index < segments().
+  std::vector<DirtyRange> DirtyRanges(uint64_t index, uint32_t length) const;
+
  private:
   std::vector<uint8_t> dirty_;  // one entry per segment, 0 or 1
+  // fine() only: one bit per granule (granules past the bitmap's end are
+  // dirty), and the geometry to map them to segments.
+  std::vector<bool> granules_;
+  uint64_t granularity_ = 0;
+  uint64_t segment_size_ = 0;
 };
 
 }  // namespace vcsnap

@@ -93,6 +93,38 @@ TEST(DirtyBitmap, LoadChecksTheFile) {
               StatusIs(StatusCode::kInvalidArgument));
 }
 
+TEST(DirtyBitmap, DirtyRangesMergeAdjacentGranulesWithinTheirSegment) {
+  // 4 KiB granules, 16 KiB segments, a 40 KiB image (3 segments, the last
+  // one 8 KiB long). Granules 1, 2 (segment 0), 3 (segment 0's last, so
+  // merged with 1-2), 4 (segment 1's first) and 8 (segment 2).
+  const uint64_t gran = 4096, seg = 16384, image = 40960;
+  Bytes bits = {0x1e, 0x01};  // granules 1,2,3,4 and 8
+  auto b = DirtyBitmap::Parse(bits, gran, image, seg);
+  ASSERT_OK(b);
+  EXPECT_TRUE(b->fine());
+  using R = std::vector<DirtyRange>;
+  EXPECT_EQ(b->DirtyRanges(0, seg), (R{{4096, 16384}}));
+  EXPECT_EQ(b->DirtyRanges(1, seg), (R{{0, 4096}}));
+  EXPECT_EQ(b->DirtyRanges(2, 8192), (R{{0, 4096}}));
+  // Granules past a short bitmap are dirty: one byte gives granules 0-7
+  // (segments 0 and 1), so segment 2 is dirty whole.
+  auto short_bits = DirtyBitmap::Parse(Bytes{0x05}, gran, image, seg);
+  ASSERT_OK(short_bits);
+  EXPECT_EQ(short_bits->DirtyRanges(0, seg), (R{{0, 4096}, {8192, 12288}}));
+  EXPECT_TRUE(short_bits->DirtyRanges(1, seg).empty());
+  EXPECT_EQ(short_bits->DirtyRanges(2, 8192), (R{{0, 8192}}));
+  // A clean segment has none; a bitmap at segment granularity is not fine
+  // and a dirty segment is dirty whole.
+  auto clean = DirtyBitmap::Parse(Bytes{0x00, 0x00}, gran, image, seg);
+  ASSERT_OK(clean);
+  EXPECT_TRUE(clean->DirtyRanges(0, seg).empty());
+  auto coarse = DirtyBitmap::Parse(Bytes{0x04}, seg, image, seg);
+  ASSERT_OK(coarse);
+  EXPECT_FALSE(coarse->fine());
+  EXPECT_EQ(coarse->DirtyRanges(2, 8192), (R{{0, 8192}}));
+  EXPECT_TRUE(coarse->DirtyRanges(1, seg).empty());
+}
+
 TEST(DirtyBitmap, AllDirty) {
   EXPECT_EQ(DirtyBitmap::AllDirty(5).dirty_count(), 5u);
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -353,10 +354,21 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
                          ? options_.threads
                          : std::max(1u, std::thread::hardware_concurrency());
   SegmentPipeline pipe(*chunker_, threads, 2 * threads + 2);
+  // Segment buffers go back to the reader once deduped: reading into a
+  // fresh 2 MiB buffer each time cost page faults and zeroing.
+  std::mutex spare_mu;
+  std::vector<Bytes> spare;
   std::thread reader([&] {
     for (uint64_t index : to_read) {
       const SegmentExtent e = Extent(index);
       Bytes data;
+      {
+        std::lock_guard lock(spare_mu);
+        if (!spare.empty()) {
+          data = std::move(spare.back());
+          spare.pop_back();
+        }
+      }
       Status s = image_->ReadSparse(e.offset, e.length, &data);
       if (!s.ok()) {
         pipe.Close(s);
@@ -395,6 +407,11 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
       recipe_.stats.zero += e.length;
       progress.Add(e.length);
       continue;
+    }
+    if (r.data.capacity() != 0) {
+      std::lock_guard lock(spare_mu);
+      spare.push_back(std::move(r.data));
+      r.data = Bytes();
     }
     Result<bool> got = pipe.Next(&r);
     if (!got.ok() || !*got || r.index != index) {

@@ -20,6 +20,7 @@
 #include "recipe/names.h"
 #include "recipe/recipe_pack.h"
 #include "recipe/snapshot_recipe.h"
+#include "recipe/summary.h"
 #include "testing/forwarding_backend.h"
 #include "testing/small_repo.h"
 #include "testing/status_matchers.h"
@@ -221,11 +222,11 @@ TEST_F(BackupTest, AFinerBitmapHashesLessAndGivesTheSameRecipes) {
       granules[g] = true;
     }
   };
-  write(3 * kSeg + 100, Text(40, 7));                 // an in-place edit
-  write(5 * kSeg + 20000, Bytes(3000, 0));            // zeros in the middle
-  write(2 * kSeg + 9000, Bytes(200, 0));              // a run of zeros grows
-  write(9 * kSeg + kSeg - 50, Text(100, 8));          // across segments
-  write(12 * kSeg + 4 * granule, Text(granule, 9));   // one whole granule
+  write(3 * kSeg + 100, Text(40, 7));                // an in-place edit
+  write(5 * kSeg + 20000, Bytes(3000, 0));           // zeros in the middle
+  write(2 * kSeg + 9000, Bytes(200, 0));             // a run of zeros grows
+  write(9 * kSeg + kSeg - 50, Text(100, 8));         // across segments
+  write(12 * kSeg + 4 * granule, Text(granule, 9));  // one whole granule
   WriteImage("d1.img", d1);
   std::vector<bool> segments(16, false);
   for (size_t g = 0; g < granules.size(); ++g) {
@@ -248,6 +249,77 @@ TEST_F(BackupTest, AFinerBitmapHashesLessAndGivesTheSameRecipes) {
   EXPECT_EQ(Chunks(mem_, "fine", 2), Chunks(mem_, "coarse", 2));
   EXPECT_TRUE(*Restore("fine", "2") == d1);
   EXPECT_TRUE(*Restore("fine", "1") == d0);
+}
+
+// The VM's counting filter, kept up to date from the dirty segments only,
+// must count exactly the VM references of the latest snapshot's segments:
+// deletion's summaries are cut from it, and a reference it missed could be
+// deleted while live.
+void ExpectFilterCountsLatest(Backend* backend, const std::string& vm,
+                              uint32_t snapshot) {
+  Result<std::optional<VmFilter>> stored = LoadVmFilter(*backend, vm);
+  ASSERT_OK(stored);
+  ASSERT_TRUE(stored->has_value());
+  ASSERT_EQ((*stored)->snapshot, snapshot);
+  CountingBloom want((*stored)->filter.params());
+  const std::string name = SnapshotRecipeName(vm, snapshot);
+  Result<Bytes> raw = backend->Get(name);
+  ASSERT_OK(raw);
+  Result<SnapshotRecipe> recipe = DecodeSnapshotRecipe(*raw, name);
+  ASSERT_OK(recipe);
+  RecipeReader reader(backend, vm, recipe->segment_size);
+  for (const SegmentSlot& slot : recipe->segments) {
+    if (slot.zero) continue;
+    Result<std::vector<RecipeEntry>> entries = reader.Read(slot.ref);
+    ASSERT_OK(entries);
+    for (const RecipeEntry& e : *entries) {
+      if (e.kind == ChunkKind::kVm) want.Add(e.vm_ref);
+    }
+  }
+  EXPECT_EQ(want.keys(), (*stored)->filter.keys()) << "snapshot " << snapshot;
+  EXPECT_TRUE(want.Encode() == (*stored)->filter.Encode())
+      << "snapshot " << snapshot;
+}
+
+TEST_F(BackupTest, TheVmFilterCountsExactlyTheLatestSnapshotsReferences) {
+  const uint32_t granule = 4096;
+  Bytes img = Text(12 * kSeg + 300, 11);
+  WriteImage("d.img", img);
+  ASSERT_OK(Backup("vm1", "d.img"));
+  ExpectFilterCountsLatest(mem_, "vm1", 1);
+  uint32_t snapshot = 1;
+  for (int day = 0; day < 6; ++day) {
+    auto granules_of = [&] { return (img.size() + granule - 1) / granule; };
+    std::vector<bool> granules(granules_of(), false);
+    auto write = [&](size_t at, const Bytes& bytes) {
+      std::copy(bytes.begin(), bytes.end(), img.begin() + at);
+      for (size_t g = at / granule; g <= (at + bytes.size() - 1) / granule;
+           ++g) {
+        granules[g] = true;
+      }
+    };
+    write(day * kSeg + 777, Text(2000, 20 + day));               // an edit
+    write((day + 3) * kSeg, Bytes(kSeg, 0));                     // zeroed
+    write((day + 5) * kSeg + 5000, Bytes((day + 1) * 3000, 0));  // a hole
+    write(2 * kSeg, Bytes(img.begin() + 8 * kSeg,                // a copy
+                          img.begin() + 8 * kSeg + kSeg / 2));
+    std::string bitmap = "day" + std::to_string(day) + ".bitmap";
+    if (day == 3) {  // the image grows, then shrinks
+      Bytes more = Text(2 * kSeg, 40);
+      img.insert(img.end(), more.begin(), more.end());
+      granules.resize(granules_of(), true);
+    }
+    if (day == 5) {
+      img.resize(9 * kSeg + 10);
+      granules.resize(granules_of());
+    }
+    WriteImage("d.img", img);
+    WriteBitmap(bitmap, granules);
+    ASSERT_OK(Backup("vm1", "d.img", bitmap, granule));
+    ++snapshot;
+    ExpectFilterCountsLatest(mem_, "vm1", snapshot);
+    EXPECT_TRUE(*Restore("vm1", std::to_string(snapshot)) == img);
+  }
 }
 
 TEST_F(BackupTest, WithoutBitmapEverySegmentIsDirtyButDedupsAgainstParent) {

@@ -218,8 +218,7 @@ class FixedChunker final : public Chunker {
   void SplitFrom(ByteView data, uint32_t from,
                  const EndVisitor& visit) const override {
     const uint64_t n = data.size();
-    for (uint64_t end = uint64_t{from} + size_; end < n + size_;
-         end += size_) {
+    for (uint64_t end = uint64_t{from} + size_; end < n + size_; end += size_) {
       if (!visit(static_cast<uint32_t>(std::min(end, n)), true)) return;
     }
   }

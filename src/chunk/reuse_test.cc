@@ -40,8 +40,8 @@ std::unique_ptr<Chunker> Gear(uint32_t min, uint32_t avg, uint32_t max) {
 void SprinkleZeros(Bytes* b, uint32_t granule, Rng* rng) {
   const uint32_t n = static_cast<uint32_t>(b->size());
   for (int i = 0, runs = 4 + rng->Below(12); i < runs; ++i) {
-    uint32_t len = rng->Below(4) == 0 ? 200 + rng->Below(70000)
-                                      : 60 + rng->Below(140);
+    uint32_t len =
+        rng->Below(4) == 0 ? 200 + rng->Below(70000) : 60 + rng->Below(140);
     uint32_t at = rng->Below(n);
     if (rng->Below(2) == 0) {  // touching a granule edge
       const uint32_t edge = (at / granule) * granule;
@@ -60,13 +60,19 @@ void WriteGranule(Bytes* b, uint32_t g, uint32_t granule, Rng* rng) {
   const uint32_t end =
       std::min<uint32_t>(begin + granule, static_cast<uint32_t>(b->size()));
   const uint32_t room = end - begin;
-  uint32_t len = 1 + rng->Below(rng->Below(2) == 0 ? std::min(room, 300u)
-                                                   : room);
+  uint32_t len =
+      1 + rng->Below(rng->Below(2) == 0 ? std::min(room, 300u) : room);
   uint32_t at;
   switch (rng->Below(3)) {
-    case 0: at = begin; break;
-    case 1: at = end - len; break;
-    default: at = begin + rng->Below(room - len + 1); break;
+    case 0:
+      at = begin;
+      break;
+    case 1:
+      at = end - len;
+      break;
+    default:
+      at = begin + rng->Below(room - len + 1);
+      break;
   }
   switch (rng->Below(4)) {
     case 0:
@@ -84,8 +90,8 @@ void WriteGranule(Bytes* b, uint32_t g, uint32_t granule, Rng* rng) {
   }
 }
 
-std::vector<DirtyRange> Ranges(const std::vector<bool>& dirty,
-                               uint32_t granule, uint32_t size) {
+std::vector<DirtyRange> Ranges(const std::vector<bool>& dirty, uint32_t granule,
+                               uint32_t size) {
   std::vector<DirtyRange> out;
   for (uint32_t g = 0; g < dirty.size(); ++g) {
     if (!dirty[g]) continue;
@@ -149,10 +155,10 @@ void RandomHistories(const Chunker& chunker, uint32_t size, int rounds,
       dirty[g] = true;
       WriteGranule(&now, g, granule, &rng);
     }
-    reused += ExpectSameAsFullPass(
-        chunker, parent, now, Ranges(dirty, granule, size),
-        "round " + std::to_string(round) + " granule " +
-            std::to_string(granule));
+    reused +=
+        ExpectSameAsFullPass(chunker, parent, now, Ranges(dirty, granule, size),
+                             "round " + std::to_string(round) + " granule " +
+                                 std::to_string(granule));
     std::vector<ChunkInfo> chunks;
     ChunkSegment(chunker, now, &chunks);
     total += chunks.size();

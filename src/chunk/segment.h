@@ -42,8 +42,8 @@ SegmentExtent SegmentAt(uint64_t image_size, uint32_t segment_size,
 struct ChunkInfo {
   uint32_t offset = 0;  // within the segment
   uint32_t length = 0;
-  bool zero = false;  // every byte is zero: a hole, not hashed
-  Fingerprint fp{};   // SHA-256 of the bytes; valid iff !zero
+  bool zero = false;    // every byte is zero: a hole, not hashed
+  Fingerprint fp{};     // SHA-256 of the bytes; valid iff !zero
   bool reused = false;  // copied from the parent (chunk/reuse.h), not hashed
 };
 

@@ -30,7 +30,7 @@ uint64_t DirtyBitmap::dirty_count() const {
 }
 
 std::vector<DirtyRange> DirtyBitmap::DirtyRanges(uint64_t index,
-                                                uint32_t length) const {
+                                                 uint32_t length) const {
   std::vector<DirtyRange> ranges;
   if (!dirty(index)) return ranges;
   if (!fine()) {

@@ -58,7 +58,13 @@ Status RawImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
     return Status::InvalidArgument("image " + path_ + ": read past the end");
   }
   const uint64_t end = offset + length;
-  out->assign(length, 0);
+  // Only the holes are zeroed: a buffer handed back for reuse keeps its
+  // pages, and the data extents are overwritten by the reads anyway.
+  out->resize(length);
+  uint8_t* const base = out->data();
+  auto zero = [&](uint64_t from, uint64_t to) {
+    if (to > from) std::memset(base + (from - offset), 0, to - from);
+  };
   uint64_t pos = offset;
   while (pos < end) {
     off_t data, hole;
@@ -66,20 +72,26 @@ Status RawImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
       std::lock_guard lock(seek_mu_);
       data = ::lseek(fd_, static_cast<off_t>(pos), SEEK_DATA);
       if (data < 0) {
-        if (errno == ENXIO) return Status::Ok();  // only holes to the end
-        return ReadInto(pos, end - pos, out->data() + (pos - offset));
+        if (errno == ENXIO) {  // only holes to the end
+          zero(pos, end);
+          return Status::Ok();
+        }
+        return ReadInto(pos, end - pos, base + (pos - offset));
       }
-      if (static_cast<uint64_t>(data) >= end) return Status::Ok();
+      if (static_cast<uint64_t>(data) >= end) {
+        zero(pos, end);
+        return Status::Ok();
+      }
       hole = ::lseek(fd_, data, SEEK_HOLE);
       if (hole < 0) hole = static_cast<off_t>(end);
     }
     const uint64_t from = static_cast<uint64_t>(data);
     const uint64_t to = std::min<uint64_t>(static_cast<uint64_t>(hole), end);
-    if (to <= from) {  // the file changed under us: read the rest plainly
-      return ReadInto(pos, end - pos, out->data() + (pos - offset));
+    if (from < pos || to <= from) {  // the file changed under us
+      return ReadInto(pos, end - pos, base + (pos - offset));
     }
-    VCSNAP_RETURN_IF_ERROR(
-        ReadInto(from, to - from, out->data() + (from - offset)));
+    zero(pos, from);
+    VCSNAP_RETURN_IF_ERROR(ReadInto(from, to - from, base + (from - offset)));
     pos = to;
   }
   return Status::Ok();

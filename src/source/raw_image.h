@@ -46,9 +46,10 @@ class RawImage {
   Status Read(uint64_t offset, uint64_t length, Bytes* out) const;
 
   // The same bytes, but only the allocated extents are read (SEEK_DATA /
-  // SEEK_HOLE); holes are zero-filled in memory. Sparse VM images are often
-  // half holes: this saves the kernel copying zeros. Falls back to Read()
-  // where the file system cannot tell (block devices, old kernels).
+  // SEEK_HOLE); holes are zero-filled in memory. *out may be a used buffer:
+  // it is resized to `length` and every byte is overwritten. Sparse VM images
+  // are often half holes: this saves the kernel copying zeros. Falls back to
+  // Read() where the file system cannot tell (block devices, old kernels).
   Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out);
 
  private:

@@ -71,13 +71,15 @@ class BackupJob {
   Status LoadParent();
   void AddNote(const std::string& note);
   Status LoadFilter();
-  // Moves the counting filter off the parent's recipe of segment `index` and
-  // keeps its references until the new recipe of the segment is known.
-  Status RemoveParentRefs(uint64_t index);
-  // Adds to dropped_ the parent references of segment `index` that its new
-  // recipe `now` does not hold (empty: the segment is now a hole). No work
-  // for a segment the parent did not have.
-  void DropParentRefs(uint64_t index, const std::vector<RecipeEntry>& now);
+  // Keeps the parent's references of segment `index` until the new recipe
+  // of the segment is known. No work for a segment the parent did not have.
+  Status HoldParentRefs(uint64_t index);
+  // Moves the counting filter from the parent's references of segment
+  // `index` (if held) to those of its new recipe `now` (empty: the segment
+  // is now a hole), touching only what changed -- most references of a
+  // dirty segment stay -- and adds the parent's references `now` lacks to
+  // dropped_.
+  void SettleRefs(uint64_t index, const std::vector<RecipeEntry>& now);
   // Writes the deletion metadata: summary, counting filter, dropped list.
   Status WriteSummary();
   Status Dedup();
@@ -252,7 +254,7 @@ Status BackupJob::LoadFilter() {
   return Status::Ok();
 }
 
-Status BackupJob::RemoveParentRefs(uint64_t index) {
+Status BackupJob::HoldParentRefs(uint64_t index) {
   if (!parent_.has_value() || index >= parent_->segments.size() ||
       parent_->segments[index].zero) {
     return Status::Ok();
@@ -261,30 +263,47 @@ Status BackupJob::RemoveParentRefs(uint64_t index) {
                           parent_recipes_->Read(parent_->segments[index].ref));
   std::vector<uint64_t> refs;
   for (const RecipeEntry& e : old) {
-    if (e.kind != ChunkKind::kVm) continue;
-    filter_.filter.Remove(e.vm_ref);
-    refs.push_back(e.vm_ref);
+    if (e.kind == ChunkKind::kVm) refs.push_back(e.vm_ref);
   }
   std::sort(refs.begin(), refs.end());
   parent_refs_[index] = std::move(refs);
   return Status::Ok();
 }
 
-void BackupJob::DropParentRefs(uint64_t index,
-                               const std::vector<RecipeEntry>& now) {
-  auto it = parent_refs_.find(index);
-  if (it == parent_refs_.end()) return;
-  std::vector<uint64_t> kept;
+void BackupJob::SettleRefs(uint64_t index,
+                           const std::vector<RecipeEntry>& now) {
+  std::vector<uint64_t> refs;
   for (const RecipeEntry& e : now) {
-    if (e.kind == ChunkKind::kVm) kept.push_back(e.vm_ref);
+    if (e.kind == ChunkKind::kVm) refs.push_back(e.vm_ref);
   }
-  std::sort(kept.begin(), kept.end());
-  std::set_difference(it->second.begin(), it->second.end(), kept.begin(),
-                      kept.end(), std::back_inserter(dropped_));
+  auto it = parent_refs_.find(index);
+  if (it == parent_refs_.end()) {
+    for (uint64_t ref : refs) filter_.filter.Add(ref);
+    return;
+  }
+  // Multiset differences of sorted lists: the counts end as if every old
+  // reference were removed and every new one added.
+  std::sort(refs.begin(), refs.end());
+  const std::vector<uint64_t>& old = it->second;
+  const size_t first_dropped = dropped_.size();
+  std::set_difference(old.begin(), old.end(), refs.begin(), refs.end(),
+                      std::back_inserter(dropped_));
+  for (size_t i = first_dropped; i < dropped_.size(); ++i) {
+    filter_.filter.Remove(dropped_[i]);
+  }
+  std::vector<uint64_t> added;
+  std::set_difference(refs.begin(), refs.end(), old.begin(), old.end(),
+                      std::back_inserter(added));
+  for (uint64_t ref : added) filter_.filter.Add(ref);
   parent_refs_.erase(it);
 }
 
 Status BackupJob::WriteSummary() {
+  // Segments cut off by a shrunk image dropped everything they held (and
+  // anything else still pending is settled as a hole: more is always safe).
+  while (!parent_refs_.empty()) {
+    SettleRefs(parent_refs_.begin()->first, {});
+  }
   // An overloaded filter (fewer than 6 cells per key: > 5 % false
   // positives) is rebuilt exactly from this snapshot's recipes.
   if (filter_.filter.keys() * 6 > filter_.filter.params().cells) {
@@ -296,12 +315,6 @@ Status BackupJob::WriteSummary() {
       SaveSummary(backend_, vm(), recipe_.id, filter_.filter.ToBits()));
   VCSNAP_RETURN_IF_ERROR(SaveVmFilter(backend_, vm(), filter_));
   if (!parent_.has_value()) return Status::Ok();
-  // Segments cut off by a shrunk image dropped everything they held (and
-  // anything else still pending is listed whole: more is always safe).
-  for (auto& [index, refs] : parent_refs_) {
-    dropped_.insert(dropped_.end(), refs.begin(), refs.end());
-  }
-  parent_refs_.clear();
   std::sort(dropped_.begin(), dropped_.end());
   dropped_.erase(std::unique(dropped_.begin(), dropped_.end()), dropped_.end());
   return SaveDropped(backend_, vm(), recipe_.id,
@@ -330,7 +343,7 @@ Status BackupJob::Dedup() {
   // Segments the image lost since the parent leave the summary.
   if (parent_.has_value()) {
     for (uint64_t i = segments; i < parent_->segments.size(); ++i) {
-      VCSNAP_RETURN_IF_ERROR(RemoveParentRefs(i));
+      VCSNAP_RETURN_IF_ERROR(HoldParentRefs(i));
     }
   }
   return DedupDirty(dirty);
@@ -399,10 +412,10 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
   for (size_t k = 0; k < dirty.size() && status.ok(); ++k) {
     const uint64_t index = dirty[k];
     const SegmentExtent e = Extent(index);
-    status = RemoveParentRefs(index);
+    status = HoldParentRefs(index);
     if (!status.ok()) break;
     if (hole[k]) {
-      DropParentRefs(index, {});
+      SettleRefs(index, {});
       recipe_.segments[index].zero = true;
       recipe_.stats.zero += e.length;
       progress.Add(e.length);
@@ -485,15 +498,12 @@ Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {
   SegmentSlot& slot = recipe_.segments[index];
   slot.zero = outcome.zero;
   if (outcome.zero) {
-    DropParentRefs(index, {});
+    SettleRefs(index, {});
     return Status::Ok();
   }
   VCSNAP_ASSIGN_OR_RETURN(slot.ref, packs_->Add(outcome.entries));
   slot.signature = outcome.signature;
-  for (const RecipeEntry& entry : outcome.entries) {
-    if (entry.kind == ChunkKind::kVm) filter_.filter.Add(entry.vm_ref);
-  }
-  DropParentRefs(index, outcome.entries);
+  SettleRefs(index, outcome.entries);
   similarity_->AddCurrent(outcome.signature,
                           std::make_shared<const std::vector<RecipeEntry>>(
                               std::move(outcome.entries)));

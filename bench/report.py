@@ -104,9 +104,19 @@ def p3p4():
             v["incr_dirty_segments"] = js[0]["segments"]["dirty"]
             v["incr_total_segments"] = js[0]["segments"]["total"]
             v["incr_phases"] = js[0]["phases"]
+            v["incr_bytes_reused"] = js[0].get("sub_segment", {}).get("bytes_reused", 0)
             print(f"  vcsnap incremental: {v['incr_dirty_segments']}/{v['incr_total_segments']} "
                   f"segments dirty; internal seconds {v['incr_internal_s']:.3f} "
-                  f"({size / v['incr_internal_s'] / G:.2f} GB/s)")
+                  f"({size / v['incr_internal_s'] / G:.2f} GB/s); "
+                  f"{v['incr_bytes_reused'] / M:.0f} MB of dirty segments unhashed")
+        seg = rounds("p4_segment_incr")
+        if seg:
+            sw = med([x["wall"] for x in seg])
+            v["incr_segment_bitmap_s"] = sw
+            v["incr_segment_bitmap_GBps"] = size / sw / G
+            print(f"  vcsnap incremental with one bit per segment: {sw:.2f} s "
+                  f"({size / sw / G:.2f} GB/s), RSS "
+                  f"{max(x['rss_kb'] for x in seg) / 1e3:.0f} MB")
         for peer in ("restic", "borg"):
             if peer in res:
                 print(f"  speed-up vs {peer}: full {res[peer]['full_s'] / v['full_s']:.2f}x, "

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "backend/fault_backend.h"
@@ -177,30 +178,45 @@ TEST_F(BackupTest, IncrementalWithBitmapReusesCleanSegments) {
   EXPECT_TRUE(*Restore("vm1", "latest") == d1);
 }
 
+// Calls `f` with the entries of each segment of `snapshot` in order (null
+// for a zero segment).
+void ForEachSegment(
+    Backend* backend, const std::string& vm, uint32_t snapshot,
+    const std::function<void(const std::vector<RecipeEntry>*)>& f) {
+  const std::string name = SnapshotRecipeName(vm, snapshot);
+  Result<Bytes> raw = backend->Get(name);
+  ASSERT_OK(raw);
+  Result<SnapshotRecipe> recipe = DecodeSnapshotRecipe(*raw, name);
+  ASSERT_OK(recipe);
+  RecipeReader reader(backend, vm, recipe->segment_size);
+  for (const SegmentSlot& slot : recipe->segments) {
+    if (slot.zero) {
+      f(nullptr);
+      continue;
+    }
+    Result<std::vector<RecipeEntry>> entries = reader.Read(slot.ref);
+    ASSERT_OK(entries);
+    f(&*entries);
+  }
+}
+
 // What a snapshot's segments hold, without the references (which differ
 // between VMs): kind, length and fingerprint of every chunk.
 std::vector<std::string> Chunks(Backend* backend, const std::string& vm,
                                 uint32_t snapshot) {
-  const std::string name = SnapshotRecipeName(vm, snapshot);
-  Result<Bytes> raw = backend->Get(name);
-  EXPECT_OK(raw);
-  Result<SnapshotRecipe> recipe = DecodeSnapshotRecipe(*raw, name);
-  EXPECT_OK(recipe);
-  RecipeReader reader(backend, vm, recipe->segment_size);
   std::vector<std::string> out;
-  for (const SegmentSlot& slot : recipe->segments) {
-    if (slot.zero) {
-      out.push_back("zero segment");
-      continue;
-    }
-    Result<std::vector<RecipeEntry>> entries = reader.Read(slot.ref);
-    EXPECT_OK(entries);
-    for (const RecipeEntry& e : *entries) {
-      out.push_back(std::to_string(static_cast<int>(e.kind)) + " " +
-                    std::to_string(e.length) + " " +
-                    (e.kind == ChunkKind::kZero ? "" : ToHex(e.fp)));
-    }
-  }
+  ForEachSegment(
+      backend, vm, snapshot, [&](const std::vector<RecipeEntry>* entries) {
+        if (entries == nullptr) {
+          out.push_back("zero segment");
+          return;
+        }
+        for (const RecipeEntry& e : *entries) {
+          out.push_back(std::to_string(static_cast<int>(e.kind)) + " " +
+                        std::to_string(e.length) + " " +
+                        (e.kind == ChunkKind::kZero ? "" : ToHex(e.fp)));
+        }
+      });
   return out;
 }
 
@@ -262,20 +278,13 @@ void ExpectFilterCountsLatest(Backend* backend, const std::string& vm,
   ASSERT_TRUE(stored->has_value());
   ASSERT_EQ((*stored)->snapshot, snapshot);
   CountingBloom want((*stored)->filter.params());
-  const std::string name = SnapshotRecipeName(vm, snapshot);
-  Result<Bytes> raw = backend->Get(name);
-  ASSERT_OK(raw);
-  Result<SnapshotRecipe> recipe = DecodeSnapshotRecipe(*raw, name);
-  ASSERT_OK(recipe);
-  RecipeReader reader(backend, vm, recipe->segment_size);
-  for (const SegmentSlot& slot : recipe->segments) {
-    if (slot.zero) continue;
-    Result<std::vector<RecipeEntry>> entries = reader.Read(slot.ref);
-    ASSERT_OK(entries);
-    for (const RecipeEntry& e : *entries) {
-      if (e.kind == ChunkKind::kVm) want.Add(e.vm_ref);
-    }
-  }
+  ForEachSegment(backend, vm, snapshot,
+                 [&](const std::vector<RecipeEntry>* entries) {
+                   if (entries == nullptr) return;
+                   for (const RecipeEntry& e : *entries) {
+                     if (e.kind == ChunkKind::kVm) want.Add(e.vm_ref);
+                   }
+                 });
   EXPECT_EQ(want.keys(), (*stored)->filter.keys()) << "snapshot " << snapshot;
   EXPECT_TRUE(want.Encode() == (*stored)->filter.Encode())
       << "snapshot " << snapshot;

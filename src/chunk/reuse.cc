@@ -17,17 +17,6 @@ bool Tiles(const std::vector<ChunkInfo>& parent, size_t size) {
   return at == size;
 }
 
-void AddNew(ByteView segment, uint32_t begin, uint32_t end,
-            std::vector<ChunkInfo>* out) {
-  ChunkInfo c;
-  c.offset = begin;
-  c.length = end - begin;
-  ByteView bytes = segment.subspan(begin, c.length);
-  c.zero = IsAllZero(bytes);
-  if (!c.zero) c.fp = Sha256(bytes);
-  out->push_back(c);
-}
-
 }  // namespace
 
 void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
@@ -78,7 +67,7 @@ void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
     uint32_t start = r;
     bool synced = false;
     chunker.SplitFrom(segment, r, [&](uint32_t end, bool ours_restartable) {
-      AddNew(segment, start, end, out);
+      out->push_back(DescribeChunk(segment, start, end - start));
       start = end;
       if (!ours_restartable || end < dirty[k].end) return true;
       while (j < m && end_of(j) < end) ++j;

@@ -42,6 +42,16 @@ bool IsAllZero(ByteView data) {
   return acc == 0;
 }
 
+ChunkInfo DescribeChunk(ByteView segment, uint32_t offset, uint32_t length) {
+  ChunkInfo c;
+  c.offset = offset;
+  c.length = length;
+  ByteView bytes = segment.subspan(offset, length);
+  c.zero = IsAllZero(bytes);
+  if (!c.zero) c.fp = Sha256(bytes);
+  return c;
+}
+
 void ChunkSegment(const Chunker& chunker, ByteView segment,
                   std::vector<ChunkInfo>* out) {
   out->clear();
@@ -64,13 +74,7 @@ void ChunkSegment(const Chunker& chunker, ByteView segment,
   out->reserve(ends.size());
   uint32_t start = 0;
   for (uint32_t end : ends) {
-    ChunkInfo c;
-    c.offset = start;
-    c.length = end - start;
-    ByteView bytes = segment.subspan(start, c.length);
-    c.zero = IsAllZero(bytes);
-    if (!c.zero) c.fp = Sha256(bytes);
-    out->push_back(c);
+    out->push_back(DescribeChunk(segment, start, end - start));
     start = end;
   }
 }

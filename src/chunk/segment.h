@@ -52,6 +52,10 @@ struct ChunkInfo {
 // speed on zeros and stops almost at once on ordinary data.
 bool IsAllZero(ByteView data);
 
+// The chunk of `segment` at [offset, offset + length): marked zero when all
+// its bytes are, else hashed. REQUIRES: the range lies inside `segment`.
+ChunkInfo DescribeChunk(ByteView segment, uint32_t offset, uint32_t length);
+
 // Replaces *out with the chunks of `segment` (one whole segment or the short
 // last one) in order: offsets ascending, contiguous, covering the segment.
 // Zero chunks are marked and not hashed; every other chunk gets its SHA-256.

@@ -61,7 +61,8 @@ class BackupCommand final : public Command {
                     "dirty bitmap since the previous backup (SPEC format)");
     sub->add_option("--bitmap-granularity", granularity_,
                     "bytes per bitmap bit (power of two >= 512; default: "
-                    "the segment size)");
+                    "the segment size); finer than a segment (QEMU: 64KiB), "
+                    "dirty segments are hashed only where written");
     sub->add_option("--jobs", jobs_file_,
                     "file of 'VM IMAGE [BITMAP]' lines: back up them all");
     sub->add_option("--parallel", parallel_,

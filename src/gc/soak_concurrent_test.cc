@@ -30,7 +30,7 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
   std::mt19937_64 rng(seed);
   for (int v = 0; v < kVms; ++v) {
     model_[v] = VmModel{InitialImage(seed, v), {}, {}};
-    model_[v].dirty.assign(kSegs, true);
+    model_[v].dirty.assign(kGranules, true);
   }
   for (int round = 0; round < rounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -180,8 +180,9 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
       VmModel& m = model_[op.vm];
       if (op.backup.has_value()) {
         stats_.level3_bytes += op.backup->stats.level3;
+        stats_.unhashed_bytes += op.backup->bytes_reused;
         m.live[op.backup->snapshot] = m.image;
-        m.dirty.assign(kSegs, false);
+        m.dirty.assign(kGranules, false);
       }
       for (uint32_t id : op.forgotten) m.live.erase(id);
     }
@@ -206,6 +207,7 @@ TEST_F(SoakTest, ConcurrentOperationsLoseNothing) {
       static_cast<unsigned long long>(stats_.inconclusive_checks),
       static_cast<unsigned long long>(stats_.level3_bytes));
   EXPECT_GT(stats_.level3_bytes, 0u);
+  EXPECT_GT(stats_.unhashed_bytes, 0u);
   EXPECT_GT(stats_.restores, 0u);
   EXPECT_GT(stats_.checks, 0u);
 }

@@ -21,7 +21,7 @@ void SoakTest::RunSeed(uint64_t seed, int steps) {
   if (seed % 3 == 0) fault_->SetTornTail(seed);  // crashes tear appends
   for (int v = 0; v < kVms; ++v) {
     model_[v] = VmModel{InitialImage(seed, v), {}, {}};
-    model_[v].dirty.assign(kSegs, true);
+    model_[v].dirty.assign(kGranules, true);
   }
   LoadPds();
   for (int step = 0; step < steps; ++step) {
@@ -63,8 +63,9 @@ void SoakTest::RunSeed(uint64_t seed, int steps) {
       status = r.status();
       if (r.ok()) {
         stats_.level3_bytes += r->stats.level3;
+        stats_.unhashed_bytes += r->bytes_reused;
         m.live[r->snapshot] = m.image;
-        m.dirty.assign(kSegs, false);
+        m.dirty.assign(kGranules, false);
       }
     } else if (kind == "forget" || kind == "retention") {
       ForgetOptions o{Vm(v), {}, {}, false};
@@ -103,7 +104,7 @@ void SoakTest::RunSeed(uint64_t seed, int steps) {
         for (uint32_t id : CatalogIds(v)) {
           if (!m.live.count(id)) {
             m.live[id] = m.image;
-            m.dirty.assign(kSegs, false);
+            m.dirty.assign(kGranules, false);
           }
         }
       } else if (crashed) {
@@ -140,11 +141,15 @@ TEST_F(SoakTest, RandomHistoriesWithPdsAndCrashesLoseNothing) {
   for (const auto& [what, n] : stats_.crashes) {
     crashes += " " + what + ":" + std::to_string(n);
   }
-  std::printf("soak: %llu seeds x %d steps, crashes%s, %llu bytes from PDS\n",
-              static_cast<unsigned long long>(seeds), steps, crashes.c_str(),
-              static_cast<unsigned long long>(stats_.level3_bytes));
+  std::printf(
+      "soak: %llu seeds x %d steps, crashes%s, %llu bytes from PDS, %llu "
+      "unhashed\n",
+      static_cast<unsigned long long>(seeds), steps, crashes.c_str(),
+      static_cast<unsigned long long>(stats_.level3_bytes),
+      static_cast<unsigned long long>(stats_.unhashed_bytes));
   EXPECT_GE(stats_.crashes.size(), 4u);
   EXPECT_GT(stats_.level3_bytes, 0u);
+  EXPECT_GT(stats_.unhashed_bytes, 0u);
 }
 
 }  // namespace

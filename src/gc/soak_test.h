@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -39,12 +40,16 @@ inline uint64_t EnvOr(const char* name, uint64_t fallback) {
 
 inline constexpr int kVms = 3;
 inline constexpr size_t kSegs = 16;  // 12 shared with the other VMs, 4 its own
+// The model tracks dirty 4 KiB granules. VM 0's bitmaps have one bit per
+// segment; the other VMs' keep the granules (sub-segment CBT).
+inline constexpr size_t kGranule = 4096;
+inline constexpr size_t kGranules = kSegs * (kSeg / kGranule);
 
 class SoakTest : public GcTest {
  protected:
   struct VmModel {
     Bytes image;                     // the disk now
-    std::vector<bool> dirty;         // since the last committed backup
+    std::vector<bool> dirty;         // granules, since the last commit
     std::map<uint32_t, Bytes> live;  // committed snapshots
   };
 
@@ -85,9 +90,15 @@ class SoakTest : public GcTest {
   // it commits.
   void ChangeDisk(int v, std::mt19937_64& rng) {
     VmModel& m = model_[v];
-    std::vector<bool> dirty;
-    Mutate(&m.image, rng, &dirty);
-    for (size_t s = 0; s < kSegs; ++s) m.dirty[s] = m.dirty[s] || dirty[s];
+    const Bytes before = m.image;
+    std::vector<bool> segments;
+    Mutate(&m.image, rng, &segments);
+    for (size_t g = 0; g < kGranules; ++g) {
+      const size_t at = g * kGranule;
+      if (std::memcmp(before.data() + at, m.image.data() + at, kGranule)) {
+        m.dirty[g] = true;
+      }
+    }
   }
 
   // A committed snapshot of VM v, chosen at random. REQUIRES: one exists.
@@ -105,11 +116,15 @@ class SoakTest : public GcTest {
     o.vm = Vm(v);
     o.image_path = Write(o.vm + ".img", m.image);
     if (!m.live.empty()) {
-      Bytes bits((m.dirty.size() + 7) / 8, 0);
-      for (size_t i = 0; i < m.dirty.size(); ++i) {
-        if (m.dirty[i]) bits[i / 8] |= static_cast<uint8_t>(1 << (i % 8));
+      const size_t per_bit = v == 0 ? kSeg / kGranule : 1;
+      const size_t nbits = kGranules / per_bit;
+      Bytes bits((nbits + 7) / 8, 0);
+      for (size_t g = 0; g < kGranules; ++g) {
+        const size_t i = g / per_bit;
+        if (m.dirty[g]) bits[i / 8] |= static_cast<uint8_t>(1 << (i % 8));
       }
       o.bitmap_path = Write(o.vm + ".bitmap", bits);
+      o.bitmap_granularity = per_bit * kGranule;
     }
     o.threads = 2;
     return o;
@@ -173,10 +188,11 @@ class SoakTest : public GcTest {
   void RunConcurrentSeed(uint64_t seed, int rounds);
 
   struct {
-    uint64_t level3_bytes = 0;  // found in the PDS
-    uint64_t busy = 0;          // operations refused for a held lease
-    uint64_t restores = 0;      // concurrent with the other operations
-    uint64_t checks = 0;        // likewise
+    uint64_t level3_bytes = 0;    // found in the PDS
+    uint64_t unhashed_bytes = 0;  // sub-segment CBT kept the parent's chunks
+    uint64_t busy = 0;            // operations refused for a held lease
+    uint64_t restores = 0;        // concurrent with the other operations
+    uint64_t checks = 0;          // likewise
     uint64_t inconclusive_checks = 0;
     std::map<std::string, uint64_t> crashes;  // by operation
   } stats_;

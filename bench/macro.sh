@@ -96,21 +96,6 @@ P3_ARGS=(--vms 1 --days 2 --size 4GiB --seed 3 --change-rate 0.0015
   --scatter 0.004 --growth 0 --update-period 0 --granularity 65536)
 GRANULE=65536
 
-# segment_bitmap IN OUT: one bit per 2 MiB segment from a 64 KiB-granule one.
-segment_bitmap() {
-  python3 - "$1" "$2" <<'PY'
-import sys
-fine = open(sys.argv[1], "rb").read()
-per = (2 << 20) // 65536
-bits = len(fine) * 8
-out = bytearray((bits // per + 7) // 8)
-for g in range(bits):
-    if fine[g // 8] >> (g % 8) & 1:
-        s = g // per
-        out[s // 8] |= 1 << (s % 8)
-open(sys.argv[2], "wb").write(out)
-PY
-}
 p3() {
   gen p3 "${P3_ARGS[@]}"
   local img0=$DATA/p3/vm-00/day-00.img img1=$DATA/p3/vm-00/day-01.img
@@ -129,18 +114,15 @@ p3() {
       --image "$img0" --bitmap "$DATA/p3/vm-00/day-00.bitmap" \
       --bitmap-granularity $GRANULE --json
     note "{\"name\":\"p3_vcsnap_repo_full_$r\",\"bytes\":$(du_bytes "$REPOS/p3_vcsnap")}"
-    # The first incremental right after a full backup ran up to 2x slower
-    # than the next ones, whatever its bitmap (2026-11-22: 0.72 s, then
-    # 0.28-0.33 s on fresh copies of the same repository; cause not found).
-    # P3/P4 measure warm caches, so an untimed run on a scratch copy takes
-    # that slot, and the two timed incrementals alternate their order.
-    rm -rf "$REPOS/p4_segment" "$REPOS/p4_warm"
+    # The first timed incremental of a round ran up to 2x slower than the
+    # second, whatever its bitmap (2026-11-22: 0.68-0.84 s against
+    # 0.46-0.54 s; an untimed warm-up run before them did not change that,
+    # and by hand it did not reproduce), so the two alternate their order.
+    rm -rf "$REPOS/p4_segment"
     cp -a "$REPOS/p3_vcsnap" "$REPOS/p4_segment"
-    cp -a "$REPOS/p3_vcsnap" "$REPOS/p4_warm"
     sync
-    segment_bitmap "$DATA/p3/vm-00/day-01.bitmap" "$W/day-01.segment.bitmap"
-    "$VCSNAP" --repo "$REPOS/p4_warm" backup --vm vm-00 --image "$img1" \
-      --bitmap "$W/day-01.segment.bitmap" >/dev/null
+    python3 "$ROOT/bench/segment_bitmap.py" "$DATA/p3/vm-00/day-01.bitmap" \
+      "$W/day-01.segment.bitmap"
     for variant in $( ((r % 2)) && echo "fine segment" || echo "segment fine"); do
       sync
       cat "$img1" >/dev/null
@@ -154,9 +136,7 @@ p3() {
           --vm vm-00 --image "$img1" --bitmap "$W/day-01.segment.bitmap" --json
       fi
     done
-    # Deleting a repository right before a timed run slowed that run (the
-    # file system frees ~1 GB of extents meanwhile): delete after, then sync.
-    rm -rf "$REPOS/p4_segment" "$REPOS/p4_warm"
+    rm -rf "$REPOS/p4_segment"
     sync
 
     log "P3/P4 round $r: restic"

@@ -20,16 +20,7 @@ ROUNDS=${1:-5}
 BASE=$W/repos/p4g_base
 RUN=$W/repos/p4g_run
 SEG=$W/p4g_segment.bitmap
-python3 - "$D/day-01.bitmap" "$SEG" <<'PY'
-import sys
-fine = open(sys.argv[1], "rb").read()
-per = (2 << 20) // 65536
-out = bytearray((len(fine) * 8 // per + 7) // 8)
-for g in range(len(fine) * 8):
-    if fine[g // 8] >> (g % 8) & 1:
-        out[g // per // 8] |= 1 << (g // per % 8)
-open(sys.argv[2], "wb").write(out)
-PY
+python3 "$ROOT/bench/segment_bitmap.py" "$D/day-01.bitmap" "$SEG"
 rm -rf "$BASE" "$RUN"
 "$VCSNAP" --repo "$BASE" init >/dev/null
 "$VCSNAP" --repo "$BASE" backup --vm vm-00 --image "$D/day-00.img" >/dev/null

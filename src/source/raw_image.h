@@ -1,7 +1,8 @@
 // File: source/raw_image.h
 //
 // RawImage: a VM disk image read as raw bytes -- a regular (usually sparse)
-// file or a block device (e.g. /dev/nbd0 exported by qemu-nbd). Reads whole
+// file or a block device (e.g. /dev/nbd0 exported by qemu-nbd); an
+// ImageSource (source/image_source.h). Reads whole
 // segments with pread and asks the file system which segments are holes
 // (SEEK_DATA) so unallocated ranges of sparse images cost no read at all.
 //
@@ -19,26 +20,29 @@
 #include <mutex>
 #include <string>
 
+#include "source/image_source.h"
 #include "util/bytes.h"
 #include "util/result.h"
 
 namespace vcsnap {
 
-class RawImage {
+class RawImage final : public ImageSource {
  public:
   // InvalidArgument for missing paths, directories and other non-images;
   // errors name the path.
   static Result<std::unique_ptr<RawImage>> Open(const std::string& path);
-  ~RawImage();
+  ~RawImage() override;
   RawImage(const RawImage&) = delete;
   RawImage& operator=(const RawImage&) = delete;
 
-  uint64_t size() const { return size_; }
+  uint64_t size() const override { return size_; }
+  const std::string& name() const override { return path_; }
+  std::string kind() const override { return "raw"; }
   const std::string& path() const { return path_; }
 
   // True iff [offset, offset + length) holds no allocated data (reads as
   // zeros without I/O). False when the file system cannot tell.
-  bool IsHole(uint64_t offset, uint64_t length);
+  bool IsHole(uint64_t offset, uint64_t length) override;
 
   // Reads [offset, offset + length) into *out (resized); the range must lie
   // within the image. IOError naming the path and offset on failure or on a
@@ -50,7 +54,7 @@ class RawImage {
   // it is resized to `length` and every byte is overwritten. Sparse VM images
   // are often half holes: this saves the kernel copying zeros. Falls back to
   // Read() where the file system cannot tell (block devices, old kernels).
-  Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out);
+  Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) override;
 
  private:
   Status ReadInto(uint64_t offset, uint64_t length, uint8_t* dst) const;

@@ -1,0 +1,107 @@
+// File: source/image_source.cc
+
+#include "source/image_source.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "source/nbd_image.h"
+#include "source/raw_image.h"
+
+namespace vcsnap {
+namespace {
+
+// True when the file starts with the qcow2 magic "QFI\xfb".
+bool IsQcow2(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  unsigned char magic[4] = {};
+  ssize_t n = ::pread(fd, magic, sizeof magic, 0);
+  ::close(fd);
+  return n == 4 && std::memcmp(magic, "QFI\xfb", 4) == 0;
+}
+
+// True when `program` is an executable file in one of $PATH's directories.
+bool OnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "/usr/bin:/bin";
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    if (colon == std::string_view::npos) return false;
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+// qemu-nbd serving `path` read-only, with bitmap `bitmap` when non-empty.
+std::vector<std::string> QemuNbdArgs(const std::string& path,
+                                     const std::string& bitmap) {
+  std::vector<std::string> argv = {"qemu-nbd", "--read-only", "--format=qcow2"};
+  if (!bitmap.empty()) argv.push_back("--bitmap=" + bitmap);
+  argv.push_back(path);
+  return argv;
+}
+
+Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& path,
+                                               const std::string& bitmap) {
+  if (!OnPath("qemu-nbd")) {
+    return Status::InvalidArgument(
+        "image " + path +
+        " is qcow2, which needs qemu-nbd on PATH (Debian: apt install "
+        "qemu-utils)");
+  }
+  const std::string kind = "qcow2 (qemu-nbd)";
+  auto served = NbdImage::Serve(QemuNbdArgs(path, bitmap), path, kind, bitmap);
+  if (served.ok() || bitmap.empty()) {
+    if (!served.ok()) return served.status();
+    return std::unique_ptr<ImageSource>(std::move(served).value());
+  }
+  // qemu-nbd refuses to start with a bitmap that is missing or inconsistent
+  // (left "in-use" by a writer that crashed). The backup can still read
+  // every segment; the caller reports why it could not use the bitmap.
+  auto plain = NbdImage::Serve(QemuNbdArgs(path, ""), path, kind, "");
+  if (!plain.ok()) return served.status();
+  (*plain)->SetBitmapProblem(
+      "qemu-nbd could not export the dirty bitmap '" + bitmap + "' of " + path +
+      " (missing, or inconsistent after a crash: see `qemu-img info " + path +
+      "`)");
+  return std::unique_ptr<ImageSource>(std::move(plain).value());
+}
+
+}  // namespace
+
+bool IsNbdUri(const std::string& spec) {
+  for (std::string_view scheme :
+       {"nbd://", "nbds://", "nbd+unix://", "nbds+unix://", "nbd+vsock://",
+        "nbds+vsock://"}) {
+    if (spec.starts_with(scheme)) return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<ImageSource>> OpenImageSource(
+    const std::string& spec, const std::string& dirty_bitmap) {
+  if (IsNbdUri(spec)) {
+    VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<NbdImage> image,
+                            NbdImage::Connect(spec, dirty_bitmap));
+    return std::unique_ptr<ImageSource>(std::move(image));
+  }
+  if (IsQcow2(spec)) return OpenQcow2(spec, dirty_bitmap);
+  if (!dirty_bitmap.empty()) {
+    return Status::InvalidArgument(
+        "a QEMU dirty bitmap ('" + dirty_bitmap +
+        "') needs a qcow2 image or an NBD URI, and " + spec +
+        " is neither (for a raw image, pass a bitmap file with --bitmap)");
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<RawImage> image,
+                          RawImage::Open(spec));
+  return std::unique_ptr<ImageSource>(std::move(image));
+}
+
+}  // namespace vcsnap

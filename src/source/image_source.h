@@ -1,0 +1,82 @@
+// File: source/image_source.h
+//
+// ImageSource: a VM disk image as the backup reads it -- its size, which
+// ranges read as zeros without I/O, and its bytes. Implementations:
+//  * RawImage (source/raw_image.h): a raw file or block device;
+//  * NbdImage (source/nbd_image.h): an NBD export, e.g. a qcow2 image (and its
+//    backing chain) served by qemu-nbd, with QEMU's persistent dirty bitmap
+//    as changed-block tracking.
+// OpenImageSource() picks one from what the operator passed to --image.
+//
+// The image must not change while a backup reads it (the caller snapshots
+// it first); the size is taken once at open.
+//
+// Thread safety: IsHole and ReadSparse may be called from any threads, one
+// call at a time per object unless the implementation says more.
+
+#ifndef VCSNAP_SOURCE_IMAGE_SOURCE_H_
+#define VCSNAP_SOURCE_IMAGE_SOURCE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "source/dirty_bitmap.h"
+#include "util/bytes.h"
+#include "util/result.h"
+
+namespace vcsnap {
+
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+
+  virtual uint64_t size() const = 0;
+  // The path or URI, for messages.
+  virtual const std::string& name() const = 0;
+  // "raw", "qcow2 (qemu-nbd)" or "nbd": what kind of source this is.
+  virtual std::string kind() const = 0;
+
+  // True iff [offset, offset + length) reads as zeros without I/O. False
+  // when the source cannot tell.
+  virtual bool IsHole(uint64_t offset, uint64_t length) = 0;
+
+  // Reads [offset, offset + length) into *out (resized; a used buffer is
+  // fine, every byte is overwritten), reading only ranges that are not known
+  // zeros. The range must lie within the image. Errors name the source and
+  // the offset.
+  virtual Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) = 0;
+
+  // The changed-block tracking the source itself carries (a QEMU dirty
+  // bitmap), for segments of `segment_size` (a power of two) bytes; nullopt
+  // when it carries none. When a bitmap was asked for but could not be used,
+  // nullopt and bitmap_problem() says why.
+  virtual Result<std::optional<DirtyBitmap>> OwnBitmap(
+      uint64_t segment_size) const {
+    (void)segment_size;
+    return std::optional<DirtyBitmap>();
+  }
+  virtual std::string bitmap_problem() const { return {}; }
+};
+
+// True for the NBD URIs libnbd connects to (nbd://, nbds://, nbd+unix://,
+// nbds+unix://, nbd+vsock://, ...).
+bool IsNbdUri(const std::string& spec);
+
+// Opens what --image names:
+//  * an NBD URI: connects to it;
+//  * a qcow2 file (by its magic): serves it read-only with qemu-nbd, started
+//    by socket activation and stopped when the source is destroyed, so the
+//    backup reads the disk's contents, not the qcow2 container;
+//  * any other file or block device: RawImage.
+// `dirty_bitmap` names a QEMU persistent dirty bitmap to take as CBT (NBD and
+// qcow2 only; InvalidArgument for a raw image). A bitmap that the server does
+// not export, or that qemu-nbd refuses (inconsistent after a crash), is not
+// an error: the source opens without it and bitmap_problem() says why.
+Result<std::unique_ptr<ImageSource>> OpenImageSource(
+    const std::string& spec, const std::string& dirty_bitmap = "");
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_SOURCE_IMAGE_SOURCE_H_

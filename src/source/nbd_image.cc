@@ -1,0 +1,262 @@
+// File: source/nbd_image.cc
+
+#include "source/nbd_image.h"
+
+#include <libnbd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <functional>
+
+namespace vcsnap {
+namespace {
+
+constexpr char kAllocation[] = "base:allocation";
+constexpr char kDirtyPrefix[] = "qemu:dirty-bitmap:";
+constexpr uint64_t kMaxMapBits = uint64_t{1} << 24;
+constexpr uint64_t kMaxRead = uint64_t{32} << 20;    // qemu-nbd's maximum
+constexpr uint64_t kStatusStep = uint64_t{1} << 30;  // per block status call
+
+std::string NbdError() {
+  const char* e = nbd_get_error();
+  return e != nullptr ? e : "unknown libnbd error";
+}
+
+void SetBit(std::vector<uint8_t>& bits, uint64_t k) {
+  bits[k >> 3] |= static_cast<uint8_t>(1u << (k & 7));
+}
+
+// Turns the extents of one block status reply into map bits. Replies to
+// consecutive requests may overlap (a request restarts where the context
+// that answered least ended); parts already covered are skipped.
+struct MapBuilder {
+  uint64_t size = 0;
+  uint64_t granule = 0;
+  std::string dirty_context;
+  std::vector<uint8_t>* zero_bits = nullptr;
+  std::vector<uint8_t>* dirty_bits = nullptr;
+  uint64_t alloc_end = 0;                 // covered by base:allocation so far
+  uint64_t dirty_end = 0;                 // covered by the dirty bitmap so far
+  uint64_t zero_begin = 0, zero_end = 0;  // pending run of zero extents
+  std::string error;
+
+  // Marks the granules wholly inside the pending zero run (the last,
+  // partial granule counts when the run reaches the end of the export).
+  void FlushZeros() {
+    if (zero_end <= zero_begin) return;
+    uint64_t first = (zero_begin + granule - 1) / granule;
+    uint64_t stop =
+        zero_end == size ? (size + granule - 1) / granule : zero_end / granule;
+    for (uint64_t k = first; k < stop; ++k) SetBit(*zero_bits, k);
+    zero_begin = zero_end = 0;
+  }
+  void Zero(uint64_t begin, uint64_t end) {
+    if (zero_end != begin || zero_end == 0) {
+      FlushZeros();
+      zero_begin = begin;
+    }
+    zero_end = end;
+  }
+  void Dirty(uint64_t begin, uint64_t end) {
+    for (uint64_t k = begin / granule; k < (end + granule - 1) / granule; ++k) {
+      SetBit(*dirty_bits, k);
+    }
+  }
+
+  int Add(const char* context, uint64_t offset, const uint32_t* entries,
+          size_t n) {
+    const bool alloc = std::strcmp(context, kAllocation) == 0;
+    if (!alloc && dirty_context != context) return 0;  // not asked for
+    uint64_t& covered = alloc ? alloc_end : dirty_end;
+    if (n % 2 != 0 || offset > covered) {
+      error = "malformed block status reply for " + std::string(context);
+      return -1;
+    }
+    uint64_t at = offset;
+    for (size_t i = 0; i + 1 < n && at < size; i += 2) {
+      const uint64_t len = entries[i];
+      const uint32_t flags = entries[i + 1];
+      if (len == 0) {
+        error = "empty extent in the block status of " + std::string(context);
+        return -1;
+      }
+      const uint64_t end = std::min(size, at + len);
+      if (end > covered) {
+        const uint64_t begin = std::max(at, covered);
+        if (alloc && (flags & LIBNBD_STATE_ZERO) != 0) Zero(begin, end);
+        if (!alloc && (flags & 1) != 0) Dirty(begin, end);
+        covered = end;
+      }
+      at = end;
+    }
+    return 0;
+  }
+};
+
+int ExtentCallback(void* user, const char* context, uint64_t offset,
+                   uint32_t* entries, size_t n, int* error) {
+  auto* b = static_cast<MapBuilder*>(user);
+  if (b->Add(context, offset, entries, n) != 0) *error = EPROTO;
+  return 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NbdImage>> NbdImage::Connect(const std::string& uri,
+                                                    const std::string& bitmap) {
+  nbd_handle* h = nbd_create();
+  if (h == nullptr) return Status::IOError("nbd: " + NbdError());
+  std::unique_ptr<NbdImage> image(new NbdImage(h, uri, "nbd"));
+  VCSNAP_RETURN_IF_ERROR(image->Setup(bitmap, [&] {
+    return nbd_connect_uri(h, uri.c_str()) == 0
+               ? Status::Ok()
+               : Status::IOError("NBD " + uri + ": " + NbdError());
+  }));
+  return image;
+}
+
+Result<std::unique_ptr<NbdImage>> NbdImage::Serve(
+    const std::vector<std::string>& argv, const std::string& name,
+    const std::string& kind, const std::string& bitmap) {
+  if (argv.empty()) return Status::InvalidArgument("nbd: no server command");
+  nbd_handle* h = nbd_create();
+  if (h == nullptr) return Status::IOError("nbd: " + NbdError());
+  std::unique_ptr<NbdImage> image(new NbdImage(h, name, kind));
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (std::string& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  VCSNAP_RETURN_IF_ERROR(image->Setup(bitmap, [&] {
+    return nbd_connect_systemd_socket_activation(h, cargv.data()) == 0
+               ? Status::Ok()
+               : Status::IOError("image " + name + ": " + args[0] + ": " +
+                                 NbdError());
+  }));
+  return image;
+}
+
+NbdImage::~NbdImage() {
+  nbd_shutdown(h_, 0);
+  nbd_close(h_);
+}
+
+Status NbdImage::Setup(const std::string& bitmap,
+                       const std::function<Status()>& connect) {
+  bitmap_ = bitmap;
+  const std::string context = kDirtyPrefix + bitmap;
+  if ((!bitmap.empty() && nbd_add_meta_context(h_, context.c_str()) != 0) ||
+      nbd_add_meta_context(h_, kAllocation) != 0) {
+    return Status::IOError("NBD " + name_ + ": " + NbdError());
+  }
+  VCSNAP_RETURN_IF_ERROR(connect());
+  const int64_t size = nbd_get_size(h_);
+  if (size < 0) return Status::IOError("NBD " + name_ + ": " + NbdError());
+  size_ = static_cast<uint64_t>(size);
+  const int64_t max = nbd_get_block_size(h_, LIBNBD_SIZE_MAXIMUM);
+  max_read_ = max > 0 ? std::min<uint64_t>(static_cast<uint64_t>(max), kMaxRead)
+                      : kMaxRead;
+  max_read_ = std::max<uint64_t>(max_read_, 512);
+  granule_ = std::max<uint64_t>(
+      4096, std::bit_ceil((size_ + kMaxMapBits - 1) / kMaxMapBits));
+  const uint64_t granules = (size_ + granule_ - 1) / granule_;
+  zero_bits_.assign((granules + 7) / 8, 0);
+  const bool alloc = nbd_can_meta_context(h_, kAllocation) == 1;
+  has_bitmap_ =
+      !bitmap.empty() && nbd_can_meta_context(h_, context.c_str()) == 1;
+  if (!bitmap.empty() && !has_bitmap_) {
+    bitmap_problem_ =
+        "the NBD server does not export the dirty bitmap '" + bitmap + "'";
+  }
+  if (has_bitmap_) dirty_bits_.assign((granules + 7) / 8, 0);
+  if (!alloc && !has_bitmap_) return Status::Ok();
+  return LoadMaps(alloc, has_bitmap_);
+}
+
+Status NbdImage::LoadMaps(bool allocation, bool dirty) {
+  MapBuilder b;
+  b.size = size_;
+  b.granule = granule_;
+  b.dirty_context = kDirtyPrefix + bitmap_;
+  b.zero_bits = &zero_bits_;
+  b.dirty_bits = &dirty_bits_;
+  b.alloc_end = allocation ? 0 : size_;
+  b.dirty_end = dirty ? 0 : size_;
+  uint64_t pos = 0;
+  while (pos < size_) {
+    const uint64_t count = std::min(size_ - pos, kStatusStep);
+    if (nbd_block_status(h_, count, pos,
+                         nbd_extent_callback{ExtentCallback, &b, nullptr},
+                         0) != 0) {
+      return Status::IOError("NBD " + name_ + ": block status at offset " +
+                             std::to_string(pos) + ": " +
+                             (b.error.empty() ? NbdError() : b.error));
+    }
+    const uint64_t next = std::min(b.alloc_end, b.dirty_end);
+    if (next <= pos) {
+      return Status::IOError("NBD " + name_ + ": block status at offset " +
+                             std::to_string(pos) + " returned no extents");
+    }
+    pos = next;
+  }
+  b.FlushZeros();
+  return Status::Ok();
+}
+
+bool NbdImage::IsHole(uint64_t offset, uint64_t length) {
+  if (length == 0) return true;
+  if (offset >= size_ || length > size_ - offset) return false;
+  for (uint64_t k = offset / granule_; k * granule_ < offset + length; ++k) {
+    if (!ZeroGranule(k)) return false;
+  }
+  return true;
+}
+
+Status NbdImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
+  if (offset > size_ || length > size_ - offset) {
+    return Status::InvalidArgument("image " + name_ + ": read past the end");
+  }
+  out->resize(length);
+  uint8_t* const base = out->data();
+  const uint64_t end = offset + length;
+  uint64_t pos = offset;
+  while (pos < end) {
+    // The run of granules from pos that are all zero, or all not.
+    const bool zero = ZeroGranule(pos / granule_);
+    uint64_t stop = (pos / granule_ + 1) * granule_;
+    while (stop < end && ZeroGranule(stop / granule_) == zero) {
+      stop += granule_;
+    }
+    stop = std::min(stop, end);
+    if (zero) {
+      std::memset(base + (pos - offset), 0, stop - pos);
+    } else {
+      VCSNAP_RETURN_IF_ERROR(ReadRange(pos, stop - pos, base + (pos - offset)));
+    }
+    pos = stop;
+  }
+  return Status::Ok();
+}
+
+Status NbdImage::ReadRange(uint64_t offset, uint64_t length, uint8_t* dst) {
+  for (uint64_t done = 0; done < length;) {
+    const uint64_t n = std::min(max_read_, length - done);
+    if (nbd_pread(h_, dst + done, n, offset + done, 0) != 0) {
+      return Status::IOError("image " + name_ + " at offset " +
+                             std::to_string(offset + done) + ": " + NbdError());
+    }
+    done += n;
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<DirtyBitmap>> NbdImage::OwnBitmap(
+    uint64_t segment_size) const {
+  if (!has_bitmap_) return std::optional<DirtyBitmap>();
+  VCSNAP_ASSIGN_OR_RETURN(
+      DirtyBitmap b,
+      DirtyBitmap::Parse(dirty_bits_, granule_, size_, segment_size));
+  return std::optional<DirtyBitmap>(std::move(b));
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,104 @@
+// File: source/nbd_image.h
+//
+// NbdImage: an image read over NBD with libnbd -- from a server the operator
+// runs (an NBD URI), or from a server started for the purpose by systemd
+// socket activation (qemu-nbd serving a qcow2 file read-only). An
+// ImageSource (source/image_source.h).
+//
+// At open, two maps of the whole export are fetched with NBD block status and
+// kept as bits per granule (a power of two >= 4 KiB, coarse enough that a map
+// never exceeds 2^24 bits = 2 MiB, whatever the disk's size):
+//  * "base:allocation": granules that read as zeros (NBD_STATE_ZERO); they
+//    are never read, and a segment of them is a hole;
+//  * "qemu:dirty-bitmap:NAME", when a bitmap is named: granules QEMU marked
+//    written, i.e. the CBT. Extents are rounded out to the granule, so the
+//    bitmap never says less than QEMU's.
+// The server's answers are checked (extents contiguous, non-empty, within
+// the export); a server that breaks the protocol is an IOError, never a
+// wrong map.
+//
+// Thread safety: libnbd serialises calls on one handle; IsHole and
+// ReadSparse may be called from any threads.
+
+#ifndef VCSNAP_SOURCE_NBD_IMAGE_H_
+#define VCSNAP_SOURCE_NBD_IMAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "source/image_source.h"
+
+struct nbd_handle;
+
+namespace vcsnap {
+
+class NbdImage final : public ImageSource {
+ public:
+  // Connects to `uri`. With `bitmap` non-empty, asks for the meta context
+  // "qemu:dirty-bitmap:<bitmap>"; a server that does not have it is not an
+  // error (bitmap_problem() says so). IOError naming the URI when the
+  // connection fails.
+  static Result<std::unique_ptr<NbdImage>> Connect(const std::string& uri,
+                                                   const std::string& bitmap);
+
+  // Starts `argv` (a server speaking systemd socket activation, such as
+  // qemu-nbd) and connects to it; the server is stopped when the image is
+  // destroyed. `name` and `kind` are what name() and kind() report.
+  static Result<std::unique_ptr<NbdImage>> Serve(
+      const std::vector<std::string>& argv, const std::string& name,
+      const std::string& kind, const std::string& bitmap);
+
+  ~NbdImage() override;
+  NbdImage(const NbdImage&) = delete;
+  NbdImage& operator=(const NbdImage&) = delete;
+
+  uint64_t size() const override { return size_; }
+  const std::string& name() const override { return name_; }
+  std::string kind() const override { return kind_; }
+  bool IsHole(uint64_t offset, uint64_t length) override;
+  Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) override;
+  Result<std::optional<DirtyBitmap>> OwnBitmap(
+      uint64_t segment_size) const override;
+  std::string bitmap_problem() const override { return bitmap_problem_; }
+
+  // Reports that a bitmap was asked for but could not be used (when the
+  // server had to be started without it).
+  void SetBitmapProblem(std::string problem) {
+    bitmap_problem_ = std::move(problem);
+  }
+
+  // Bytes per bit of the in-memory maps.
+  uint64_t granule() const { return granule_; }
+
+ private:
+  NbdImage(nbd_handle* h, std::string name, std::string kind)
+      : h_(h), name_(std::move(name)), kind_(std::move(kind)) {}
+  // Asks for the meta contexts, connects with `connect`, then reads the
+  // size, the limits and the maps.
+  Status Setup(const std::string& bitmap,
+               const std::function<Status()>& connect);
+  Status LoadMaps(bool allocation, bool dirty);
+  Status ReadRange(uint64_t offset, uint64_t length, uint8_t* dst);
+  bool ZeroGranule(uint64_t k) const {
+    return (zero_bits_[k >> 3] >> (k & 7)) & 1;
+  }
+
+  nbd_handle* const h_;
+  const std::string name_;
+  const std::string kind_;
+  uint64_t size_ = 0;
+  uint64_t granule_ = 4096;
+  uint64_t max_read_ = 0;
+  std::vector<uint8_t> zero_bits_;   // LSB first; set: reads as zeros
+  std::vector<uint8_t> dirty_bits_;  // LSB first; set: written (CBT)
+  bool has_bitmap_ = false;
+  std::string bitmap_;
+  std::string bitmap_problem_;
+};
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_SOURCE_NBD_IMAGE_H_

@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libzstd-dev liblz4-dev libxxhash-dev
   libcli11-dev nlohmann-json3-dev
+  libnbd-dev qemu-utils
   e2fsprogs jq bc
 )
 

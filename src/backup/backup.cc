@@ -24,7 +24,7 @@
 #include "recipe/recipe_walk.h"
 #include "recipe/summary.h"
 #include "source/dirty_bitmap.h"
-#include "source/raw_image.h"
+#include "source/image_source.h"
 #include "store/vm_store.h"
 #include "util/sysinfo.h"
 
@@ -106,7 +106,7 @@ class BackupJob {
   const uint32_t segment_size_;
   const std::string& vm() const { return options_.vm; }
 
-  std::unique_ptr<RawImage> image_;
+  std::unique_ptr<ImageSource> image_;
   std::unique_ptr<Lease> lease_;
   const PdsIndex* pds_ = nullptr;  // options_.pds once pinned, else null
   bool pinned_ = false;            // pds/pins/<vm> written
@@ -130,7 +130,13 @@ class BackupJob {
 
 Status BackupJob::Prepare() {
   VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm()));
-  VCSNAP_ASSIGN_OR_RETURN(image_, RawImage::Open(options_.image_path));
+  if (options_.bitmap_path.has_value() && !options_.dirty_bitmap.empty()) {
+    return Status::InvalidArgument(
+        "a bitmap file and a QEMU dirty bitmap exclude each other");
+  }
+  VCSNAP_ASSIGN_OR_RETURN(
+      image_, OpenImageSource(options_.image_path, options_.dirty_bitmap));
+  result_.source = image_->kind();
   recipe_.image_size = image_->size();
   recipe_.segment_size = segment_size_;
   const uint64_t segments = SegmentCount(recipe_.image_size, segment_size_);
@@ -148,6 +154,12 @@ Status BackupJob::Prepare() {
     VCSNAP_ASSIGN_OR_RETURN(
         bitmap_, DirtyBitmap::Load(*options_.bitmap_path, gran,
                                    recipe_.image_size, segment_size_));
+  } else if (!options_.dirty_bitmap.empty()) {
+    VCSNAP_ASSIGN_OR_RETURN(bitmap_, image_->OwnBitmap(segment_size_));
+    if (!bitmap_.has_value()) {
+      result_.bitmap_used = false;
+      AddNote(image_->bitmap_problem() + "; every segment was read");
+    }
   }
   VCSNAP_ASSIGN_OR_RETURN(chunker_, MakeChunker(repo_.config()));
   VCSNAP_ASSIGN_OR_RETURN(lease_, Lease::Acquire(&backend_, vm(), "backup"));

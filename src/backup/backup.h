@@ -46,8 +46,12 @@ namespace vcsnap {
 
 struct BackupOptions {
   std::string vm;
-  std::string image_path;
+  std::string image_path;  // a file, a block device, qcow2 or an NBD URI
   std::optional<std::string> bitmap_path;
+  // A QEMU persistent dirty bitmap of a qcow2 image or NBD export, taken as
+  // the CBT instead of a bitmap file (source/image_source.h). One that cannot
+  // be used is not an error: every segment is read, and the note says why.
+  std::string dirty_bitmap;
   uint64_t bitmap_granularity = 0;  // 0: the segment size
   unsigned threads = 0;             // chunk/hash workers; 0: all cores
   size_t similar_segments = 2;      // K of level-2 similarity search
@@ -60,6 +64,7 @@ struct BackupResult {
   uint32_t snapshot = 0;
   uint32_t parent = 0;  // 0: none
   uint64_t image_size = 0;
+  std::string source;  // ImageSource::kind(): "raw", "qcow2 (qemu-nbd)", "nbd"
   BackupStats stats;
   uint64_t segments = 0;
   uint64_t segments_dirty = 0;

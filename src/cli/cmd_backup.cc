@@ -1,6 +1,6 @@
-// `vcsnap backup`: one VM (--vm/--image[/--bitmap]) or many from a job file
-// (--jobs FILE, one "VM IMAGE [BITMAP]" per line, '#' comments), run
-// --parallel N at a time.
+// `vcsnap backup`: one VM (--vm/--image[/--bitmap|--dirty-bitmap]) or many
+// from a job file (--jobs FILE, one "VM IMAGE [BITMAP | dirty-bitmap=NAME]"
+// per line, '#' comments), run --parallel N at a time.
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -8,6 +8,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "backup/backup.h"
@@ -21,8 +22,10 @@ namespace vcsnap::cli {
 namespace {
 
 struct Job {
-  std::string vm, image, bitmap;
+  std::string vm, image, bitmap, dirty_bitmap;
 };
+
+constexpr std::string_view kDirtyBitmapWord = "dirty-bitmap=";
 
 Result<std::vector<Job>> ReadJobs(const std::string& path) {
   std::ifstream in(path);
@@ -40,7 +43,12 @@ Result<std::vector<Job>> ReadJobs(const std::string& path) {
     if (!(words >> j.image) || ((words >> j.bitmap) && (words >> extra))) {
       return Status::InvalidArgument("job file " + path + " line " +
                                      std::to_string(n) +
-                                     ": expected 'VM IMAGE [BITMAP]'");
+                                     ": expected 'VM IMAGE [BITMAP | "
+                                     "dirty-bitmap=NAME]'");
+    }
+    if (j.bitmap.starts_with(kDirtyBitmapWord)) {
+      j.dirty_bitmap = j.bitmap.substr(kDirtyBitmapWord.size());
+      j.bitmap.clear();
     }
     VCSNAP_RETURN_IF_ERROR(ValidateVmName(j.vm).WithContext(
         "job file " + path + " line " + std::to_string(n)));
@@ -56,15 +64,23 @@ class BackupCommand final : public Command {
   CLI::App* Setup(CLI::App& app) override {
     CLI::App* sub = app.add_subcommand("backup", "back up a VM disk image");
     sub->add_option("--vm", vm_, "VM name ([A-Za-z0-9._-], up to 64)");
-    sub->add_option("--image", image_, "raw image file or block device");
+    sub->add_option("--image", image_,
+                    "raw image file, block device, qcow2 file (read through "
+                    "qemu-nbd) or NBD URI (nbd://HOST[:PORT]/EXPORT, "
+                    "nbd+unix:///EXPORT?socket=PATH)");
     sub->add_option("--bitmap", bitmap_,
                     "dirty bitmap since the previous backup (SPEC format)");
     sub->add_option("--bitmap-granularity", granularity_,
                     "bytes per bitmap bit (power of two >= 512; default: "
                     "the segment size); finer than a segment (QEMU: 64KiB), "
                     "dirty segments are hashed only where written");
+    sub->add_option("--dirty-bitmap", dirty_bitmap_,
+                    "QEMU persistent dirty bitmap of a qcow2 image or NBD "
+                    "export, as CBT instead of --bitmap; unusable (missing, "
+                    "inconsistent after a crash): every segment is read");
     sub->add_option("--jobs", jobs_file_,
-                    "file of 'VM IMAGE [BITMAP]' lines: back up them all");
+                    "file of 'VM IMAGE [BITMAP | dirty-bitmap=NAME]' lines: "
+                    "back up them all");
     sub->add_option("--parallel", parallel_,
                     "with --jobs: VMs backed up at the same time")
         ->capture_default_str();
@@ -80,8 +96,10 @@ class BackupCommand final : public Command {
 
   Status Validate() override {
     if (!jobs_file_.empty()) {
-      if (!vm_.empty() || !image_.empty() || !bitmap_.empty()) {
-        return Status::InvalidArgument("--jobs replaces --vm/--image/--bitmap");
+      if (!vm_.empty() || !image_.empty() || !bitmap_.empty() ||
+          !dirty_bitmap_.empty()) {
+        return Status::InvalidArgument(
+            "--jobs replaces --vm/--image/--bitmap/--dirty-bitmap");
       }
       VCSNAP_ASSIGN_OR_RETURN(jobs_, ReadJobs(jobs_file_));
     } else {
@@ -90,7 +108,16 @@ class BackupCommand final : public Command {
             "backup needs --vm and --image (or --jobs)");
       }
       VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm_));
-      jobs_.push_back({vm_, image_, bitmap_});
+      if (!bitmap_.empty() && !dirty_bitmap_.empty()) {
+        return Status::InvalidArgument(
+            "--bitmap and --dirty-bitmap exclude each other");
+      }
+      jobs_.push_back({vm_, image_, bitmap_, dirty_bitmap_});
+    }
+    if (!granularity_.empty() && !dirty_bitmap_.empty()) {
+      return Status::InvalidArgument(
+          "--bitmap-granularity is for bitmap files; a QEMU dirty bitmap "
+          "brings its own");
     }
     if (!granularity_.empty()) {
       VCSNAP_ASSIGN_OR_RETURN(gran_, ParseByteSize(granularity_));
@@ -125,6 +152,7 @@ class BackupCommand final : public Command {
         o.vm = jobs_[i].vm;
         o.image_path = jobs_[i].image;
         if (!jobs_[i].bitmap.empty()) o.bitmap_path = jobs_[i].bitmap;
+        o.dirty_bitmap = jobs_[i].dirty_bitmap;
         o.bitmap_granularity = gran_;
         o.threads =
             threads_ != 0 ? threads_ : std::max<unsigned>(1, cores / parallel);
@@ -171,7 +199,7 @@ class BackupCommand final : public Command {
                            std::to_string(results.size()) + " backups failed");
   }
 
-  std::string vm_, image_, bitmap_, granularity_, jobs_file_;
+  std::string vm_, image_, bitmap_, dirty_bitmap_, granularity_, jobs_file_;
   std::string pds_mode_ = "memory";
   uint64_t gran_ = 0;
   size_t parallel_ = 1;

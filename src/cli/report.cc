@@ -44,6 +44,7 @@ nlohmann::json BackupJson(const BackupResult& r) {
   j["parent"] = r.parent == 0 ? nlohmann::json(nullptr)
                               : nlohmann::json(std::to_string(r.parent));
   j["image_size"] = r.image_size;
+  j["source"] = r.source;
   j["logical_bytes"] = s.logical;
   j["stored_bytes"] = s.stored_bytes;
   j["metadata_bytes"] = r.metadata_bytes;

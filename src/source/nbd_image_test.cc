@@ -32,9 +32,9 @@ class Qcow2Test : public ::testing::Test {
     raw_ = dir_ + "/ref.raw";
     log_ = dir_ + "/tools.log";
   }
-  void Create(uint64_t size) {
-    ASSERT_EQ(RunTool({"qemu-img", "create", "-q", "-f", "qcow2", qcow_,
-                       std::to_string(size)},
+  void Create(uint64_t size, const std::string& cluster = "64K") {
+    ASSERT_EQ(RunTool({"qemu-img", "create", "-q", "-f", "qcow2", "-o",
+                       "cluster_size=" + cluster, qcow_, std::to_string(size)},
                       log_),
               0)
         << LogText(log_);
@@ -116,6 +116,29 @@ TEST_F(Qcow2Test, QemusDirtyBitmapIsTheChangedBlockTracking) {
             (std::vector<DirtyRange>{{1 << 20, (1 << 20) + (64 << 10)}}));
   Bytes all;
   ASSERT_OK((*src)->ReadSparse(0, 16 * kMiB, &all));
+  EXPECT_TRUE(all == ReadTestFile(raw_));
+}
+
+TEST_F(Qcow2Test, AQemuGranuleFinerThanTheMapsIsRoundedOut) {
+  Create(4 * kMiB, "512");  // allocation extents of 512 B too
+  ASSERT_EQ(
+      RunTool({"qemu-img", "bitmap", "--add", "-g", "512", qcow_, "cbt"}, log_),
+      0)
+      << LogText(log_);
+  // QEMU marks [3 MiB + 512, 3 MiB + 1536): inside one 4 KiB map granule.
+  Write({"write -P 0x77 3146240 1000"});
+  auto src = OpenImageSource(qcow_, "cbt");
+  ASSERT_OK(src);
+  auto own = (*src)->OwnBitmap(2 * kMiB);
+  ASSERT_OK(own);
+  ASSERT_TRUE(own->has_value());
+  EXPECT_EQ((*own)->DirtyRanges(1, 2 * kMiB),
+            (std::vector<DirtyRange>{{1 << 20, (1 << 20) + 4096}}));
+  // Zeros are rounded in: the map granule holding the write is read.
+  EXPECT_FALSE((*src)->IsHole(3 * kMiB, 4096));
+  EXPECT_TRUE((*src)->IsHole(3 * kMiB + 4096, 4096));
+  Bytes all;
+  ASSERT_OK((*src)->ReadSparse(0, 4 * kMiB, &all));
   EXPECT_TRUE(all == ReadTestFile(raw_));
 }
 

@@ -15,8 +15,9 @@ namespace {
 constexpr char kAllocation[] = "base:allocation";
 constexpr char kDirtyPrefix[] = "qemu:dirty-bitmap:";
 constexpr uint64_t kMaxMapBits = uint64_t{1} << 24;
-constexpr uint64_t kMaxRead = uint64_t{32} << 20;    // qemu-nbd's maximum
 constexpr uint64_t kStatusStep = uint64_t{1} << 30;  // per block status call
+constexpr uint64_t kPiece = uint64_t{256} << 10;     // bytes per read request
+constexpr size_t kInFlight = 16;                     // read requests at once
 
 std::string NbdError() {
   const char* e = nbd_get_error();
@@ -154,9 +155,9 @@ Status NbdImage::Setup(const std::string& bitmap,
   if (size < 0) return Status::IOError("NBD " + name_ + ": " + NbdError());
   size_ = static_cast<uint64_t>(size);
   const int64_t max = nbd_get_block_size(h_, LIBNBD_SIZE_MAXIMUM);
-  max_read_ = max > 0 ? std::min<uint64_t>(static_cast<uint64_t>(max), kMaxRead)
-                      : kMaxRead;
-  max_read_ = std::max<uint64_t>(max_read_, 512);
+  piece_ =
+      max > 0 ? std::min<uint64_t>(static_cast<uint64_t>(max), kPiece) : kPiece;
+  piece_ = std::max<uint64_t>(piece_, 512);
   granule_ = std::max<uint64_t>(
       4096, std::bit_ceil((size_ + kMaxMapBits - 1) / kMaxMapBits));
   const uint64_t granules = (size_ + granule_ - 1) / granule_;
@@ -219,6 +220,7 @@ Status NbdImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
   out->resize(length);
   uint8_t* const base = out->data();
   const uint64_t end = offset + length;
+  std::vector<Piece> pieces;
   uint64_t pos = offset;
   while (pos < end) {
     // The run of granules from pos that are all zero, or all not.
@@ -231,23 +233,50 @@ Status NbdImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
     if (zero) {
       std::memset(base + (pos - offset), 0, stop - pos);
     } else {
-      VCSNAP_RETURN_IF_ERROR(ReadRange(pos, stop - pos, base + (pos - offset)));
+      for (uint64_t at = pos; at < stop; at += piece_) {
+        pieces.push_back(
+            {at, std::min(piece_, stop - at), base + (at - offset)});
+      }
     }
     pos = stop;
   }
-  return Status::Ok();
+  return ReadPieces(pieces);
 }
 
-Status NbdImage::ReadRange(uint64_t offset, uint64_t length, uint8_t* dst) {
-  for (uint64_t done = 0; done < length;) {
-    const uint64_t n = std::min(max_read_, length - done);
-    if (nbd_pread(h_, dst + done, n, offset + done, 0) != 0) {
-      return Status::IOError("image " + name_ + " at offset " +
-                             std::to_string(offset + done) + ": " + NbdError());
+Status NbdImage::ReadPieces(const std::vector<Piece>& pieces) {
+  // Up to kInFlight requests at once: one synchronous request at a time
+  // left the server idle between them (docs/benchmarks/sources.md).
+  std::vector<int64_t> cookies(pieces.size(), -1);
+  Status status;
+  size_t issued = 0, done = 0;
+  while (done < pieces.size()) {
+    while (status.ok() && issued < pieces.size() && issued - done < kInFlight) {
+      const Piece& p = pieces[issued];
+      cookies[issued] =
+          nbd_aio_pread(h_, p.dst, p.length, p.offset, NBD_NULL_COMPLETION, 0);
+      if (cookies[issued] < 0) {
+        status = ReadError(p.offset);
+        break;
+      }
+      ++issued;
     }
-    done += n;
+    if (done == issued) break;  // an issue failed and nothing is pending
+    int r;
+    while ((r = nbd_aio_command_completed(
+                h_, static_cast<uint64_t>(cookies[done]))) == 0) {
+      if (nbd_poll(h_, -1) < 0) {
+        return ReadError(pieces[done].offset);  // the connection is gone
+      }
+    }
+    if (r < 0 && status.ok()) status = ReadError(pieces[done].offset);
+    ++done;
   }
-  return Status::Ok();
+  return status;
+}
+
+Status NbdImage::ReadError(uint64_t offset) const {
+  return Status::IOError("image " + name_ + " at offset " +
+                         std::to_string(offset) + ": " + NbdError());
 }
 
 Result<std::optional<DirtyBitmap>> NbdImage::OwnBitmap(

@@ -81,7 +81,14 @@ class NbdImage final : public ImageSource {
   Status Setup(const std::string& bitmap,
                const std::function<Status()>& connect);
   Status LoadMaps(bool allocation, bool dirty);
-  Status ReadRange(uint64_t offset, uint64_t length, uint8_t* dst);
+  struct Piece {
+    uint64_t offset;
+    uint64_t length;
+    uint8_t* dst;
+  };
+  // Reads the pieces with several requests in flight.
+  Status ReadPieces(const std::vector<Piece>& pieces);
+  Status ReadError(uint64_t offset) const;
   bool ZeroGranule(uint64_t k) const {
     return (zero_bits_[k >> 3] >> (k & 7)) & 1;
   }
@@ -91,7 +98,7 @@ class NbdImage final : public ImageSource {
   const std::string kind_;
   uint64_t size_ = 0;
   uint64_t granule_ = 4096;
-  uint64_t max_read_ = 0;
+  uint64_t piece_ = 0;  // bytes per read request (<= the server's maximum)
   std::vector<uint8_t> zero_bits_;   // LSB first; set: reads as zeros
   std::vector<uint8_t> dirty_bits_;  // LSB first; set: written (CBT)
   bool has_bitmap_ = false;

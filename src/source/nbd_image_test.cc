@@ -206,8 +206,14 @@ TEST_F(Qcow2Test, ConnectsToAServerByUri) {
     EXPECT_NE((*src)->bitmap_problem().find("does not export"),
               std::string::npos);
   }
-  ::kill(server, SIGTERM);
+  // The server goes away under an open source: reads fail, naming the URI.
+  auto src = OpenImageSource(uri);
+  ASSERT_OK(src);
+  ::kill(server, SIGKILL);
   ::waitpid(server, nullptr, 0);
+  Bytes all;
+  EXPECT_THAT((*src)->ReadSparse(0, 4 * kMiB, &all),
+              StatusIsWith(StatusCode::kIOError, uri));
   EXPECT_THAT(OpenImageSource(uri), StatusIsWith(StatusCode::kIOError, sock));
 }
 

@@ -95,7 +95,7 @@ full() {
          timed full_nbd_raw "$N/repo" --image "nbd+unix:///?socket=$SOCK"
          kill "$SERVER"; wait "$SERVER" 2>/dev/null || true ;;
     qcow2) cat "$Q0" >/dev/null
-           timed full_qcow2 "$N/repo" --image "$Q0" ;;
+           timed full_qcow2 "$N/repo" --image "$Q0" --format qcow2 ;;
   esac
 }
 rm -rf "$N/base" && "$VCSNAP" --repo "$N/base" init >/dev/null
@@ -107,7 +107,7 @@ incr() {
          timed incr_raw_bitmap "$N/repo" --image "$D/day-01.img" \
            --bitmap "$D/day-01.bitmap" --bitmap-granularity 64KiB ;;
     qcow2) cat "$Q0" "$Q1" >/dev/null
-           timed incr_qcow2_qemu "$N/repo" --image "$Q1" --dirty-bitmap cbt ;;
+           timed incr_qcow2_qemu "$N/repo" --image "$Q1" --format qcow2 --dirty-bitmap cbt ;;
   esac
 }
 for r in $(seq 1 "$ROUNDS"); do

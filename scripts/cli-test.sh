@@ -81,17 +81,23 @@ expect 1 "^vcsnap: error: .*not locked" -- "$vcsnap" --repo "$r" unlock --vm web
 q="$tmp/q.qcow2"
 qemu-img convert -q -f raw -O qcow2 "$img" "$q"
 qemu-img bitmap --add -g 64K "$q" cbt
-expect 0 '"source":"qcow2 \(qemu-nbd\)"' -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --json
+expect 1 "^vcsnap: error: .*qcow2 header: give --format qcow2" -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q"
+expect 2 "^vcsnap: error: .*'vmdk' is not raw or qcow2" -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --format vmdk
+expect 0 '"source":"qcow2 \(qemu-nbd\)"' -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --format qcow2 --json
 qemu-io -f qcow2 -c 'write -P 0x5c 5000000 3000' "$q" >/dev/null
 cp "$img" "$tmp/q1.img"
 qemu-io -f raw -c 'write -P 0x5c 5000000 3000' "$tmp/q1.img" >/dev/null
-expect 0 '"dirty":1,"total":4' -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --dirty-bitmap cbt --json
+expect 0 '"dirty":1,"total":4' -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --format qcow2 --dirty-bitmap cbt --json
 expect 0 "restored snapshot 2 of q1" -- "$vcsnap" --repo "$r" restore --vm q1 --snapshot 2 --output "$tmp/q1.out"
 cmp -s "$tmp/q1.out" "$tmp/q1.img" && pass=$((pass + 1)) || { echo "FAIL: restored qcow2 snapshot differs"; fails=$((fails + 1)); }
 qemu-img compare -q "$q" "$tmp/q1.out" && pass=$((pass + 1)) || { echo "FAIL: qemu-img compare of the qcow2 restore"; fails=$((fails + 1)); }
-expect 0 "note: qemu-nbd could not export the dirty bitmap 'nope'" -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --dirty-bitmap nope
+expect 0 "note: qemu-nbd could not export the dirty bitmap 'nope'" -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --format qcow2 --dirty-bitmap nope
 expect 2 "^vcsnap: error: .*exclude each other" -- "$vcsnap" --repo "$r" backup --vm q1 --image "$q" --dirty-bitmap cbt --bitmap "$tmp/d1.bitmap"
 expect 1 "^vcsnap: error: .*needs a qcow2 image or an NBD URI" -- "$vcsnap" --repo "$r" backup --vm q1 --image "$img" --dirty-bitmap cbt
+printf 'q2 %s format=qcow2 dirty-bitmap=cbt\nq3 %s format=raw\n' "$q" "$q" > "$tmp/qjobs"
+expect 0 '"source":"qcow2 \(qemu-nbd\)".*"source":"raw"' -- "$vcsnap" --repo "$r" backup --jobs "$tmp/qjobs" --json
+printf 'q4 %s format=vmdk\n' "$q" > "$tmp/qjobs"
+expect 2 "^vcsnap: error: .*vmdk" -- "$vcsnap" --repo "$r" backup --jobs "$tmp/qjobs"
 expect 1 "^vcsnap: error: .*nbd\+unix:///\?socket=$tmp/none" -- "$vcsnap" --repo "$r" backup --vm q1 --image "nbd+unix:///?socket=$tmp/none"
 
 # popular data set, deletion, repair, check
@@ -101,7 +107,7 @@ expect 0 '"generation":1' -- "$vcsnap" --repo "$r" pds update --fraction 0.5 --j
 expect 0 '"level3":[1-9]' -- "$vcsnap" --repo "$r" backup --vm web5 --image "$img" --json
 expect 0 "retired generations: none .*referenced by live snapshots: 1;" -- "$vcsnap" --repo "$r" pds update --fraction 0.5
 expect 0 "would retire generations: none" -- "$vcsnap" --repo "$r" pds retire --dry-run
-expect 0 "checked 5 VMs, .* 0 problems" -- "$vcsnap" --repo "$r" check --read-data
+expect 0 "checked 7 VMs, .* 0 problems" -- "$vcsnap" --repo "$r" check --read-data
 expect 2 "^vcsnap: error: .*--snapshot ID or a --keep" -- "$vcsnap" --repo "$r" forget --vm web1
 expect 0 "snapshot 1 of web2 is protected" -- "$vcsnap" --repo "$r" protect --vm web2 --snapshot 1
 expect 1 "^vcsnap: error: .*protected" -- "$vcsnap" --repo "$r" forget --vm web2 --snapshot 1

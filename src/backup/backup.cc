@@ -135,7 +135,8 @@ Status BackupJob::Prepare() {
         "a bitmap file and a QEMU dirty bitmap exclude each other");
   }
   VCSNAP_ASSIGN_OR_RETURN(
-      image_, OpenImageSource(options_.image_path, options_.dirty_bitmap));
+      image_, OpenImageSource(options_.image_path, options_.dirty_bitmap,
+                              options_.format));
   result_.source = image_->kind();
   recipe_.image_size = image_->size();
   recipe_.segment_size = segment_size_;

@@ -41,6 +41,7 @@
 #include "pds/pds_index.h"
 #include "recipe/snapshot_recipe.h"
 #include "repo/repository.h"
+#include "source/image_source.h"
 
 namespace vcsnap {
 
@@ -52,11 +53,12 @@ struct BackupOptions {
   // the CBT instead of a bitmap file (source/image_source.h). One that cannot
   // be used is not an error: every segment is read, and the note says why.
   std::string dirty_bitmap;
-  uint64_t bitmap_granularity = 0;  // 0: the segment size
-  unsigned threads = 0;             // chunk/hash workers; 0: all cores
-  size_t similar_segments = 2;      // K of level-2 similarity search
-  bool progress = false;            // draw a progress bar on a terminal
-  const PdsIndex* pds = nullptr;    // null: empty PDS
+  ImageFormat format = ImageFormat::kUnspecified;  // of a file: --format
+  uint64_t bitmap_granularity = 0;                 // 0: the segment size
+  unsigned threads = 0;           // chunk/hash workers; 0: all cores
+  size_t similar_segments = 2;    // K of level-2 similarity search
+  bool progress = false;          // draw a progress bar on a terminal
+  const PdsIndex* pds = nullptr;  // null: empty PDS
 };
 
 struct BackupResult {

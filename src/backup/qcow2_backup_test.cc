@@ -72,6 +72,7 @@ class Qcow2BackupTest : public ::testing::Test {
     o.vm = "vm1";
     o.image_path = qcow_;
     o.dirty_bitmap = dirty_bitmap;
+    o.format = ImageFormat::kQcow2;
     o.threads = 2;
     return RunBackup(*repo_, o);
   }

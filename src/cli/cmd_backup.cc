@@ -1,6 +1,7 @@
-// `vcsnap backup`: one VM (--vm/--image[/--bitmap|--dirty-bitmap]) or many
-// from a job file (--jobs FILE, one "VM IMAGE [BITMAP | dirty-bitmap=NAME]"
-// per line, '#' comments), run --parallel N at a time.
+// `vcsnap backup`: one VM (--vm/--image[/--format][/--bitmap|--dirty-bitmap])
+// or many from a job file (--jobs FILE, one "VM IMAGE [BITMAP]
+// [dirty-bitmap=NAME] [format=raw|qcow2]" per line, '#' comments), run
+// --parallel N at a time.
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
-#include <string_view>
 #include <thread>
 
 #include "backup/backup.h"
@@ -22,10 +22,28 @@ namespace vcsnap::cli {
 namespace {
 
 struct Job {
-  std::string vm, image, bitmap, dirty_bitmap;
+  std::string vm, image, bitmap, dirty_bitmap, format;
 };
 
-constexpr std::string_view kDirtyBitmapWord = "dirty-bitmap=";
+// One job line: "VM IMAGE [BITMAP] [dirty-bitmap=NAME] [format=raw|qcow2]".
+Status ParseJob(const std::string& line, Job* j) {
+  std::istringstream words(line);
+  if (!(words >> j->vm >> j->image)) {
+    return Status::InvalidArgument("expected 'VM IMAGE [options]'");
+  }
+  for (std::string w; words >> w;) {
+    if (w.starts_with("dirty-bitmap=")) {
+      j->dirty_bitmap = w.substr(13);
+    } else if (w.starts_with("format=")) {
+      j->format = w.substr(7);
+    } else if (j->bitmap.empty() && w.find('=') == std::string::npos) {
+      j->bitmap = w;
+    } else {
+      return Status::InvalidArgument("unexpected '" + w + "'");
+    }
+  }
+  return ValidateVmName(j->vm);
+}
 
 Result<std::vector<Job>> ReadJobs(const std::string& path) {
   std::ifstream in(path);
@@ -36,22 +54,11 @@ Result<std::vector<Job>> ReadJobs(const std::string& path) {
   while (std::getline(in, line)) {
     ++n;
     std::string trimmed = line.substr(0, line.find('#'));
-    std::istringstream words(trimmed);
+    if (trimmed.find_first_not_of(" \t\r") == std::string::npos) continue;
     Job j;
-    std::string extra;
-    if (!(words >> j.vm)) continue;
-    if (!(words >> j.image) || ((words >> j.bitmap) && (words >> extra))) {
-      return Status::InvalidArgument("job file " + path + " line " +
-                                     std::to_string(n) +
-                                     ": expected 'VM IMAGE [BITMAP | "
-                                     "dirty-bitmap=NAME]'");
-    }
-    if (j.bitmap.starts_with(kDirtyBitmapWord)) {
-      j.dirty_bitmap = j.bitmap.substr(kDirtyBitmapWord.size());
-      j.bitmap.clear();
-    }
-    VCSNAP_RETURN_IF_ERROR(ValidateVmName(j.vm).WithContext(
-        "job file " + path + " line " + std::to_string(n)));
+    VCSNAP_RETURN_IF_ERROR(
+        ParseJob(trimmed, &j)
+            .WithContext("job file " + path + " line " + std::to_string(n)));
     jobs.push_back(j);
   }
   if (jobs.empty())
@@ -74,13 +81,16 @@ class BackupCommand final : public Command {
                     "bytes per bitmap bit (power of two >= 512; default: "
                     "the segment size); finer than a segment (QEMU: 64KiB), "
                     "dirty segments are hashed only where written");
+    sub->add_option("--format", format_,
+                    "raw or qcow2 (read through qemu-nbd); never guessed: a "
+                    "file starting with a qcow2 header needs it");
     sub->add_option("--dirty-bitmap", dirty_bitmap_,
                     "QEMU persistent dirty bitmap of a qcow2 image or NBD "
                     "export, as CBT instead of --bitmap; unusable (missing, "
                     "inconsistent after a crash): every segment is read");
     sub->add_option("--jobs", jobs_file_,
-                    "file of 'VM IMAGE [BITMAP | dirty-bitmap=NAME]' lines: "
-                    "back up them all");
+                    "file of 'VM IMAGE [BITMAP] [dirty-bitmap=NAME] "
+                    "[format=raw|qcow2]' lines: back up them all");
     sub->add_option("--parallel", parallel_,
                     "with --jobs: VMs backed up at the same time")
         ->capture_default_str();
@@ -97,9 +107,9 @@ class BackupCommand final : public Command {
   Status Validate() override {
     if (!jobs_file_.empty()) {
       if (!vm_.empty() || !image_.empty() || !bitmap_.empty() ||
-          !dirty_bitmap_.empty()) {
+          !dirty_bitmap_.empty() || !format_.empty()) {
         return Status::InvalidArgument(
-            "--jobs replaces --vm/--image/--bitmap/--dirty-bitmap");
+            "--jobs replaces --vm/--image/--format/--bitmap/--dirty-bitmap");
       }
       VCSNAP_ASSIGN_OR_RETURN(jobs_, ReadJobs(jobs_file_));
     } else {
@@ -112,7 +122,17 @@ class BackupCommand final : public Command {
         return Status::InvalidArgument(
             "--bitmap and --dirty-bitmap exclude each other");
       }
-      jobs_.push_back({vm_, image_, bitmap_, dirty_bitmap_});
+      jobs_.push_back({vm_, image_, bitmap_, dirty_bitmap_, format_});
+    }
+    for (const Job& j : jobs_) {
+      if (!j.format.empty()) {
+        VCSNAP_RETURN_IF_ERROR(ParseImageFormat(j.format).status());
+      }
+      if (!j.bitmap.empty() && !j.dirty_bitmap.empty()) {
+        return Status::InvalidArgument("VM " + j.vm +
+                                       ": a bitmap file and a QEMU dirty "
+                                       "bitmap exclude each other");
+      }
     }
     if (!granularity_.empty() && !dirty_bitmap_.empty()) {
       return Status::InvalidArgument(
@@ -153,6 +173,9 @@ class BackupCommand final : public Command {
         o.image_path = jobs_[i].image;
         if (!jobs_[i].bitmap.empty()) o.bitmap_path = jobs_[i].bitmap;
         o.dirty_bitmap = jobs_[i].dirty_bitmap;
+        if (!jobs_[i].format.empty()) {
+          o.format = *ParseImageFormat(jobs_[i].format);  // validated
+        }
         o.bitmap_granularity = gran_;
         o.threads =
             threads_ != 0 ? threads_ : std::max<unsigned>(1, cores / parallel);
@@ -199,7 +222,8 @@ class BackupCommand final : public Command {
                            std::to_string(results.size()) + " backups failed");
   }
 
-  std::string vm_, image_, bitmap_, dirty_bitmap_, granularity_, jobs_file_;
+  std::string vm_, image_, bitmap_, dirty_bitmap_, format_, granularity_,
+      jobs_file_;
   std::string pds_mode_ = "memory";
   uint64_t gran_ = 0;
   size_t parallel_ = 1;

@@ -85,19 +85,46 @@ bool IsNbdUri(const std::string& spec) {
   return false;
 }
 
+Result<ImageFormat> ParseImageFormat(const std::string& name) {
+  if (name == "raw") return ImageFormat::kRaw;
+  if (name == "qcow2") return ImageFormat::kQcow2;
+  return Status::InvalidArgument("image format '" + name +
+                                 "' is not raw or qcow2");
+}
+
 Result<std::unique_ptr<ImageSource>> OpenImageSource(
-    const std::string& spec, const std::string& dirty_bitmap) {
+    const std::string& spec, const std::string& dirty_bitmap,
+    ImageFormat format) {
   if (IsNbdUri(spec)) {
+    if (format == ImageFormat::kQcow2) {
+      return Status::InvalidArgument(
+          "an NBD export is a raw disk: --format qcow2 does not apply to " +
+          spec);
+    }
     VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<NbdImage> image,
                             NbdImage::Connect(spec, dirty_bitmap));
     return std::unique_ptr<ImageSource>(std::move(image));
   }
-  if (IsQcow2(spec)) return OpenQcow2(spec, dirty_bitmap);
+  if (format == ImageFormat::kQcow2) {
+    if (!IsQcow2(spec)) {
+      return Status::InvalidArgument("image " + spec +
+                                     " is not a qcow2 image (no qcow2 header)");
+    }
+    return OpenQcow2(spec, dirty_bitmap);
+  }
+  if (format == ImageFormat::kUnspecified && IsQcow2(spec)) {
+    return Status::InvalidArgument(
+        "image " + spec +
+        " starts with a qcow2 header: give --format qcow2 to read the disk "
+        "through qemu-nbd, or --format raw to back up these bytes as they are "
+        "(a guest can write such a header into a raw disk, so it is never "
+        "guessed)");
+  }
   if (!dirty_bitmap.empty()) {
     return Status::InvalidArgument(
         "a QEMU dirty bitmap ('" + dirty_bitmap +
         "') needs a qcow2 image or an NBD URI, and " + spec +
-        " is neither (for a raw image, pass a bitmap file with --bitmap)");
+        " is read as raw (for a raw image, pass a bitmap file with --bitmap)");
   }
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<RawImage> image,
                           RawImage::Open(spec));

@@ -6,7 +6,8 @@
 //  * NbdImage (source/nbd_image.h): an NBD export, e.g. a qcow2 image (and its
 //    backing chain) served by qemu-nbd, with QEMU's persistent dirty bitmap
 //    as changed-block tracking.
-// OpenImageSource() picks one from what the operator passed to --image.
+// OpenImageSource() picks one from what the operator passed to --image and
+// --format.
 //
 // The image must not change while a backup reads it (the caller snapshots
 // it first); the size is taken once at open.
@@ -64,18 +65,30 @@ class ImageSource {
 // nbds+unix://, nbd+vsock://, ...).
 bool IsNbdUri(const std::string& spec);
 
+// How to read a file or block device. Never guessed from its contents alone:
+// a guest can write a qcow2 header, with a backing file naming any host
+// file, into its raw disk (QEMU's format-probing flaw). kUnspecified reads a
+// file as raw, but refuses one that starts with a qcow2 header and asks for
+// an explicit format.
+enum class ImageFormat { kUnspecified, kRaw, kQcow2 };
+
+// "raw" / "qcow2"; InvalidArgument for anything else.
+Result<ImageFormat> ParseImageFormat(const std::string& name);
+
 // Opens what --image names:
-//  * an NBD URI: connects to it;
-//  * a qcow2 file (by its magic): serves it read-only with qemu-nbd, started
-//    by socket activation and stopped when the source is destroyed, so the
-//    backup reads the disk's contents, not the qcow2 container;
-//  * any other file or block device: RawImage.
+//  * an NBD URI: connects to it (format kUnspecified or kRaw: an NBD export
+//    is a raw disk);
+//  * kQcow2: a qcow2 file served read-only by qemu-nbd, started by socket
+//    activation and stopped when the source is destroyed, so the backup reads
+//    the disk's contents (backing chain included), not the container;
+//  * otherwise a raw file or block device: RawImage.
 // `dirty_bitmap` names a QEMU persistent dirty bitmap to take as CBT (NBD and
 // qcow2 only; InvalidArgument for a raw image). A bitmap that the server does
 // not export, or that qemu-nbd refuses (inconsistent after a crash), is not
 // an error: the source opens without it and bitmap_problem() says why.
 Result<std::unique_ptr<ImageSource>> OpenImageSource(
-    const std::string& spec, const std::string& dirty_bitmap = "");
+    const std::string& spec, const std::string& dirty_bitmap = "",
+    ImageFormat format = ImageFormat::kUnspecified);
 
 }  // namespace vcsnap
 

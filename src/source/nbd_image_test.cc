@@ -60,7 +60,7 @@ TEST_F(Qcow2Test, ReadsTheDiskNotTheContainer) {
   Create(16 * kMiB);
   Write({"write -P 0xaa 0 64k", "write -P 0xbb 5M 1M",
          "write -P 0xcc 9437696 4k", "write -z 12M 64k"});
-  auto src = OpenImageSource(qcow_);
+  auto src = OpenImageSource(qcow_, "", ImageFormat::kQcow2);
   ASSERT_OK(src);
   EXPECT_EQ((*src)->kind(), "qcow2 (qemu-nbd)");
   EXPECT_EQ((*src)->name(), qcow_);
@@ -95,7 +95,7 @@ TEST_F(Qcow2Test, QemusDirtyBitmapIsTheChangedBlockTracking) {
   // straddling two granules of segment 3, one zero write in segment 6.
   Write({"write -P 0xcc 3149824 4k", "write -P 0xdd 7339008 2k",
          "write -z 13M 64k"});
-  auto src = OpenImageSource(qcow_, "cbt");
+  auto src = OpenImageSource(qcow_, "cbt", ImageFormat::kQcow2);
   ASSERT_OK(src);
   EXPECT_EQ((*src)->bitmap_problem(), "");
   auto own = (*src)->OwnBitmap(2 * kMiB);
@@ -127,7 +127,7 @@ TEST_F(Qcow2Test, AQemuGranuleFinerThanTheMapsIsRoundedOut) {
       << LogText(log_);
   // QEMU marks [3 MiB + 512, 3 MiB + 1536): inside one 4 KiB map granule.
   Write({"write -P 0x77 3146240 1000"});
-  auto src = OpenImageSource(qcow_, "cbt");
+  auto src = OpenImageSource(qcow_, "cbt", ImageFormat::kQcow2);
   ASSERT_OK(src);
   auto own = (*src)->OwnBitmap(2 * kMiB);
   ASSERT_OK(own);
@@ -145,7 +145,7 @@ TEST_F(Qcow2Test, AQemuGranuleFinerThanTheMapsIsRoundedOut) {
 TEST_F(Qcow2Test, AMissingBitmapIsReportedAndTheImageStillReads) {
   Create(4 * kMiB);
   Write({"write -P 0x11 1M 1M"});
-  auto src = OpenImageSource(qcow_, "nosuch");
+  auto src = OpenImageSource(qcow_, "nosuch", ImageFormat::kQcow2);
   ASSERT_OK(src);
   EXPECT_NE((*src)->bitmap_problem().find("'nosuch'"), std::string::npos)
       << (*src)->bitmap_problem();
@@ -163,7 +163,7 @@ TEST_F(Qcow2Test, ABitmapLeftInUseByACrashedWriterIsNotTrusted) {
   Write({"write -P 0x22 0 64k"});
   ASSERT_TRUE(::vcsnap::testing::CrashWriter(qcow_, log_)) << LogText(log_);
   Write({"write -P 0x5a 0 4k"});  // what the crashed writer wrote
-  auto src = OpenImageSource(qcow_, "cbt");
+  auto src = OpenImageSource(qcow_, "cbt", ImageFormat::kQcow2);
   ASSERT_OK(src);
   EXPECT_NE((*src)->bitmap_problem().find("inconsistent"), std::string::npos)
       << (*src)->bitmap_problem();
@@ -225,6 +225,40 @@ TEST_F(Qcow2Test, ARawImageHasNoQemuBitmap) {
   auto src = OpenImageSource(raw_);
   ASSERT_OK(src);
   EXPECT_EQ((*src)->kind(), "raw");
+}
+
+TEST_F(Qcow2Test, AQcow2HeaderInsideARawDiskIsNeverFollowed) {
+  // A guest writes, at the start of its raw disk, a qcow2 header whose
+  // backing file is a host file. Probing the format would serve that file.
+  const std::string secret = dir_ + "/host-secret";
+  std::ofstream(secret) << std::string(1 << 20, 'S');
+  const std::string evil = dir_ + "/evil.qcow2";
+  ASSERT_EQ(RunTool({"qemu-img", "create", "-q", "-f", "qcow2", "-b", secret,
+                     "-F", "raw", evil, "1M"},
+                    log_),
+            0)
+      << LogText(log_);
+  const std::string disk = dir_ + "/tenant.raw";
+  std::filesystem::copy_file(evil, disk);
+  std::filesystem::resize_file(disk, 4 * kMiB);
+  EXPECT_THAT(OpenImageSource(disk),
+              StatusIsWith(StatusCode::kInvalidArgument, "--format"));
+  // Told it is raw, the disk's own bytes are read, header and all.
+  auto src = OpenImageSource(disk, "", ImageFormat::kRaw);
+  ASSERT_OK(src);
+  EXPECT_EQ((*src)->kind(), "raw");
+  Bytes all;
+  ASSERT_OK((*src)->ReadSparse(0, 4 * kMiB, &all));
+  EXPECT_TRUE(all == ReadTestFile(disk));
+  EXPECT_THAT(OpenImageSource(disk, "", ImageFormat::kQcow2).status(),
+              StatusIs(StatusCode::kOk));  // the operator's explicit choice
+  EXPECT_THAT(OpenImageSource(raw_ + ".none", "", ImageFormat::kQcow2),
+              StatusIsWith(StatusCode::kInvalidArgument, "not a qcow2"));
+  EXPECT_THAT(
+      OpenImageSource("nbd+unix:///?socket=/x", "", ImageFormat::kQcow2),
+      StatusIsWith(StatusCode::kInvalidArgument, "raw disk"));
+  EXPECT_THAT(ParseImageFormat("vmdk"),
+              StatusIsWith(StatusCode::kInvalidArgument, "vmdk"));
 }
 
 TEST_F(Qcow2Test, MapsOfAHugeDiskStayWithinTwoMegabytes) {

@@ -9,11 +9,13 @@
 #include <cstring>
 #include <functional>
 
+#include "source/nbd_maps.h"
+
 namespace vcsnap {
 namespace {
 
-constexpr char kAllocation[] = "base:allocation";
-constexpr char kDirtyPrefix[] = "qemu:dirty-bitmap:";
+constexpr const char* kAllocation = kNbdAllocationContext;
+constexpr const char* kDirtyPrefix = kNbdDirtyBitmapPrefix;
 constexpr uint64_t kMaxMapBits = uint64_t{1} << 24;
 constexpr uint64_t kStatusStep = uint64_t{1} << 30;  // per block status call
 constexpr uint64_t kPiece = uint64_t{256} << 10;     // bytes per read request
@@ -24,81 +26,10 @@ std::string NbdError() {
   return e != nullptr ? e : "unknown libnbd error";
 }
 
-void SetBit(std::vector<uint8_t>& bits, uint64_t k) {
-  bits[k >> 3] |= static_cast<uint8_t>(1u << (k & 7));
-}
-
-// Turns the extents of one block status reply into map bits. Replies to
-// consecutive requests may overlap (a request restarts where the context
-// that answered least ended); parts already covered are skipped.
-struct MapBuilder {
-  uint64_t size = 0;
-  uint64_t granule = 0;
-  std::string dirty_context;
-  std::vector<uint8_t>* zero_bits = nullptr;
-  std::vector<uint8_t>* dirty_bits = nullptr;
-  uint64_t alloc_end = 0;                 // covered by base:allocation so far
-  uint64_t dirty_end = 0;                 // covered by the dirty bitmap so far
-  uint64_t zero_begin = 0, zero_end = 0;  // pending run of zero extents
-  std::string error;
-
-  // Marks the granules wholly inside the pending zero run (the last,
-  // partial granule counts when the run reaches the end of the export).
-  void FlushZeros() {
-    if (zero_end <= zero_begin) return;
-    uint64_t first = (zero_begin + granule - 1) / granule;
-    uint64_t stop =
-        zero_end == size ? (size + granule - 1) / granule : zero_end / granule;
-    for (uint64_t k = first; k < stop; ++k) SetBit(*zero_bits, k);
-    zero_begin = zero_end = 0;
-  }
-  void Zero(uint64_t begin, uint64_t end) {
-    if (zero_end != begin || zero_end == 0) {
-      FlushZeros();
-      zero_begin = begin;
-    }
-    zero_end = end;
-  }
-  void Dirty(uint64_t begin, uint64_t end) {
-    for (uint64_t k = begin / granule; k < (end + granule - 1) / granule; ++k) {
-      SetBit(*dirty_bits, k);
-    }
-  }
-
-  int Add(const char* context, uint64_t offset, const uint32_t* entries,
-          size_t n) {
-    const bool alloc = std::strcmp(context, kAllocation) == 0;
-    if (!alloc && dirty_context != context) return 0;  // not asked for
-    uint64_t& covered = alloc ? alloc_end : dirty_end;
-    if (n % 2 != 0 || offset > covered) {
-      error = "malformed block status reply for " + std::string(context);
-      return -1;
-    }
-    uint64_t at = offset;
-    for (size_t i = 0; i + 1 < n && at < size; i += 2) {
-      const uint64_t len = entries[i];
-      const uint32_t flags = entries[i + 1];
-      if (len == 0) {
-        error = "empty extent in the block status of " + std::string(context);
-        return -1;
-      }
-      const uint64_t end = std::min(size, at + len);
-      if (end > covered) {
-        const uint64_t begin = std::max(at, covered);
-        if (alloc && (flags & LIBNBD_STATE_ZERO) != 0) Zero(begin, end);
-        if (!alloc && (flags & 1) != 0) Dirty(begin, end);
-        covered = end;
-      }
-      at = end;
-    }
-    return 0;
-  }
-};
-
 int ExtentCallback(void* user, const char* context, uint64_t offset,
                    uint32_t* entries, size_t n, int* error) {
-  auto* b = static_cast<MapBuilder*>(user);
-  if (b->Add(context, offset, entries, n) != 0) *error = EPROTO;
+  auto* b = static_cast<NbdMapBuilder*>(user);
+  if (!b->Add(context, offset, entries, n)) *error = EPROTO;
   return 0;
 }
 
@@ -160,8 +91,7 @@ Status NbdImage::Setup(const std::string& bitmap,
   piece_ = std::max<uint64_t>(piece_, 512);
   granule_ = std::max<uint64_t>(
       4096, std::bit_ceil((size_ + kMaxMapBits - 1) / kMaxMapBits));
-  const uint64_t granules = (size_ + granule_ - 1) / granule_;
-  zero_bits_.assign((granules + 7) / 8, 0);
+  zero_bits_.assign(((size_ + granule_ - 1) / granule_ + 7) / 8, 0);
   const bool alloc = nbd_can_meta_context(h_, kAllocation) == 1;
   has_bitmap_ =
       !bitmap.empty() && nbd_can_meta_context(h_, context.c_str()) == 1;
@@ -169,20 +99,14 @@ Status NbdImage::Setup(const std::string& bitmap,
     bitmap_problem_ =
         "the NBD server does not export the dirty bitmap '" + bitmap + "'";
   }
-  if (has_bitmap_) dirty_bits_.assign((granules + 7) / 8, 0);
   if (!alloc && !has_bitmap_) return Status::Ok();
   return LoadMaps(alloc, has_bitmap_);
 }
 
 Status NbdImage::LoadMaps(bool allocation, bool dirty) {
-  MapBuilder b;
-  b.size = size_;
-  b.granule = granule_;
-  b.dirty_context = kDirtyPrefix + bitmap_;
-  b.zero_bits = &zero_bits_;
-  b.dirty_bits = &dirty_bits_;
-  b.alloc_end = allocation ? 0 : size_;
-  b.dirty_end = dirty ? 0 : size_;
+  NbdMapBuilder b(size_, granule_, allocation,
+                  dirty ? kDirtyPrefix + bitmap_ : std::string(), &zero_bits_,
+                  &dirty_bits_);
   uint64_t pos = 0;
   while (pos < size_) {
     const uint64_t count = std::min(size_ - pos, kStatusStep);
@@ -191,16 +115,16 @@ Status NbdImage::LoadMaps(bool allocation, bool dirty) {
                          0) != 0) {
       return Status::IOError("NBD " + name_ + ": block status at offset " +
                              std::to_string(pos) + ": " +
-                             (b.error.empty() ? NbdError() : b.error));
+                             (b.error().empty() ? NbdError() : b.error()));
     }
-    const uint64_t next = std::min(b.alloc_end, b.dirty_end);
+    const uint64_t next = b.covered();
     if (next <= pos) {
       return Status::IOError("NBD " + name_ + ": block status at offset " +
                              std::to_string(pos) + " returned no extents");
     }
     pos = next;
   }
-  b.FlushZeros();
+  b.Finish();
   return Status::Ok();
 }
 

@@ -13,9 +13,9 @@
 //  * "qemu:dirty-bitmap:NAME", when a bitmap is named: granules QEMU marked
 //    written, i.e. the CBT. Extents are rounded out to the granule, so the
 //    bitmap never says less than QEMU's.
-// The server's answers are checked (extents contiguous, non-empty, within
-// the export); a server that breaks the protocol is an IOError, never a
-// wrong map.
+// The server's answers are checked by NbdMapBuilder (source/nbd_maps.h:
+// extents contiguous, non-empty, clipped to the export); a server that
+// breaks the protocol is an IOError, never a wrong map.
 //
 // Thread safety: libnbd serialises calls on one handle; IsHole and
 // ReadSparse may be called from any threads.

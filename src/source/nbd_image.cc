@@ -144,6 +144,7 @@ Status NbdImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
   out->resize(length);
   uint8_t* const base = out->data();
   const uint64_t end = offset + length;
+  std::lock_guard lock(read_mu_);
   std::vector<Piece> pieces;
   uint64_t pos = offset;
   while (pos < end) {

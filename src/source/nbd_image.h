@@ -17,8 +17,9 @@
 // extents contiguous, non-empty, clipped to the export); a server that
 // breaks the protocol is an IOError, never a wrong map.
 //
-// Thread safety: libnbd serialises calls on one handle; IsHole and
-// ReadSparse may be called from any threads.
+// Thread safety: IsHole may be called from any threads; ReadSparse too, but
+// calls are serialised on an internal mutex (one connection, polled by the
+// caller while its requests are in flight).
 
 #ifndef VCSNAP_SOURCE_NBD_IMAGE_H_
 #define VCSNAP_SOURCE_NBD_IMAGE_H_
@@ -26,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -101,6 +103,7 @@ class NbdImage final : public ImageSource {
   uint64_t piece_ = 0;  // bytes per read request (<= the server's maximum)
   std::vector<uint8_t> zero_bits_;   // LSB first; set: reads as zeros
   std::vector<uint8_t> dirty_bits_;  // LSB first; set: written (CBT)
+  std::mutex read_mu_;  // one ReadSparse at a time polls the connection
   bool has_bitmap_ = false;
   std::string bitmap_;
   std::string bitmap_problem_;

@@ -72,8 +72,9 @@ class BackupCommand final : public Command {
     CLI::App* sub = app.add_subcommand("backup", "back up a VM disk image");
     sub->add_option("--vm", vm_, "VM name ([A-Za-z0-9._-], up to 64)");
     sub->add_option("--image", image_,
-                    "raw image file, block device, qcow2 file (read through "
-                    "qemu-nbd) or NBD URI (nbd://HOST[:PORT]/EXPORT, "
+                    "raw image file, block device, qcow2 file (with --format "
+                    "qcow2: read through qemu-nbd) or NBD URI "
+                    "(nbd://HOST[:PORT]/EXPORT, "
                     "nbd+unix:///EXPORT?socket=PATH)");
     sub->add_option("--bitmap", bitmap_,
                     "dirty bitmap since the previous backup (SPEC format)");

@@ -40,6 +40,7 @@ recover() {
   local what="$1"
   "$vcsnap" --repo "$r" unlock --vm vm-00 >/dev/null 2>&1
   "$vcsnap" --repo "$r" unlock --vm vm-01 >/dev/null 2>&1
+  "$vcsnap" --repo "$r" unlock --vm q0 >/dev/null 2>&1
   "$vcsnap" --repo "$r" unlock --pds >/dev/null 2>&1
   if ! "$vcsnap" --repo "$r" check >"$tmp/check" 2>&1; then
     fail "check after a killed $what:"
@@ -91,6 +92,20 @@ for day in 0 1 2 3; do
     run "$vcsnap" --repo "$r" pds update --fraction 0.5
   fi
 done
+# A qcow2 image read through the qemu-nbd that vcsnap starts: a killed
+# backup must not leave the server running (it would hold the image's lock).
+q="$tmp/q0.qcow2"
+qemu-img convert -f raw -O qcow2 "$f/vm-00/day-03.img" "$q"
+for d in "${delays[@]}"; do
+  killed "$d" "$vcsnap" --repo "$r" backup --vm q0 --image "$q" --format qcow2
+  recover "qcow2 backup after ${d}s"
+  for _ in $(seq 50); do pgrep -f -- "$q" >/dev/null || break; sleep 0.1; done
+  pgrep -f -- "$q" >/dev/null && fail "qemu-nbd outlived a backup killed after ${d}s"
+done
+run "$vcsnap" --repo "$r" backup --vm q0 --image "$q" --format qcow2
+run "$vcsnap" --repo "$r" restore --vm q0 --snapshot latest --output "$tmp/q0.img" --verify
+cmp -s "$tmp/q0.img" "$f/vm-00/day-03.img" || fail "qcow2 backup after kills differs"
+rm -f "$tmp/q0.img"
 # Deletion: forget vm-00's day-0 snapshots and its second, gc, compact;
 # each killed first.
 day0=$(for k in "${!day_of[@]}"; do

@@ -384,6 +384,8 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
   // fresh 2 MiB buffer each time cost page faults and zeroing.
   std::mutex spare_mu;
   std::vector<Bytes> spare;
+  uint64_t bytes_read = 0;  // by the reader (the workers' loads come back
+                            // with their results)
   std::thread reader([&] {
     for (uint64_t index : to_read) {
       const SegmentExtent e = Extent(index);
@@ -395,12 +397,27 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
           spare.pop_back();
         }
       }
-      Status s = image_->ReadSparse(e.offset, e.length, &data);
-      if (!s.ok()) {
-        pipe.Close(s);
-        return;
+      ReuseHint hint = ReuseHintFor(index);
+      if (!hint.parent.empty()) {
+        // Sub-segment CBT: the worker loads only what it chunks; the rest
+        // of the (recycled) buffer is never read (chunk/reuse.h).
+        data.resize(e.length);
+        uint8_t* const dst = data.data();
+        ImageSource* const image = image_.get();
+        const uint64_t offset = e.offset;
+        hint.load = [image, dst, offset](uint32_t begin, uint32_t end) {
+          return image->ReadSparseInto(offset + begin, end - begin,
+                                       dst + begin);
+        };
+      } else {
+        Status s = image_->ReadSparse(e.offset, e.length, &data);
+        if (!s.ok()) {
+          pipe.Close(s);
+          return;
+        }
+        bytes_read += e.length;
       }
-      if (!pipe.Submit(index, std::move(data), ReuseHintFor(index)).ok()) {
+      if (!pipe.Submit(index, std::move(data), std::move(hint)).ok()) {
         return;  // cancelled
       }
     }
@@ -446,6 +463,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
                         : got.status();
       break;
     }
+    result_.bytes_read += r.bytes_loaded;
     for (const ChunkInfo& c : r.chunks) {
       if (!c.reused) continue;
       result_.chunks_reused++;
@@ -474,6 +492,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
   }
   if (!status.ok()) pipe.Cancel();
   reader.join();
+  result_.bytes_read += bytes_read;
   progress.Finish();
   return status.WithContext("VM " + vm());
 }

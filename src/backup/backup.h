@@ -75,6 +75,9 @@ struct BackupResult {
   // chunker or hashing them, and their bytes.
   uint64_t chunks_reused = 0;
   uint64_t bytes_reused = 0;
+  // Bytes of dirty segments read from the image (holes and, with
+  // sub-segment CBT, the parts of segments that were not needed excluded).
+  uint64_t bytes_read = 0;
   bool bitmap_used = true;      // false: given but not trustworthy (see note)
   std::string note;             // a warning for the operator, or empty
   uint64_t metadata_bytes = 0;  // recipe packs + snapshot recipe + catalog

@@ -261,6 +261,10 @@ TEST_F(BackupTest, AFinerBitmapHashesLessAndGivesTheSameRecipes) {
   EXPECT_GT(fine->bytes_reused, 4u * kSeg);
   EXPECT_LT(fine->bytes_reused, 6u * kSeg);
   EXPECT_GT(fine->chunks_reused, 0u);
+  // Only the written granules and the margins around them are read.
+  EXPECT_EQ(coarse->bytes_read, 6u * kSeg);
+  EXPECT_LT(fine->bytes_read, 6u * kSeg - fine->bytes_reused / 2);
+  EXPECT_GT(fine->bytes_read, 0u);
   EXPECT_EQ(fine->stats, coarse->stats);
   EXPECT_EQ(Chunks(mem_, "fine", 2), Chunks(mem_, "coarse", 2));
   EXPECT_TRUE(*Restore("fine", "2") == d1);

@@ -116,6 +116,14 @@ Status SegmentDeduper::Process(ByteView data,
       stats_->chunks_level2++;
       continue;
     }
+    if (c.reused) {
+      // Its bytes may never have been read (chunk/reuse.h): storing them
+      // would store garbage. It came from the parent's recipe of this very
+      // segment, which LoadCandidates() loaded, so this cannot happen.
+      return Status::Corruption(
+          "chunk at offset " + std::to_string(c.offset) +
+          " copied from the parent's recipe is missing from it");
+    }
     pending_.push_back(i);
     pending_fps_.push_back(c.fp);
   }

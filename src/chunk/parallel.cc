@@ -65,7 +65,9 @@ Result<bool> SegmentPipeline::Next(SegmentResult* out) {
     return false;
   }
   Slot& head = *slots_.front();
+  if (!head.status.ok()) return head.status;
   out->index = head.index;
+  out->bytes_loaded = head.bytes_loaded;
   out->data = std::move(head.data);
   out->chunks = std::move(head.chunks);
   slots_.pop_front();
@@ -100,7 +102,12 @@ void SegmentPipeline::WorkerLoop() {
     }
     Slot* slot = slots_[next_unstarted_++].get();
     lock.unlock();
-    if (slot->hint.parent.empty()) {
+    if (slot->hint.load) {
+      slot->status = ChunkSegmentLoading(
+          chunker_, slot->data, slot->hint.parent, slot->hint.dirty,
+          slot->hint.load, &slot->chunks, &slot->bytes_loaded);
+      slot->hint = ReuseHint{};
+    } else if (slot->hint.parent.empty()) {
       ChunkSegment(chunker_, slot->data, &slot->chunks);
     } else {
       ChunkSegmentReusing(chunker_, slot->data, slot->hint.parent,

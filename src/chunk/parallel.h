@@ -56,16 +56,20 @@ namespace vcsnap {
 
 // What ChunkSegmentReusing() (chunk/reuse.h) needs to chunk a segment of
 // which only `dirty` was written since the parent's chunks `parent`; empty
-// `parent`: chunk the whole segment.
+// `parent`: chunk the whole segment. With `load` set, the submitted bytes are
+// not valid yet: the worker loads what it needs (ChunkSegmentLoading()), and
+// the bytes of chunks copied from the parent stay invalid.
 struct ReuseHint {
   std::vector<ChunkInfo> parent;
   std::vector<DirtyRange> dirty;
+  SegmentLoader load;
 };
 
 struct SegmentResult {
   uint64_t index = 0;             // as given to Submit()
   Bytes data;                     // the segment's bytes, handed back
   std::vector<ChunkInfo> chunks;  // ChunkSegment(chunker, data) (or reusing)
+  uint64_t bytes_loaded = 0;      // by a ReuseHint's loader
 };
 
 class SegmentPipeline {
@@ -92,7 +96,8 @@ class SegmentPipeline {
 
   // The next result in submission order, blocking until it is ready: true
   // with *out filled; false when Close(OK) was called and everything was
-  // delivered; the Close() error; IOError after Cancel().
+  // delivered; the Close() error; a hint's loader error; IOError after
+  // Cancel().
   Result<bool> Next(SegmentResult* out);
 
   // Stops the pipeline: pending segments are dropped and every blocked call
@@ -109,6 +114,8 @@ class SegmentPipeline {
     Bytes data;
     ReuseHint hint;
     std::vector<ChunkInfo> chunks;
+    uint64_t bytes_loaded = 0;
+    Status status;  // of the hint's loader
     bool done = false;
   };
 

@@ -2,10 +2,14 @@
 
 #include "chunk/reuse.h"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace vcsnap {
 namespace {
+
+constexpr uint32_t kBlock = 4096;            // unit of loading
+constexpr uint32_t kFirstWindow = 16 << 10;  // past a written range
 
 // True when `parent` tiles [0, size) in order.
 bool Tiles(const std::vector<ChunkInfo>& parent, size_t size) {
@@ -17,16 +21,42 @@ bool Tiles(const std::vector<ChunkInfo>& parent, size_t size) {
   return at == size;
 }
 
-}  // namespace
-
-void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
-                         const std::vector<ChunkInfo>& parent,
-                         const std::vector<DirtyRange>& dirty,
-                         std::vector<ChunkInfo>* out) {
-  if (!Tiles(parent, segment.size()) || IsAllZero(segment)) {
-    ChunkSegment(chunker, segment, out);
-    return;
+// Which 4 KiB blocks of the segment hold valid bytes; loads the others on
+// demand. Without a loader, everything is valid.
+class Window {
+ public:
+  Window(uint32_t n, const SegmentLoader* load, uint64_t* loaded)
+      : n_(n), load_(load), loaded_(loaded) {
+    if (load_ != nullptr) have_.assign((n + kBlock - 1) / kBlock, false);
   }
+  Status Ensure(uint32_t begin, uint32_t end) {
+    if (load_ == nullptr) return Status::Ok();
+    for (uint32_t b = begin / kBlock; b * kBlock < end;) {
+      if (have_[b]) {
+        ++b;
+        continue;
+      }
+      uint32_t e = b;
+      while (e * kBlock < end && !have_[e]) have_[e++] = true;
+      const uint32_t from = b * kBlock, to = std::min(n_, e * kBlock);
+      VCSNAP_RETURN_IF_ERROR((*load_)(from, to));
+      *loaded_ += to - from;
+      b = e;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const uint32_t n_;
+  const SegmentLoader* const load_;
+  uint64_t* const loaded_;
+  std::vector<bool> have_;
+};
+
+Status Reuse(const Chunker& chunker, ByteView segment,
+             const std::vector<ChunkInfo>& parent,
+             const std::vector<DirtyRange>& dirty, Window& window,
+             std::vector<ChunkInfo>* out) {
   out->clear();
   const size_t m = parent.size();
   // The parent's end after chunk t, and whether chunking can restart there.
@@ -38,7 +68,8 @@ void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
     out->push_back(parent[t]);
     out->back().reused = true;
   };
-  const uint64_t margin = uint64_t{chunker.lookahead()} + 64;
+  const uint32_t lookahead = chunker.lookahead();
+  const uint64_t margin = uint64_t{lookahead} + 64;
   const uint32_t n = static_cast<uint32_t>(segment.size());
   uint32_t cur = 0;  // an end of both chunkings, restartable in both
   size_t j = 0;      // the parent's chunk that starts at cur
@@ -47,7 +78,7 @@ void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
     while (k < dirty.size() && dirty[k].end <= cur) ++k;
     if (k == dirty.size()) {
       for (; j < m; ++j) reuse(j);
-      return;
+      return Status::Ok();
     }
     // Copy the parent's chunks up to its last restartable end r with
     // r + margin <= the start of the next written range.
@@ -64,20 +95,71 @@ void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
     // Chunk our own bytes from r until an end past written range k that
     // restarts both chunkings. (If it lies inside a later written range, the
     // next round copies nothing before chunking on from it: still exact.)
+    // Only ends at least `lookahead` inside the loaded window [r, hi) are
+    // known to be right; past that, the window doubles and the round reruns.
+    uint32_t hi = static_cast<uint32_t>(
+        std::min<uint64_t>(n, uint64_t{dirty[k].end} + kFirstWindow));
+    const size_t round_start = out->size();
+    const size_t round_j = j;
     uint32_t start = r;
     bool synced = false;
-    chunker.SplitFrom(segment, r, [&](uint32_t end, bool ours_restartable) {
-      out->push_back(DescribeChunk(segment, start, end - start));
-      start = end;
-      if (!ours_restartable || end < dirty[k].end) return true;
-      while (j < m && end_of(j) < end) ++j;
-      if (j == m || end_of(j) != end || !restartable(j)) return true;
-      ++j;  // the parent's next chunk starts at end
-      synced = true;
-      return false;
-    });
+    while (true) {
+      VCSNAP_RETURN_IF_ERROR(window.Ensure(r, hi));
+      bool short_window = false;
+      start = r;
+      chunker.SplitFrom(segment, r, [&](uint32_t end, bool ours_restartable) {
+        if (hi < n && uint64_t{end} + lookahead > hi) {
+          short_window = true;
+          return false;
+        }
+        out->push_back(DescribeChunk(segment, start, end - start));
+        start = end;
+        if (!ours_restartable || end < dirty[k].end) return true;
+        while (j < m && end_of(j) < end) ++j;
+        if (j == m || end_of(j) != end || !restartable(j)) return true;
+        ++j;  // the parent's next chunk starts at end
+        synced = true;
+        return false;
+      });
+      if (!short_window) break;
+      out->resize(round_start);
+      j = round_j;
+      hi =
+          static_cast<uint32_t>(std::min<uint64_t>(n, uint64_t{hi} + (hi - r)));
+    }
     cur = synced ? start : n;
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
+                         const std::vector<ChunkInfo>& parent,
+                         const std::vector<DirtyRange>& dirty,
+                         std::vector<ChunkInfo>* out) {
+  if (!Tiles(parent, segment.size()) || IsAllZero(segment)) {
+    ChunkSegment(chunker, segment, out);
+    return;
+  }
+  Window whole(static_cast<uint32_t>(segment.size()), nullptr, nullptr);
+  (void)Reuse(chunker, segment, parent, dirty, whole, out);  // cannot fail
+}
+
+Status ChunkSegmentLoading(const Chunker& chunker, ByteView segment,
+                           const std::vector<ChunkInfo>& parent,
+                           const std::vector<DirtyRange>& dirty,
+                           const SegmentLoader& load,
+                           std::vector<ChunkInfo>* out,
+                           uint64_t* loaded_bytes) {
+  const uint32_t n = static_cast<uint32_t>(segment.size());
+  Window window(n, &load, loaded_bytes);
+  if (!Tiles(parent, n)) {
+    VCSNAP_RETURN_IF_ERROR(window.Ensure(0, n));
+    ChunkSegment(chunker, segment, out);
+    return Status::Ok();
+  }
+  return Reuse(chunker, segment, parent, dirty, window, out);
 }
 
 }  // namespace vcsnap

@@ -26,17 +26,29 @@
 // The trust is the bitmap's, as for level 1 (clean segments): a byte the
 // bitmap calls clean must equal the parent's.
 //
+// Reading only what is needed. ChunkSegmentLoading() starts from a buffer
+// whose bytes are not valid yet and asks a loader for the ranges it chunks:
+// each round's start r is known from the parent's chunks alone; the round
+// needs [r, its resynchronisation end + lookahead()), which depends on the
+// data, so a window past the written range is loaded and doubled while an
+// end found is not at least lookahead() inside it (that end could depend on
+// bytes not loaded; the round is then chunked again). Copied chunks' bytes
+// are never loaded: callers must not read them (they are in the parent).
+//
 // Thread safety: a pure function; safe from any number of threads.
 
 #ifndef VCSNAP_CHUNK_REUSE_H_
 #define VCSNAP_CHUNK_REUSE_H_
 
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "chunk/chunker.h"
 #include "chunk/segment.h"
 #include "source/dirty_bitmap.h"
 #include "util/bytes.h"
+#include "util/status.h"
 
 namespace vcsnap {
 
@@ -51,6 +63,21 @@ void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
                          const std::vector<ChunkInfo>& parent,
                          const std::vector<DirtyRange>& dirty,
                          std::vector<ChunkInfo>* out);
+
+// Puts bytes [begin, end) of the segment into the buffer being chunked;
+// begin and end are multiples of 4 KiB or the segment's end.
+using SegmentLoader = std::function<Status(uint32_t begin, uint32_t end)>;
+
+// ChunkSegmentReusing() on a buffer that holds valid bytes only where `load`
+// put them: every byte chunked, hashed or looked at is loaded first, each at
+// most once. Adds the bytes loaded to *loaded_bytes. Without a parent that
+// tiles the segment, loads it whole and chunks it fully. Returns the
+// loader's first error (then *out is unspecified).
+Status ChunkSegmentLoading(const Chunker& chunker, ByteView segment,
+                           const std::vector<ChunkInfo>& parent,
+                           const std::vector<DirtyRange>& dirty,
+                           const SegmentLoader& load,
+                           std::vector<ChunkInfo>* out, uint64_t* loaded_bytes);
 
 }  // namespace vcsnap
 

@@ -110,15 +110,9 @@ std::string Describe(const ChunkInfo& c) {
          (c.zero ? " zero" : "") + (c.reused ? " reused" : "");
 }
 
-// The chunks must be ChunkSegment()'s exactly; returns how many were reused.
-size_t ExpectSameAsFullPass(const Chunker& chunker, const Bytes& parent_bytes,
-                            const Bytes& bytes,
-                            const std::vector<DirtyRange>& dirty,
-                            const std::string& what) {
-  std::vector<ChunkInfo> parent, want, got;
-  ChunkSegment(chunker, parent_bytes, &parent);
-  ChunkSegment(chunker, bytes, &want);
-  ChunkSegmentReusing(chunker, bytes, parent, dirty, &got);
+// Compares `got` with a full pass's `want`; returns how many were reused.
+size_t ExpectSame(const std::vector<ChunkInfo>& want,
+                  const std::vector<ChunkInfo>& got, const std::string& what) {
   size_t reused = 0;
   const size_t n = std::max(want.size(), got.size());
   for (size_t i = 0; i < n; ++i) {
@@ -137,10 +131,50 @@ size_t ExpectSameAsFullPass(const Chunker& chunker, const Bytes& parent_bytes,
   return reused;
 }
 
+// The chunks must be ChunkSegment()'s exactly, with the whole segment in
+// memory and with ChunkSegmentLoading() on a buffer of poison (zeros, which
+// could fake runs of zeros, or random bytes) that it loads as it needs.
+// Returns how many were reused; adds the bytes loaded to *loaded.
+size_t ExpectSameAsFullPass(const Chunker& chunker, const Bytes& parent_bytes,
+                            const Bytes& bytes,
+                            const std::vector<DirtyRange>& dirty,
+                            const std::string& what, uint64_t poison_seed = 0,
+                            uint64_t* loaded = nullptr) {
+  std::vector<ChunkInfo> parent, want, got;
+  ChunkSegment(chunker, parent_bytes, &parent);
+  ChunkSegment(chunker, bytes, &want);
+  ChunkSegmentReusing(chunker, bytes, parent, dirty, &got);
+  const size_t reused = ExpectSame(want, got, what);
+
+  Bytes buffer = poison_seed % 2 == 0
+                     ? Bytes(bytes.size(), 0)
+                     : testdata::MixedContent(bytes.size(), poison_seed);
+  std::vector<bool> seen(bytes.size(), false);
+  uint64_t bytes_loaded = 0;
+  SegmentLoader load = [&](uint32_t begin, uint32_t end) {
+    EXPECT_TRUE(begin % 4096 == 0 && begin < end && end <= bytes.size() &&
+                (end % 4096 == 0 || end == bytes.size()))
+        << begin << ".." << end;
+    for (uint32_t i = begin; i < end; ++i) {
+      EXPECT_FALSE(seen[i]) << "byte " << i << " loaded twice";
+      seen[i] = true;
+      buffer[i] = bytes[i];
+    }
+    return Status::Ok();
+  };
+  got.clear();
+  EXPECT_OK(ChunkSegmentLoading(chunker, buffer, parent, dirty, load, &got,
+                                &bytes_loaded));
+  ExpectSame(want, got, what + " (loading)");
+  if (loaded != nullptr) *loaded += bytes_loaded;
+  return reused;
+}
+
 void RandomHistories(const Chunker& chunker, uint32_t size, int rounds,
                      uint64_t seed) {
   Rng rng{seed};
   size_t reused = 0, total = 0;
+  uint64_t loaded = 0;
   for (int round = 0; round < rounds && !::testing::Test::HasFailure();
        ++round) {
     const uint32_t granule = 512u << rng.Below(8);  // 512 B .. 64 KiB
@@ -158,14 +192,17 @@ void RandomHistories(const Chunker& chunker, uint32_t size, int rounds,
     reused +=
         ExpectSameAsFullPass(chunker, parent, now, Ranges(dirty, granule, size),
                              "round " + std::to_string(round) + " granule " +
-                                 std::to_string(granule));
+                                 std::to_string(granule),
+                             rng.Next(), &loaded);
     std::vector<ChunkInfo> chunks;
     ChunkSegment(chunker, now, &chunks);
     total += chunks.size();
   }
   // Most chunks lie in clean granules: most must be reused, or the test
-  // would not exercise the reuse at all.
+  // would not exercise the reuse at all; and most bytes must stay unread.
   EXPECT_GT(reused, total / 2) << reused << " of " << total;
+  EXPECT_LT(loaded, uint64_t{size} * rounds / 2)
+      << loaded << " of " << uint64_t{size} * rounds << " bytes loaded";
 }
 
 TEST(ChunkReuse, GearEqualsAFullPassOverRandomWrites) {

@@ -60,6 +60,7 @@ nlohmann::json BackupJson(const BackupResult& r) {
   j["segments"] = {{"total", r.segments}, {"dirty", r.segments_dirty}};
   j["sub_segment"] = {{"chunks_reused", r.chunks_reused},
                       {"bytes_reused", r.bytes_reused}};
+  j["read_bytes"] = r.bytes_read;
   j["phases"] = {{"dedup_seconds", r.seconds_dedup},
                  {"commit_seconds", r.seconds_commit}};
   j["peak_rss_bytes"] = r.peak_rss_bytes;

@@ -12,8 +12,9 @@
 // The image must not change while a backup reads it (the caller snapshots
 // it first); the size is taken once at open.
 //
-// Thread safety: IsHole and ReadSparse may be called from any threads, one
-// call at a time per object unless the implementation says more.
+// Thread safety: IsHole and ReadSparse(Into) may be called from any threads
+// (the backup's workers load parts of segments while its reader reads
+// others).
 
 #ifndef VCSNAP_SOURCE_IMAGE_SOURCE_H_
 #define VCSNAP_SOURCE_IMAGE_SOURCE_H_
@@ -43,11 +44,20 @@ class ImageSource {
   // when the source cannot tell.
   virtual bool IsHole(uint64_t offset, uint64_t length) = 0;
 
-  // Reads [offset, offset + length) into *out (resized; a used buffer is
-  // fine, every byte is overwritten), reading only ranges that are not known
-  // zeros. The range must lie within the image. Errors name the source and
-  // the offset.
-  virtual Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) = 0;
+  // Reads [offset, offset + length) into dst[0, length) (every byte is
+  // overwritten), reading only ranges that are not known zeros. The range
+  // must lie within the image. Errors name the source and the offset.
+  virtual Status ReadSparseInto(uint64_t offset, uint64_t length,
+                                uint8_t* dst) = 0;
+
+  // The same into *out, resized to `length` (a used buffer is fine).
+  Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
+    if (offset > size() || length > size() - offset) {
+      return Status::InvalidArgument("image " + name() + ": read past the end");
+    }
+    out->resize(length);
+    return ReadSparseInto(offset, length, out->data());
+  }
 
   // The changed-block tracking the source itself carries (a QEMU dirty
   // bitmap), for segments of `segment_size` (a power of two) bytes; nullopt

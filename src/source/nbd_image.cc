@@ -137,12 +137,11 @@ bool NbdImage::IsHole(uint64_t offset, uint64_t length) {
   return true;
 }
 
-Status NbdImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
+Status NbdImage::ReadSparseInto(uint64_t offset, uint64_t length,
+                                uint8_t* const base) {
   if (offset > size_ || length > size_ - offset) {
     return Status::InvalidArgument("image " + name_ + ": read past the end");
   }
-  out->resize(length);
-  uint8_t* const base = out->data();
   const uint64_t end = offset + length;
   std::lock_guard lock(read_mu_);
   std::vector<Piece> pieces;

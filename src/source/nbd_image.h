@@ -17,9 +17,9 @@
 // extents contiguous, non-empty, clipped to the export); a server that
 // breaks the protocol is an IOError, never a wrong map.
 //
-// Thread safety: IsHole may be called from any threads; ReadSparse too, but
-// calls are serialised on an internal mutex (one connection, polled by the
-// caller while its requests are in flight).
+// Thread safety: IsHole may be called from any threads; ReadSparse(Into)
+// too, but calls are serialised on an internal mutex (one connection, polled
+// by the caller while its requests are in flight).
 
 #ifndef VCSNAP_SOURCE_NBD_IMAGE_H_
 #define VCSNAP_SOURCE_NBD_IMAGE_H_
@@ -61,7 +61,8 @@ class NbdImage final : public ImageSource {
   const std::string& name() const override { return name_; }
   std::string kind() const override { return kind_; }
   bool IsHole(uint64_t offset, uint64_t length) override;
-  Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) override;
+  Status ReadSparseInto(uint64_t offset, uint64_t length,
+                        uint8_t* dst) override;
   Result<std::optional<DirtyBitmap>> OwnBitmap(
       uint64_t segment_size) const override;
   std::string bitmap_problem() const override { return bitmap_problem_; }
@@ -103,7 +104,7 @@ class NbdImage final : public ImageSource {
   uint64_t piece_ = 0;  // bytes per read request (<= the server's maximum)
   std::vector<uint8_t> zero_bits_;   // LSB first; set: reads as zeros
   std::vector<uint8_t> dirty_bits_;  // LSB first; set: written (CBT)
-  std::mutex read_mu_;  // one ReadSparse at a time polls the connection
+  std::mutex read_mu_;               // one read at a time polls the connection
   bool has_bitmap_ = false;
   std::string bitmap_;
   std::string bitmap_problem_;

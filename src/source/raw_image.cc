@@ -53,15 +53,14 @@ bool RawImage::IsHole(uint64_t offset, uint64_t length) {
   return static_cast<uint64_t>(data) >= offset + length;
 }
 
-Status RawImage::ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {
+Status RawImage::ReadSparseInto(uint64_t offset, uint64_t length,
+                                uint8_t* const base) {
   if (offset > size_ || length > size_ - offset) {
     return Status::InvalidArgument("image " + path_ + ": read past the end");
   }
   const uint64_t end = offset + length;
   // Only the holes are zeroed: a buffer handed back for reuse keeps its
   // pages, and the data extents are overwritten by the reads anyway.
-  out->resize(length);
-  uint8_t* const base = out->data();
   auto zero = [&](uint64_t from, uint64_t to) {
     if (to > from) std::memset(base + (from - offset), 0, to - from);
   };

@@ -9,8 +9,9 @@
 // The size is taken once at Open; the image must not change while a backup
 // reads it (the caller snapshots it first).
 //
-// Thread safety: Read and IsHole may be called concurrently from any threads
-// (Read uses pread; IsHole serialises its lseek on an internal mutex).
+// Thread safety: Read, ReadSparseInto and IsHole may be called concurrently
+// from any threads (reads use pread; lseek is serialised on an internal
+// mutex).
 
 #ifndef VCSNAP_SOURCE_RAW_IMAGE_H_
 #define VCSNAP_SOURCE_RAW_IMAGE_H_
@@ -49,12 +50,12 @@ class RawImage final : public ImageSource {
   // short read (the image shrank).
   Status Read(uint64_t offset, uint64_t length, Bytes* out) const;
 
-  // The same bytes, but only the allocated extents are read (SEEK_DATA /
-  // SEEK_HOLE); holes are zero-filled in memory. *out may be a used buffer:
-  // it is resized to `length` and every byte is overwritten. Sparse VM images
-  // are often half holes: this saves the kernel copying zeros. Falls back to
-  // Read() where the file system cannot tell (block devices, old kernels).
-  Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) override;
+  // Only the allocated extents are read (SEEK_DATA / SEEK_HOLE); holes are
+  // zero-filled in memory. Sparse VM images are often half holes: this saves
+  // the kernel copying zeros. Falls back to a plain read where the file
+  // system cannot tell (block devices, old kernels).
+  Status ReadSparseInto(uint64_t offset, uint64_t length,
+                        uint8_t* dst) override;
 
  private:
   Status ReadInto(uint64_t offset, uint64_t length, uint8_t* dst) const;

@@ -75,7 +75,7 @@ print(f"{sys.argv[1]:18} wall {float(wall):6.2f} s  dedup {p['dedup_seconds']:6.
       f"commit {p['commit_seconds']:.3f}  rss {int(rss) // 1024:4} MB  "
       f"{j['image_size'] / float(wall) / 1e9:5.2f} GB/s  source {j['source']}  "
       f"dirty {j['segments']['dirty']}  new {j['bytes']['new']}  "
-      f"zero {j['bytes']['zero']}  stored {j['stored_bytes']}")
+      f"zero {j['bytes']['zero']}  stored {j['stored_bytes']}  read {j.get('read_bytes', 0)}")
 PY
 }
 timed() {  # timed NAME REPO backup-args...

@@ -401,6 +401,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
       if (!hint.parent.empty()) {
         // Sub-segment CBT: the worker loads only what it chunks; the rest
         // of the (recycled) buffer is never read (chunk/reuse.h).
+        // What it will most likely need is read here, in one batch.
         data.resize(e.length);
         uint8_t* const dst = data.data();
         ImageSource* const image = image_.get();
@@ -409,6 +410,15 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
           return image->ReadSparseInto(offset + begin, end - begin,
                                        dst + begin);
         };
+        hint.preloaded = LoadPlan(*chunker_, static_cast<uint32_t>(e.length),
+                                  hint.parent, hint.dirty);
+        Status s = image_->ReadRangesInto(offset, hint.preloaded, dst);
+        if (!s.ok()) {
+          pipe.Close(s);
+          return;
+        }
+        for (const DirtyRange& r : hint.preloaded)
+          bytes_read += r.end - r.begin;
       } else {
         Status s = image_->ReadSparse(e.offset, e.length, &data);
         if (!s.ok()) {

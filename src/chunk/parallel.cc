@@ -103,9 +103,10 @@ void SegmentPipeline::WorkerLoop() {
     Slot* slot = slots_[next_unstarted_++].get();
     lock.unlock();
     if (slot->hint.load) {
-      slot->status = ChunkSegmentLoading(
-          chunker_, slot->data, slot->hint.parent, slot->hint.dirty,
-          slot->hint.load, &slot->chunks, &slot->bytes_loaded);
+      slot->status = ChunkSegmentLoading(chunker_, slot->data,
+                                         slot->hint.parent, slot->hint.dirty,
+                                         slot->hint.preloaded, slot->hint.load,
+                                         &slot->chunks, &slot->bytes_loaded);
       slot->hint = ReuseHint{};
     } else if (slot->hint.parent.empty()) {
       ChunkSegment(chunker_, slot->data, &slot->chunks);

@@ -63,6 +63,7 @@ struct ReuseHint {
   std::vector<ChunkInfo> parent;
   std::vector<DirtyRange> dirty;
   SegmentLoader load;
+  std::vector<DirtyRange> preloaded;  // with `load`: ranges valid already
 };
 
 struct SegmentResult {

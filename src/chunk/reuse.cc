@@ -29,6 +29,16 @@ class Window {
       : n_(n), load_(load), loaded_(loaded) {
     if (load_ != nullptr) have_.assign((n + kBlock - 1) / kBlock, false);
   }
+  // Blocks the caller loaded already.
+  void Preloaded(const std::vector<DirtyRange>& ranges) {
+    if (load_ == nullptr) return;
+    for (const DirtyRange& r : ranges) {
+      for (uint32_t b = r.begin / kBlock;
+           b * kBlock < r.end && b < have_.size(); ++b) {
+        have_[b] = true;
+      }
+    }
+  }
   Status Ensure(uint32_t begin, uint32_t end) {
     if (load_ == nullptr) return Status::Ok();
     for (uint32_t b = begin / kBlock; b * kBlock < end;) {
@@ -52,6 +62,26 @@ class Window {
   uint64_t* const loaded_;
   std::vector<bool> have_;
 };
+
+// The parent's last restartable end r >= *r (its chunk index in *rj) with
+// r + margin <= d0, scanning from chunk j; *r and *rj stay when none.
+void RestartBefore(const std::vector<ChunkInfo>& parent, size_t j, uint64_t d0,
+                   uint64_t margin, uint32_t* r, size_t* rj) {
+  const size_t m = parent.size();
+  for (size_t t = j; t < m; ++t) {
+    const uint64_t end = parent[t].offset + parent[t].length;
+    if (end + margin > d0) break;
+    if (t + 1 == m || !(parent[t].zero && parent[t + 1].zero)) {
+      *r = static_cast<uint32_t>(end);
+      *rj = t + 1;
+    }
+  }
+}
+
+uint32_t FirstWindowEnd(uint32_t n, const DirtyRange& d) {
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(n, uint64_t{d.end} + kFirstWindow));
+}
 
 Status Reuse(const Chunker& chunker, ByteView segment,
              const std::vector<ChunkInfo>& parent,
@@ -82,23 +112,16 @@ Status Reuse(const Chunker& chunker, ByteView segment,
     }
     // Copy the parent's chunks up to its last restartable end r with
     // r + margin <= the start of the next written range.
-    const uint64_t d0 = dirty[k].begin;
     uint32_t r = cur;
     size_t rj = j;
-    for (size_t t = j; t < m && end_of(t) + margin <= d0; ++t) {
-      if (restartable(t)) {
-        r = end_of(t);
-        rj = t + 1;
-      }
-    }
+    RestartBefore(parent, j, dirty[k].begin, margin, &r, &rj);
     for (; j < rj; ++j) reuse(j);
     // Chunk our own bytes from r until an end past written range k that
     // restarts both chunkings. (If it lies inside a later written range, the
     // next round copies nothing before chunking on from it: still exact.)
     // Only ends at least `lookahead` inside the loaded window [r, hi) are
     // known to be right; past that, the window doubles and the round reruns.
-    uint32_t hi = static_cast<uint32_t>(
-        std::min<uint64_t>(n, uint64_t{dirty[k].end} + kFirstWindow));
+    uint32_t hi = FirstWindowEnd(n, dirty[k]);
     const size_t round_start = out->size();
     const size_t round_j = j;
     uint32_t start = r;
@@ -146,14 +169,39 @@ void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
   (void)Reuse(chunker, segment, parent, dirty, whole, out);  // cannot fail
 }
 
+std::vector<DirtyRange> LoadPlan(const Chunker& chunker, uint32_t size,
+                                 const std::vector<ChunkInfo>& parent,
+                                 const std::vector<DirtyRange>& dirty) {
+  if (!Tiles(parent, size)) return {{0, size}};
+  std::vector<DirtyRange> plan;
+  const uint64_t margin = uint64_t{chunker.lookahead()} + 64;
+  uint32_t r = 0;
+  size_t j = 0;
+  for (const DirtyRange& d : dirty) {
+    RestartBefore(parent, j, d.begin, margin, &r, &j);
+    const uint32_t begin = r / kBlock * kBlock;
+    const uint32_t end = static_cast<uint32_t>(std::min<uint64_t>(
+        size,
+        (uint64_t{FirstWindowEnd(size, d)} + kBlock - 1) / kBlock * kBlock));
+    if (!plan.empty() && plan.back().end >= begin) {
+      plan.back().end = std::max(plan.back().end, end);
+    } else {
+      plan.push_back({begin, end});
+    }
+  }
+  return plan;
+}
+
 Status ChunkSegmentLoading(const Chunker& chunker, ByteView segment,
                            const std::vector<ChunkInfo>& parent,
                            const std::vector<DirtyRange>& dirty,
+                           const std::vector<DirtyRange>& preloaded,
                            const SegmentLoader& load,
                            std::vector<ChunkInfo>* out,
                            uint64_t* loaded_bytes) {
   const uint32_t n = static_cast<uint32_t>(segment.size());
   Window window(n, &load, loaded_bytes);
+  window.Preloaded(preloaded);
   if (!Tiles(parent, n)) {
     VCSNAP_RETURN_IF_ERROR(window.Ensure(0, n));
     ChunkSegment(chunker, segment, out);

@@ -68,14 +68,24 @@ void ChunkSegmentReusing(const Chunker& chunker, ByteView segment,
 // begin and end are multiples of 4 KiB or the segment's end.
 using SegmentLoader = std::function<Status(uint32_t begin, uint32_t end)>;
 
-// ChunkSegmentReusing() on a buffer that holds valid bytes only where `load`
-// put them: every byte chunked, hashed or looked at is loaded first, each at
-// most once. Adds the bytes loaded to *loaded_bytes. Without a parent that
-// tiles the segment, loads it whole and chunks it fully. Returns the
-// loader's first error (then *out is unspecified).
+// The ranges ChunkSegmentLoading() will most likely load (each round's
+// first window; 4 KiB-aligned, ascending, disjoint), for a caller that wants
+// to read them ahead, in one batch. Only a hint: the rounds may start later
+// or need more.
+std::vector<DirtyRange> LoadPlan(const Chunker& chunker, uint32_t size,
+                                 const std::vector<ChunkInfo>& parent,
+                                 const std::vector<DirtyRange>& dirty);
+
+// ChunkSegmentReusing() on a buffer that holds valid bytes only in
+// `preloaded` (ascending, 4 KiB-aligned ranges) and where `load` puts them:
+// every byte chunked, hashed or looked at is loaded first, each at most once.
+// Adds the bytes loaded to *loaded_bytes. Without a parent that tiles the
+// segment, loads it whole and chunks it fully. Returns the loader's first
+// error (then *out is unspecified).
 Status ChunkSegmentLoading(const Chunker& chunker, ByteView segment,
                            const std::vector<ChunkInfo>& parent,
                            const std::vector<DirtyRange>& dirty,
+                           const std::vector<DirtyRange>& preloaded,
                            const SegmentLoader& load,
                            std::vector<ChunkInfo>* out, uint64_t* loaded_bytes);
 

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "source/dirty_bitmap.h"
 #include "util/bytes.h"
@@ -49,6 +50,19 @@ class ImageSource {
   // must lie within the image. Errors name the source and the offset.
   virtual Status ReadSparseInto(uint64_t offset, uint64_t length,
                                 uint8_t* dst) = 0;
+
+  // Reads each range [begin, end) (ascending, disjoint) of the image region
+  // starting at `offset` into dst[begin, end), as ReadSparseInto() would;
+  // sources that can keep several requests in flight do.
+  virtual Status ReadRangesInto(uint64_t offset,
+                                const std::vector<DirtyRange>& ranges,
+                                uint8_t* dst) {
+    for (const DirtyRange& r : ranges) {
+      VCSNAP_RETURN_IF_ERROR(
+          ReadSparseInto(offset + r.begin, r.end - r.begin, dst + r.begin));
+    }
+    return Status::Ok();
+  }
 
   // The same into *out, resized to `length` (a used buffer is fine).
   Status ReadSparse(uint64_t offset, uint64_t length, Bytes* out) {

@@ -138,13 +138,34 @@ bool NbdImage::IsHole(uint64_t offset, uint64_t length) {
 }
 
 Status NbdImage::ReadSparseInto(uint64_t offset, uint64_t length,
-                                uint8_t* const base) {
+                                uint8_t* dst) {
   if (offset > size_ || length > size_ - offset) {
     return Status::InvalidArgument("image " + name_ + ": read past the end");
   }
-  const uint64_t end = offset + length;
-  std::lock_guard lock(read_mu_);
   std::vector<Piece> pieces;
+  PlanRead(offset, length, dst, &pieces);
+  std::lock_guard lock(read_mu_);
+  return ReadPieces(pieces);
+}
+
+Status NbdImage::ReadRangesInto(uint64_t offset,
+                                const std::vector<DirtyRange>& ranges,
+                                uint8_t* dst) {
+  std::vector<Piece> pieces;
+  for (const DirtyRange& r : ranges) {
+    const uint64_t at = offset + r.begin;
+    if (r.end < r.begin || at > size_ || r.end - r.begin > size_ - at) {
+      return Status::InvalidArgument("image " + name_ + ": read past the end");
+    }
+    PlanRead(at, r.end - r.begin, dst + r.begin, &pieces);
+  }
+  std::lock_guard lock(read_mu_);
+  return ReadPieces(pieces);
+}
+
+void NbdImage::PlanRead(uint64_t offset, uint64_t length, uint8_t* const base,
+                        std::vector<Piece>* pieces) const {
+  const uint64_t end = offset + length;
   uint64_t pos = offset;
   while (pos < end) {
     // The run of granules from pos that are all zero, or all not.
@@ -158,13 +179,12 @@ Status NbdImage::ReadSparseInto(uint64_t offset, uint64_t length,
       std::memset(base + (pos - offset), 0, stop - pos);
     } else {
       for (uint64_t at = pos; at < stop; at += piece_) {
-        pieces.push_back(
+        pieces->push_back(
             {at, std::min(piece_, stop - at), base + (at - offset)});
       }
     }
     pos = stop;
   }
-  return ReadPieces(pieces);
 }
 
 Status NbdImage::ReadPieces(const std::vector<Piece>& pieces) {

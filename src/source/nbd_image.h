@@ -63,6 +63,8 @@ class NbdImage final : public ImageSource {
   bool IsHole(uint64_t offset, uint64_t length) override;
   Status ReadSparseInto(uint64_t offset, uint64_t length,
                         uint8_t* dst) override;
+  Status ReadRangesInto(uint64_t offset, const std::vector<DirtyRange>& ranges,
+                        uint8_t* dst) override;
   Result<std::optional<DirtyBitmap>> OwnBitmap(
       uint64_t segment_size) const override;
   std::string bitmap_problem() const override { return bitmap_problem_; }
@@ -89,6 +91,10 @@ class NbdImage final : public ImageSource {
     uint64_t length;
     uint8_t* dst;
   };
+  // Adds the requests reading [offset, offset + length) to *pieces, and
+  // zero-fills the known zeros.
+  void PlanRead(uint64_t offset, uint64_t length, uint8_t* dst,
+                std::vector<Piece>* pieces) const;
   // Reads the pieces with several requests in flight.
   Status ReadPieces(const std::vector<Piece>& pieces);
   Status ReadError(uint64_t offset) const;

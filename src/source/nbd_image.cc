@@ -2,14 +2,26 @@
 
 #include "source/nbd_image.h"
 
+#include <fcntl.h>
 #include <libnbd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string_view>
 
 #include "source/nbd_maps.h"
+
+extern char** environ;
 
 namespace vcsnap {
 namespace {
@@ -48,29 +60,129 @@ Result<std::unique_ptr<NbdImage>> NbdImage::Connect(const std::string& uri,
   return image;
 }
 
+namespace {
+
+// The full path of `program` found in $PATH; empty when none.
+std::string FindProgram(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "/usr/bin:/bin";
+  while (true) {
+    const size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    const std::string full = dir + "/" + program;
+    if (::access(full.c_str(), X_OK) == 0) return full;
+    if (colon == std::string_view::npos) return {};
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<NbdImage>> NbdImage::Serve(
     const std::vector<std::string>& argv, const std::string& name,
     const std::string& kind, const std::string& bitmap) {
   if (argv.empty()) return Status::InvalidArgument("nbd: no server command");
+  const std::string program = FindProgram(argv[0]);
+  if (program.empty()) {
+    return Status::InvalidArgument("image " + name + ": " + argv[0] +
+                                   " not found on PATH");
+  }
   nbd_handle* h = nbd_create();
   if (h == nullptr) return Status::IOError("nbd: " + NbdError());
   std::unique_ptr<NbdImage> image(new NbdImage(h, name, kind));
+  // systemd socket activation, done here rather than by libnbd so that the
+  // server dies with us (PR_SET_PDEATHSIG): killed between starting it and
+  // connecting, we would otherwise leave it listening for ever, holding the
+  // image's lock.
+  char dir[] = "/tmp/vcsnap-nbd-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) {
+    return Status::IOError(std::string("nbd: mkdtemp: ") +
+                           std::strerror(errno));
+  }
+  const std::string sock = std::string(dir) + "/s";
+  auto cleanup = [&] {
+    ::unlink(sock.c_str());
+    ::rmdir(dir);
+  };
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+  if (fd < 0 ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 4) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    cleanup();
+    return Status::IOError("nbd: listening socket: " +
+                           std::string(std::strerror(err)));
+  }
+  // Everything the child needs is built before fork(): after it, only
+  // async-signal-safe calls.
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
   for (std::string& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
-  VCSNAP_RETURN_IF_ERROR(image->Setup(bitmap, [&] {
-    return nbd_connect_systemd_socket_activation(h, cargv.data()) == 0
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "LISTEN_", 7) != 0) env.emplace_back(*e);
+  }
+  env.emplace_back("LISTEN_FDS=1");
+  env.emplace_back("LISTEN_PID=" + std::string(20, '\0'));
+  std::vector<char*> cenv;
+  for (std::string& e : env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  char* const pid_digits = cenv[cenv.size() - 2] + 11;
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(fd);
+    cleanup();
+    return Status::IOError("nbd: fork: " + std::string(std::strerror(err)));
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);  // we are already orphaned
+    if (fd == 3) {
+      ::fcntl(3, F_SETFD, 0);
+    } else if (::dup2(fd, 3) != 3) {
+      ::_exit(1);
+    }
+    char digits[20];
+    int n = 0;
+    for (pid_t v = ::getpid(); v > 0; v /= 10) {
+      digits[n++] = static_cast<char>('0' + v % 10);
+    }
+    for (int i = 0; i < n; ++i) pid_digits[i] = digits[n - 1 - i];
+    pid_digits[n] = '\0';
+    ::execve(program.c_str(), cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  ::close(fd);
+  image->server_pid_ = pid;
+  Status s = image->Setup(bitmap, [&] {
+    return nbd_connect_unix(h, sock.c_str()) == 0
                ? Status::Ok()
                : Status::IOError("image " + name + ": " + args[0] + ": " +
                                  NbdError());
-  }));
+  });
+  cleanup();  // connected (or failed): the socket's name is not needed
+  if (!s.ok()) return s;
   return image;
 }
 
 NbdImage::~NbdImage() {
   nbd_shutdown(h_, 0);
   nbd_close(h_);
+  if (server_pid_ > 0) {
+    // The server exits when its one client goes; make sure, then reap it.
+    ::kill(server_pid_, SIGTERM);
+    while (::waitpid(server_pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
 }
 
 Status NbdImage::Setup(const std::string& bitmap,

@@ -47,8 +47,9 @@ class NbdImage final : public ImageSource {
                                                    const std::string& bitmap);
 
   // Starts `argv` (a server speaking systemd socket activation, such as
-  // qemu-nbd) and connects to it; the server is stopped when the image is
-  // destroyed. `name` and `kind` are what name() and kind() report.
+  // qemu-nbd) on a private unix socket and connects to it; the server is
+  // stopped when the image is destroyed, and killed by the kernel if this
+  // process dies first. `name` and `kind` are what name() and kind() report.
   static Result<std::unique_ptr<NbdImage>> Serve(
       const std::vector<std::string>& argv, const std::string& name,
       const std::string& kind, const std::string& bitmap);
@@ -111,6 +112,7 @@ class NbdImage final : public ImageSource {
   std::vector<uint8_t> zero_bits_;   // LSB first; set: reads as zeros
   std::vector<uint8_t> dirty_bits_;  // LSB first; set: written (CBT)
   std::mutex read_mu_;               // one read at a time polls the connection
+  int server_pid_ = -1;              // Serve(): the server this image started
   bool has_bitmap_ = false;
   std::string bitmap_;
   std::string bitmap_problem_;

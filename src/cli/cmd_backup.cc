@@ -119,10 +119,6 @@ class BackupCommand final : public Command {
             "backup needs --vm and --image (or --jobs)");
       }
       VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm_));
-      if (!bitmap_.empty() && !dirty_bitmap_.empty()) {
-        return Status::InvalidArgument(
-            "--bitmap and --dirty-bitmap exclude each other");
-      }
       jobs_.push_back({vm_, image_, bitmap_, dirty_bitmap_, format_});
     }
     for (const Job& j : jobs_) {

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -25,20 +24,6 @@ bool IsQcow2(const std::string& path) {
   return n == 4 && std::memcmp(magic, "QFI\xfb", 4) == 0;
 }
 
-// True when `program` is an executable file in one of $PATH's directories.
-bool OnPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path != nullptr ? path : "/usr/bin:/bin";
-  while (true) {
-    size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-    if (colon == std::string_view::npos) return false;
-    rest.remove_prefix(colon + 1);
-  }
-}
-
 // qemu-nbd serving `path` read-only, with bitmap `bitmap` when non-empty.
 std::vector<std::string> QemuNbdArgs(const std::string& path,
                                      const std::string& bitmap) {
@@ -50,7 +35,7 @@ std::vector<std::string> QemuNbdArgs(const std::string& path,
 
 Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& path,
                                                const std::string& bitmap) {
-  if (!OnPath("qemu-nbd")) {
+  if (FindProgram("qemu-nbd").empty()) {
     return Status::InvalidArgument(
         "image " + path +
         " is qcow2, which needs qemu-nbd on PATH (Debian: apt install "

@@ -26,8 +26,6 @@ extern char** environ;
 namespace vcsnap {
 namespace {
 
-constexpr const char* kAllocation = kNbdAllocationContext;
-constexpr const char* kDirtyPrefix = kNbdDirtyBitmapPrefix;
 constexpr uint64_t kMaxMapBits = uint64_t{1} << 24;
 constexpr uint64_t kStatusStep = uint64_t{1} << 30;  // per block status call
 constexpr uint64_t kPiece = uint64_t{256} << 10;     // bytes per read request
@@ -60,9 +58,6 @@ Result<std::unique_ptr<NbdImage>> NbdImage::Connect(const std::string& uri,
   return image;
 }
 
-namespace {
-
-// The full path of `program` found in $PATH; empty when none.
 std::string FindProgram(const std::string& program) {
   if (program.find('/') != std::string::npos) return program;
   const char* path = std::getenv("PATH");
@@ -77,8 +72,6 @@ std::string FindProgram(const std::string& program) {
     rest.remove_prefix(colon + 1);
   }
 }
-
-}  // namespace
 
 Result<std::unique_ptr<NbdImage>> NbdImage::Serve(
     const std::vector<std::string>& argv, const std::string& name,
@@ -188,9 +181,9 @@ NbdImage::~NbdImage() {
 Status NbdImage::Setup(const std::string& bitmap,
                        const std::function<Status()>& connect) {
   bitmap_ = bitmap;
-  const std::string context = kDirtyPrefix + bitmap;
+  const std::string context = kNbdDirtyBitmapPrefix + bitmap;
   if ((!bitmap.empty() && nbd_add_meta_context(h_, context.c_str()) != 0) ||
-      nbd_add_meta_context(h_, kAllocation) != 0) {
+      nbd_add_meta_context(h_, kNbdAllocationContext) != 0) {
     return Status::IOError("NBD " + name_ + ": " + NbdError());
   }
   VCSNAP_RETURN_IF_ERROR(connect());
@@ -204,7 +197,7 @@ Status NbdImage::Setup(const std::string& bitmap,
   granule_ = std::max<uint64_t>(
       4096, std::bit_ceil((size_ + kMaxMapBits - 1) / kMaxMapBits));
   zero_bits_.assign(((size_ + granule_ - 1) / granule_ + 7) / 8, 0);
-  const bool alloc = nbd_can_meta_context(h_, kAllocation) == 1;
+  const bool alloc = nbd_can_meta_context(h_, kNbdAllocationContext) == 1;
   has_bitmap_ =
       !bitmap.empty() && nbd_can_meta_context(h_, context.c_str()) == 1;
   if (!bitmap.empty() && !has_bitmap_) {
@@ -217,8 +210,8 @@ Status NbdImage::Setup(const std::string& bitmap,
 
 Status NbdImage::LoadMaps(bool allocation, bool dirty) {
   NbdMapBuilder b(size_, granule_, allocation,
-                  dirty ? kDirtyPrefix + bitmap_ : std::string(), &zero_bits_,
-                  &dirty_bits_);
+                  dirty ? kNbdDirtyBitmapPrefix + bitmap_ : std::string(),
+                  &zero_bits_, &dirty_bits_);
   uint64_t pos = 0;
   while (pos < size_) {
     const uint64_t count = std::min(size_ - pos, kStatusStep);

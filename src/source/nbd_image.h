@@ -118,6 +118,10 @@ class NbdImage final : public ImageSource {
   std::string bitmap_problem_;
 };
 
+// The full path of `program` (one without a '/') found in $PATH; `program`
+// itself when it has a '/'; empty when none is executable.
+std::string FindProgram(const std::string& program);
+
 }  // namespace vcsnap
 
 #endif  // VCSNAP_SOURCE_NBD_IMAGE_H_

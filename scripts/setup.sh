@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libzstd-dev liblz4-dev libxxhash-dev
   libcli11-dev nlohmann-json3-dev
-  libnbd-dev qemu-utils
+  libnbd-dev qemu-utils nbdkit nbdkit-plugin-dev
   e2fsprogs jq bc
 )
 

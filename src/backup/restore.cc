@@ -12,13 +12,8 @@
 #include <thread>
 
 #include "backup/progress.h"
-#include "chunk/fingerprint.h"
+#include "backup/snapshot_reader.h"
 #include "chunk/segment.h"
-#include "recipe/catalog.h"
-#include "recipe/names.h"
-#include "recipe/recipe_pack.h"
-#include "recipe/snapshot_recipe.h"
-#include "store/vm_store.h"
 #include "util/sysinfo.h"
 
 namespace vcsnap {
@@ -31,7 +26,7 @@ Status Errno(const std::string& what) {
 class RestoreJob {
  public:
   RestoreJob(Repository& repo, const RestoreOptions& options)
-      : repo_(repo), backend_(repo.backend()), options_(options) {}
+      : repo_(repo), options_(options) {}
   ~RestoreJob() {
     if (fd_ >= 0) ::close(fd_);
     if (!partial_.empty()) ::unlink(partial_.c_str());
@@ -40,50 +35,18 @@ class RestoreJob {
   Result<RestoreResult> Run();
 
  private:
-  Status Load();
   Status OpenOutput();
-  Status RestoreSegment(uint64_t index, Bytes* buf);
+  Status RestoreSegment(uint64_t index, Bytes* buf,
+                        std::vector<SegmentRange>* zeros);
   Status WriteRun(const Bytes& buf, uint64_t from, uint64_t to, uint64_t base);
-  Status Where(uint64_t index, const Status& s) const {
-    return s.WithContext("VM " + options_.vm + " snapshot " +
-                         std::to_string(recipe_.id) + " segment " +
-                         std::to_string(index) + " (image offset " +
-                         std::to_string(index * recipe_.segment_size) + ")");
-  }
 
   Repository& repo_;
-  Backend& backend_;
   const RestoreOptions& options_;
-  SnapshotRecipe recipe_;
-  std::unique_ptr<VmStore> store_;
-  std::unique_ptr<RecipeReader> recipes_;
+  std::unique_ptr<SnapshotReader> reader_;
   int fd_ = -1;
   std::string partial_;
-  std::atomic<uint64_t> written_{0}, chunks_{0}, verified_{0};
+  std::atomic<uint64_t> written_{0};
 };
-
-Status RestoreJob::Load() {
-  VCSNAP_RETURN_IF_ERROR(ValidateVmName(options_.vm));
-  VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend_, options_.vm));
-  if (catalog.entries.empty()) {
-    return Status::NotFound("VM " + options_.vm + " has no snapshots");
-  }
-  VCSNAP_ASSIGN_OR_RETURN(
-      uint32_t id, ResolveSnapshotId(catalog, options_.vm, options_.snapshot));
-  const std::string name = SnapshotRecipeName(options_.vm, id);
-  Result<Bytes> raw = backend_.Get(name);
-  if (!raw.ok()) return raw.status().WithContext("VM " + options_.vm);
-  VCSNAP_ASSIGN_OR_RETURN(recipe_, DecodeSnapshotRecipe(*raw, name));
-  if (recipe_.id != id) {
-    return Status::Corruption(name + " holds snapshot " +
-                              std::to_string(recipe_.id));
-  }
-  VCSNAP_ASSIGN_OR_RETURN(
-      store_, VmStore::Open(&backend_, options_.vm, repo_.config()));
-  recipes_ = std::make_unique<RecipeReader>(&backend_, options_.vm,
-                                            recipe_.segment_size);
-  return Status::Ok();
-}
 
 Status RestoreJob::OpenOutput() {
   const std::string& out = options_.output;
@@ -106,7 +69,7 @@ Status RestoreJob::OpenOutput() {
     partial_.clear();
     return Errno("output " + p);
   }
-  if (::ftruncate(fd_, static_cast<off_t>(recipe_.image_size)) != 0) {
+  if (::ftruncate(fd_, static_cast<off_t>(reader_->image_size())) != 0) {
     return Errno("output " + partial_);
   }
   return Status::Ok();
@@ -128,77 +91,39 @@ Status RestoreJob::WriteRun(const Bytes& buf, uint64_t from, uint64_t to,
 
 // Assembles the segment in `buf` and writes its non-zero runs: one pwrite
 // per run instead of one per chunk; zero chunks stay holes.
-Status RestoreJob::RestoreSegment(uint64_t index, Bytes* buf) {
-  const SegmentSlot& slot = recipe_.segments[index];
-  if (slot.zero) return Status::Ok();
-  const SegmentExtent extent =
-      SegmentAt(recipe_.image_size, recipe_.segment_size, index);
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
-                          recipes_->Read(slot.ref));
-  buf->resize(extent.length);
-  uint64_t pos = 0;
-  uint64_t run_start = 0;  // start of the current run of non-zero chunks
-  for (const RecipeEntry& e : entries) {
-    if (pos + e.length > extent.length) {
-      pos += e.length;
-      break;  // reported below
-    }
-    const uint64_t at = extent.offset + pos;
-    if (e.kind == ChunkKind::kZero) {
-      VCSNAP_RETURN_IF_ERROR(WriteRun(*buf, run_start, pos, extent.offset));
-      pos += e.length;
-      run_start = pos;
-      continue;
-    }
-    Result<Bytes> data = Status::NotSupported("unreachable");
-    if (e.kind == ChunkKind::kVm) {
-      VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(e.vm_ref));
-      data = store_->Get(ref);
-    } else if (options_.pds) {
-      data = options_.pds(PdsRef{e.pds_generation, e.pds_offset, e.pds_size});
-    } else {
-      data = Status::NotSupported(
-          "the snapshot uses PDS chunks and no PDS store is available");
-    }
-    if (!data.ok()) return data.status();
-    if (data->size() != e.length) {
-      return Status::Corruption("chunk at image offset " + std::to_string(at) +
-                                " is " + std::to_string(data->size()) +
-                                " bytes, the recipe says " +
-                                std::to_string(e.length));
-    }
-    if (options_.verify) {
-      if (Sha256(*data) != e.fp) {
-        return Status::Corruption("chunk at image offset " +
-                                  std::to_string(at) +
-                                  " does not match its fingerprint");
-      }
-      verified_++;
-    }
-    std::memcpy(buf->data() + pos, data->data(), data->size());
-    pos += e.length;
-    chunks_++;
+Status RestoreJob::RestoreSegment(uint64_t index, Bytes* buf,
+                                  std::vector<SegmentRange>* zeros) {
+  if (reader_->IsZeroSegment(index)) return Status::Ok();
+  VCSNAP_RETURN_IF_ERROR(reader_->ReadSegment(index, buf, zeros));
+  const uint64_t base = index * reader_->segment_size();
+  uint64_t run_start = 0;
+  for (const SegmentRange& z : *zeros) {
+    VCSNAP_RETURN_IF_ERROR(WriteRun(*buf, run_start, z.from, base));
+    run_start = z.to;
   }
-  if (pos != extent.length) {
-    return Status::Corruption("segment recipe covers " + std::to_string(pos) +
-                              " of the segment's " +
-                              std::to_string(extent.length) + " bytes");
-  }
-  return WriteRun(*buf, run_start, pos, extent.offset);
+  return WriteRun(*buf, run_start, buf->size(), base);
 }
 
 Result<RestoreResult> RestoreJob::Run() {
   const auto start = std::chrono::steady_clock::now();
-  VCSNAP_RETURN_IF_ERROR(Load());
+  SnapshotReaderOptions ro;
+  ro.vm = options_.vm;
+  ro.snapshot = options_.snapshot;
+  ro.verify = options_.verify;
+  ro.pds = options_.pds;
+  VCSNAP_ASSIGN_OR_RETURN(reader_, SnapshotReader::Open(repo_, ro));
   VCSNAP_RETURN_IF_ERROR(OpenOutput());
-  Progress progress("restore " + options_.vm, recipe_.image_size,
+  const uint64_t image_size = reader_->image_size();
+  const uint32_t segment_size = reader_->segment_size();
+  Progress progress("restore " + options_.vm, image_size,
                     options_.progress && StderrIsTerminal());
-  const uint64_t segments = recipe_.segments.size();
+  const uint64_t segments = reader_->segment_count();
   std::atomic<uint64_t> next{0};
   std::mutex mu;
   Status first_error;
   auto worker = [&] {
     Bytes scratch;
+    std::vector<SegmentRange> zeros;
     while (true) {
       uint64_t i = next.fetch_add(1);
       if (i >= segments) return;
@@ -206,14 +131,13 @@ Result<RestoreResult> RestoreJob::Run() {
         std::lock_guard lock(mu);
         if (!first_error.ok()) return;
       }
-      Status s = RestoreSegment(i, &scratch);
+      Status s = RestoreSegment(i, &scratch, &zeros);
       if (!s.ok()) {
         std::lock_guard lock(mu);
-        if (first_error.ok()) first_error = Where(i, s);
+        if (first_error.ok()) first_error = s;
         return;
       }
-      progress.Add(
-          SegmentAt(recipe_.image_size, recipe_.segment_size, i).length);
+      progress.Add(SegmentAt(image_size, segment_size, i).length);
     }
   };
   unsigned threads = options_.threads != 0
@@ -233,11 +157,11 @@ Result<RestoreResult> RestoreJob::Run() {
   partial_.clear();
   RestoreResult r;
   r.vm = options_.vm;
-  r.snapshot = recipe_.id;
-  r.image_size = recipe_.image_size;
+  r.snapshot = reader_->id();
+  r.image_size = image_size;
   r.bytes_written = written_;
-  r.chunks = chunks_;
-  r.chunks_verified = verified_;
+  r.chunks = reader_->chunks_read();
+  r.chunks_verified = reader_->chunks_verified();
   r.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

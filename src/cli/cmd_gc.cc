@@ -52,6 +52,7 @@ class ForgetCommand final : public Command {
     if (json_) {
       nlohmann::json j = {{"vm", o_.vm},
                           {"forgotten", r.forgotten},
+                          {"kept_pinned", r.kept_pinned},
                           {"dry_run", o_.dry_run},
                           {"candidate_chunks", r.candidate_chunks},
                           {"candidate_recipes", r.candidate_recipes},
@@ -67,6 +68,10 @@ class ForgetCommand final : public Command {
     }
     for (const std::string& note : r.notes) {
       std::fprintf(stderr, "note: %s\n", note.c_str());
+    }
+    for (uint32_t id : r.kept_pinned) {
+      std::fprintf(stderr, "note: kept snapshot %u: it is pinned (served)\n",
+                   id);
     }
     std::string ids;
     for (uint32_t id : r.forgotten) ids += " " + std::to_string(id);

@@ -9,6 +9,7 @@
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
+#include "recipe/pin.h"
 #include "repo/repository.h"
 #include "store/pds_store.h"
 #include "util/units.h"
@@ -122,6 +123,8 @@ class UnlockCommand final : public Command {
         "unlock", "break a VM's stale writer lease (dead process or > 24 h)");
     sub->add_option("--vm", vm_, "VM name");
     sub->add_flag("--pds", pds_, "the PDS update lease instead of a VM's");
+    sub->add_flag("--pins", pins_,
+                  "the VM's snapshot pins (of 'serve') instead of its lease");
     sub->add_flag("--force", force_,
                   "break it even if the holder may be alive");
     return sub;
@@ -130,10 +133,14 @@ class UnlockCommand final : public Command {
     if (pds_ == !vm_.empty()) {
       return Status::InvalidArgument("unlock needs --vm NAME or --pds");
     }
+    if (pins_ && pds_) {
+      return Status::InvalidArgument("--pins goes with --vm, not --pds");
+    }
     return pds_ ? Status::Ok() : ValidateVmName(vm_);
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    if (pins_) return RemovePins(repo->backend());
     const std::string object = pds_ ? "pds/lease" : LeaseName(vm_);
     const std::string what = pds_ ? "the PDS" : "VM " + vm_;
     Result<LeaseHolder> h =
@@ -153,8 +160,31 @@ class UnlockCommand final : public Command {
   }
 
  private:
+  Status RemovePins(Backend& backend) {
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> gone,
+                            Unpin(backend, vm_, force_));
+    for (const PinRecord& p : gone) {
+      std::printf(
+          "removed the pin of VM %s snapshot %u held by %s\n", vm_.c_str(),
+          p.snapshot,
+          p.readable ? p.holder.Describe().c_str() : "a damaged record");
+    }
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> left,
+                            ListPins(backend, vm_));
+    if (!left.empty()) {
+      return Status::Busy(
+          "VM " + vm_ + " has " + std::to_string(left.size()) +
+          " pin(s) whose process may be alive (first: " +
+          (left[0].readable ? left[0].holder.Describe() : left[0].object) +
+          "); add --force to remove them anyway");
+    }
+    if (gone.empty()) std::printf("VM %s has no snapshot pins\n", vm_.c_str());
+    return Status::Ok();
+  }
+
   std::string vm_;
   bool pds_ = false;
+  bool pins_ = false;
   bool force_ = false;
 };
 

@@ -46,6 +46,7 @@ std::unique_ptr<Command> MakeBackupCommand();
 std::unique_ptr<Command> MakeSnapshotsCommand();
 std::unique_ptr<Command> MakeRestoreCommand();
 std::unique_ptr<Command> MakeUnlockCommand();
+std::unique_ptr<Command> MakeServeCommand();
 std::unique_ptr<Command> MakePdsCommand();
 std::unique_ptr<Command> MakeForgetCommand();
 std::unique_ptr<Command> MakeGcCommand();

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   commands.push_back(vcsnap::cli::MakeBackupCommand());
   commands.push_back(vcsnap::cli::MakeSnapshotsCommand());
   commands.push_back(vcsnap::cli::MakeRestoreCommand());
+  commands.push_back(vcsnap::cli::MakeServeCommand());
   commands.push_back(vcsnap::cli::MakeUnlockCommand());
   commands.push_back(vcsnap::cli::MakeForgetCommand());
   commands.push_back(vcsnap::cli::MakeProtectCommand());

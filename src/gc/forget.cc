@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "gc/gc_state.h"
 #include "recipe/dropped.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
+#include "recipe/pin.h"
 #include "recipe/recipe_pack.h"
 #include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
@@ -142,6 +144,14 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   if (catalog.entries.empty()) {
     return Status::NotFound("VM " + o.vm + " has no snapshots");
   }
+  ForgetResult result;
+  // Pinned snapshots (being served) are kept like protected ones.
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins, LivePins(backend, o.vm));
+  std::map<uint32_t, std::string> pinned;
+  for (const PinRecord& p : pins) {
+    pinned[p.snapshot] = p.readable ? "by " + p.holder.Describe()
+                                    : "(damaged pin record " + p.object + ")";
+  }
   std::set<uint32_t> doomed;
   for (const std::string& text : o.snapshots) {
     VCSNAP_ASSIGN_OR_RETURN(uint32_t id,
@@ -151,13 +161,24 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
                                      std::to_string(id) +
                                      " is protected; unprotect it first");
     }
+    if (auto it = pinned.find(id); it != pinned.end()) {
+      return Status::Busy("VM " + o.vm + " snapshot " + std::to_string(id) +
+                          " is pinned " + it->second +
+                          "; stop that process first (a pin left by a dead "
+                          "process elsewhere: 'vcsnap unlock --vm " +
+                          o.vm + " --pins --force')");
+    }
     doomed.insert(id);
   }
   if (!o.retention.empty()) {
-    for (uint32_t id : SelectByRetention(catalog, o.retention))
+    for (uint32_t id : SelectByRetention(catalog, o.retention)) {
+      if (pinned.count(id)) {
+        result.kept_pinned.push_back(id);
+        continue;
+      }
       doomed.insert(id);
+    }
   }
-  ForgetResult result;
   result.forgotten.assign(doomed.begin(), doomed.end());
   if (o.dry_run || doomed.empty()) return result;
 

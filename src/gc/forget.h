@@ -23,7 +23,9 @@
 // F) or gc of the VM can interleave.
 //
 // Retention (`--keep-last/--keep-daily/--keep-weekly`) picks F; protected
-// snapshots are refused when named and never picked.
+// snapshots are refused when named and never picked. Pinned snapshots
+// (recipe/pin.h: being served) are refused (Busy) when named and kept by
+// retention (ForgetResult::kept_pinned).
 //
 // Thread safety: one call per VM at a time (the lease enforces it).
 
@@ -59,9 +61,10 @@ struct ForgetOptions {
 
 struct ForgetResult {
   std::vector<uint32_t> forgotten;
-  uint64_t candidate_recipes = 0;  // recipes read for candidates
-  uint64_t dropped_lists = 0;      // snapshots whose successor's list was used
-  uint64_t relinked_lists = 0;     // lists rewritten across forgotten ones
+  std::vector<uint32_t> kept_pinned;  // retention would forget, but pinned
+  uint64_t candidate_recipes = 0;     // recipes read for candidates
+  uint64_t dropped_lists = 0;   // snapshots whose successor's list was used
+  uint64_t relinked_lists = 0;  // lists rewritten across forgotten ones
   uint64_t candidate_chunks = 0;
   uint64_t chunks_deleted = 0;
   uint64_t chunks_kept_by_summary = 0;  // live, or false positives (leak)

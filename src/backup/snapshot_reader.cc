@@ -1,0 +1,212 @@
+#include "backup/snapshot_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "chunk/fingerprint.h"
+#include "chunk/segment.h"
+#include "recipe/catalog.h"
+#include "recipe/names.h"
+
+namespace vcsnap {
+
+Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(
+    Repository& repo, const SnapshotReaderOptions& options) {
+  VCSNAP_RETURN_IF_ERROR(ValidateVmName(options.vm));
+  Backend& backend = repo.backend();
+  std::unique_ptr<SnapshotReader> r(new SnapshotReader(options));
+  VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, options.vm));
+  if (catalog.entries.empty()) {
+    return Status::NotFound("VM " + options.vm + " has no snapshots");
+  }
+  VCSNAP_ASSIGN_OR_RETURN(
+      uint32_t id, ResolveSnapshotId(catalog, options.vm, options.snapshot));
+  const std::string name = SnapshotRecipeName(options.vm, id);
+  Result<Bytes> raw = backend.Get(name);
+  if (!raw.ok()) return raw.status().WithContext("VM " + options.vm);
+  VCSNAP_ASSIGN_OR_RETURN(r->recipe_, DecodeSnapshotRecipe(*raw, name));
+  if (r->recipe_.id != id) {
+    return Status::Corruption(name + " holds snapshot " +
+                              std::to_string(r->recipe_.id));
+  }
+  VCSNAP_ASSIGN_OR_RETURN(r->store_,
+                          VmStore::Open(&backend, options.vm, repo.config()));
+  r->recipes_ = std::make_unique<RecipeReader>(&backend, options.vm,
+                                               r->recipe_.segment_size);
+  return r;
+}
+
+Status SnapshotReader::Where(uint64_t index, const Status& s) const {
+  return s.WithContext("VM " + options_.vm + " snapshot " +
+                       std::to_string(recipe_.id) + " segment " +
+                       std::to_string(index) + " (image offset " +
+                       std::to_string(index * recipe_.segment_size) + ")");
+}
+
+Status SnapshotReader::ReadSegment(uint64_t index, Bytes* buf,
+                                   std::vector<SegmentRange>* zeros) const {
+  Status s = Assemble(index, buf, zeros);
+  return s.ok() ? s : Where(index, s);
+}
+
+namespace {
+
+// Appends [from, to) to *zeros, merged with the last range when adjacent.
+void AddZero(std::vector<SegmentRange>* zeros, uint32_t from, uint32_t to) {
+  if (!zeros->empty() && zeros->back().to == from) {
+    zeros->back().to = to;
+  } else {
+    zeros->push_back({from, to});
+  }
+}
+
+}  // namespace
+
+Status SnapshotReader::Assemble(uint64_t index, Bytes* buf,
+                                std::vector<SegmentRange>* zeros) const {
+  const SegmentSlot& slot = recipe_.segments[index];
+  const SegmentExtent extent =
+      SegmentAt(recipe_.image_size, recipe_.segment_size, index);
+  zeros->clear();
+  buf->resize(extent.length);
+  if (slot.zero) {
+    std::memset(buf->data(), 0, buf->size());
+    zeros->push_back({0, extent.length});
+    return Status::Ok();
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RecipeEntry> entries,
+                          recipes_->Read(slot.ref));
+  uint64_t pos = 0;
+  for (const RecipeEntry& e : entries) {
+    if (pos + e.length > extent.length) {
+      pos += e.length;
+      break;  // reported below
+    }
+    const uint64_t at = extent.offset + pos;
+    if (e.kind == ChunkKind::kZero) {
+      std::memset(buf->data() + pos, 0, e.length);
+      AddZero(zeros, static_cast<uint32_t>(pos),
+              static_cast<uint32_t>(pos + e.length));
+      pos += e.length;
+      continue;
+    }
+    Result<Bytes> data = Status::NotSupported("unreachable");
+    if (e.kind == ChunkKind::kVm) {
+      VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(e.vm_ref));
+      data = store_->Get(ref);
+    } else if (options_.pds) {
+      data = options_.pds(PdsRef{e.pds_generation, e.pds_offset, e.pds_size});
+    } else {
+      data = Status::NotSupported(
+          "the snapshot uses PDS chunks and no PDS store is available");
+    }
+    if (!data.ok()) return data.status();
+    if (data->size() != e.length) {
+      return Status::Corruption("chunk at image offset " + std::to_string(at) +
+                                " is " + std::to_string(data->size()) +
+                                " bytes, the recipe says " +
+                                std::to_string(e.length));
+    }
+    if (options_.verify) {
+      if (Sha256(*data) != e.fp) {
+        return Status::Corruption("chunk at image offset " +
+                                  std::to_string(at) +
+                                  " does not match its fingerprint");
+      }
+      verified_++;
+    }
+    std::memcpy(buf->data() + pos, data->data(), data->size());
+    pos += e.length;
+    chunks_++;
+  }
+  if (pos != extent.length) {
+    return Status::Corruption("segment recipe covers " + std::to_string(pos) +
+                              " of the segment's " +
+                              std::to_string(extent.length) + " bytes");
+  }
+  return Status::Ok();
+}
+
+Status SnapshotReader::ZeroRanges(uint64_t index,
+                                  std::vector<SegmentRange>* zeros) const {
+  const SegmentSlot& slot = recipe_.segments[index];
+  const SegmentExtent extent =
+      SegmentAt(recipe_.image_size, recipe_.segment_size, index);
+  zeros->clear();
+  if (slot.zero) {
+    zeros->push_back({0, extent.length});
+    return Status::Ok();
+  }
+  Result<std::vector<RecipeEntry>> entries = recipes_->Read(slot.ref);
+  if (!entries.ok()) return Where(index, entries.status());
+  uint64_t pos = 0;
+  for (const RecipeEntry& e : *entries) {
+    if (pos + e.length > extent.length) {
+      return Where(index, Status::Corruption("segment recipe overruns the "
+                                             "segment at byte " +
+                                             std::to_string(pos)));
+    }
+    if (e.kind == ChunkKind::kZero) {
+      AddZero(zeros, static_cast<uint32_t>(pos),
+              static_cast<uint32_t>(pos + e.length));
+    }
+    pos += e.length;
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const Bytes>> SnapshotReader::Cached(uint64_t index) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(index);
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      return it->second.first;
+    }
+  }
+  // Assembled outside the lock: two threads may assemble the same segment
+  // at once; the second one's copy is dropped.
+  auto buf = std::make_shared<Bytes>();
+  std::vector<SegmentRange> zeros;
+  VCSNAP_RETURN_IF_ERROR(ReadSegment(index, buf.get(), &zeros));
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(index);
+  if (it != cache_.end()) return it->second.first;
+  lru_.push_front(index);
+  cache_.emplace(index, std::make_pair(buf, lru_.begin()));
+  while (cache_.size() > std::max<size_t>(1, options_.cache_segments)) {
+    cache_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return std::shared_ptr<const Bytes>(std::move(buf));
+}
+
+Status SnapshotReader::ReadAt(uint64_t offset, std::span<uint8_t> out) {
+  if (offset > recipe_.image_size || out.size() > recipe_.image_size - offset) {
+    return Status::InvalidArgument(
+        "read of " + std::to_string(out.size()) + " bytes at " +
+        std::to_string(offset) + " is past the end of the " +
+        std::to_string(recipe_.image_size) + "-byte image");
+  }
+  const uint64_t seg = recipe_.segment_size;
+  size_t done = 0;
+  while (done < out.size()) {
+    const uint64_t at = offset + done;
+    const uint64_t index = at / seg;
+    const uint64_t within = at % seg;
+    const SegmentExtent extent =
+        SegmentAt(recipe_.image_size, recipe_.segment_size, index);
+    const size_t n = static_cast<size_t>(
+        std::min<uint64_t>(out.size() - done, extent.length - within));
+    if (recipe_.segments[index].zero) {
+      std::memset(out.data() + done, 0, n);
+    } else {
+      VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> data, Cached(index));
+      std::memcpy(out.data() + done, data->data() + within, n);
+    }
+    done += n;
+  }
+  return Status::Ok();
+}
+
+}  // namespace vcsnap

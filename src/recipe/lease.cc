@@ -25,14 +25,7 @@ std::string HostName() {
 
 uint64_t NowUnix() { return static_cast<uint64_t>(std::time(nullptr)); }
 
-std::string NewToken() {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  static const char* kHex = "0123456789abcdef";
-  std::string t;
-  for (int i = 0; i < 32; ++i) t += kHex[rng() & 15];
-  return t;
-}
+std::string NewToken() { return RandomHex(32); }
 
 Bytes Encode(const LeaseHolder& h, const std::string& name) {
   nlohmann::json j = {{"host", h.host},
@@ -64,6 +57,15 @@ Result<LeaseHolder> Decode(ByteView bytes, const std::string& name) {
 }
 
 }  // namespace
+
+std::string RandomHex(size_t digits) {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  static const char* kHex = "0123456789abcdef";
+  std::string t;
+  for (size_t i = 0; i < digits; ++i) t += kHex[rng() & 15];
+  return t;
+}
 
 std::string LeaseHolder::Describe() const {
   char when[64] = "?";

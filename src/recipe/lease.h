@@ -76,6 +76,9 @@ class Lease {
   bool released_ = false;
 };
 
+// `digits` random lowercase hex digits (lease tokens, pin tags).
+std::string RandomHex(size_t digits);
+
 // The current holder of `vm`'s lease; NotFound if none.
 Result<LeaseHolder> ReadLease(Backend& backend, const std::string& vm);
 // The same for any lease object.

@@ -1,7 +1,6 @@
 #include "recipe/pin.h"
 
 #include <charconv>
-#include <random>
 #include <thread>
 
 #include "recipe/catalog.h"
@@ -9,15 +8,6 @@
 
 namespace vcsnap {
 namespace {
-
-std::string NewTag() {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  static const char* kHex = "0123456789abcdef";
-  std::string t;
-  for (int i = 0; i < 16; ++i) t += kHex[rng() & 15];
-  return t;
-}
 
 // "<id>.<tag>" -> id.
 Result<uint32_t> ParsePinName(std::string_view rest, const std::string& name) {
@@ -54,7 +44,7 @@ Result<std::unique_ptr<Lease>> PinSnapshot(
   VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(*backend, vm));
   VCSNAP_ASSIGN_OR_RETURN(*id, ResolveSnapshotId(catalog, vm, snapshot));
   const std::string object =
-      PinPrefix(vm) + std::to_string(*id) + "." + NewTag();
+      PinPrefix(vm) + std::to_string(*id) + "." + RandomHex(16);
   VCSNAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Lease> pin,
       Lease::AcquireObject(backend, object,

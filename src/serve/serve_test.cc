@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -133,6 +134,31 @@ TEST_F(ServeTest, ReadAtReturnsTheImageForAnyRangeAndCacheSize) {
                 StatusIsWith(StatusCode::kInvalidArgument, "past the end"));
     EXPECT_GT(r->chunks_verified(), 0u);
   }
+}
+
+TEST_F(ServeTest, ConcurrentReadsThroughASmallCacheAreExact) {
+  const Bytes img = MakeImage(9);
+  BackupImage(img);
+  auto r = Reader("latest", 2);
+  ASSERT_NE(r, nullptr);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      Bytes out;
+      for (int i = 0; i < 200; ++i) {
+        const uint64_t off = rng() % img.size();
+        out.resize(rng() % std::min<uint64_t>(img.size() - off, 2 * kSeg));
+        if (!r->ReadAt(off, out).ok() ||
+            !std::equal(out.begin(), out.end(), img.begin() + off)) {
+          ++bad;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST_F(ServeTest, ZeroRangesAreExactlyTheZeroChunksAndSegments) {
@@ -263,6 +289,35 @@ TEST_F(ServeTest, PinningWaitsForTheLeaseAndStalePinsAreIgnored) {
   EXPECT_TRUE(ListPins(*b, "web1")->empty());
 }
 
+TEST_F(ServeTest, ADamagedPinCountsAsHeldAndAForeignNameIsCorruption) {
+  BackupImage(MakeImage(15));
+  BackupImage(MakeImage(16));
+  Backend& b = repo_->backend();
+  uint32_t id = 0;
+  auto pin =
+      PinSnapshot(&b, "web1", "1", "serve", std::chrono::milliseconds(0), &id);
+  ASSERT_OK(pin.status());
+  const std::string object = (*ListPins(b, "web1"))[0].object;
+  Bytes raw = *b.Get(object);
+  raw[raw.size() - 3] ^= 0x10;  // inside the JSON body: checksum mismatch
+  ASSERT_OK(b.Delete(object));
+  ASSERT_OK(b.Create(object, raw));
+  auto pins = ListPins(b, "web1");
+  ASSERT_OK(pins.status());
+  ASSERT_EQ(pins->size(), 1u);
+  EXPECT_FALSE((*pins)[0].readable);
+  EXPECT_EQ((*pins)[0].snapshot, 1u);
+  EXPECT_THAT(Forget("1"), StatusIsWith(StatusCode::kBusy, "damaged pin"));
+  EXPECT_TRUE(Unpin(b, "web1", false)->empty());  // not provably stale
+  EXPECT_EQ(Unpin(b, "web1", true)->size(), 1u);
+  (void)(*pin)->Release();  // its record is gone: nothing to delete
+  EXPECT_OK(Forget("1").status());
+  ASSERT_OK(b.Create(PinPrefix("web1") + "x7", Bytes{1, 2, 3}));
+  EXPECT_THAT(ListPins(b, "web1").status(),
+              StatusIsWith(StatusCode::kCorruption, "is not a pin"));
+  EXPECT_THAT(Forget("2"), StatusIs(StatusCode::kCorruption));
+}
+
 // --- nbdkit end to end ---------------------------------------------------
 
 class NbdkitServeTest : public ServeTest {
@@ -301,6 +356,36 @@ class NbdkitServeTest : public ServeTest {
     }
     FAIL() << "nbdkit did not serve " << uri_ << ": "
            << ::vcsnap::testing::LogText(dir_ + "/nbdkit.log");
+  }
+
+  // SIGTERM, and true once nbdkit has exited 0 within 20 s. Under ASan,
+  // nbdkit (with the ASan runtime preloaded) hangs in libp11-kit's exit
+  // handler, waiting for glibc's setlocale lock, after any client has
+  // connected -- after our plugin's cleanup ran. There it counts as a clean
+  // stop once the pin is released; then it is killed.
+  bool StopCleanly() {
+    if (nbd_ != nullptr) {
+      nbd_shutdown(nbd_, 0);
+      nbd_close(nbd_);
+      nbd_ = nullptr;
+    }
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      }
+#ifdef VCSNAP_ASAN_RUNTIME
+      auto pins = ListPins(repo_->backend(), "web1");
+      if (i >= 20 && pins.ok() && pins->empty()) {
+        Stop(SIGKILL);
+        return true;
+      }
+#endif
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
   }
 
   // Stops nbdkit with `sig` and reaps it; its exit status.
@@ -388,8 +473,7 @@ TEST_F(NbdkitServeTest, AServedSnapshotReadsByteExactWithHolesAndIsPinned) {
   EXPECT_EQ((*pins)[0].snapshot, 1u);
   EXPECT_THAT(Forget("1"), StatusIsWith(StatusCode::kBusy, "serve"));
   // A clean stop releases the pin; then forget works.
-  const int status = Stop(SIGTERM);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+  EXPECT_TRUE(StopCleanly())
       << ::vcsnap::testing::LogText(dir_ + "/nbdkit.log");
   EXPECT_TRUE(ListPins(repo_->backend(), "web1")->empty());
   EXPECT_OK(Forget("1").status());
@@ -413,7 +497,7 @@ TEST_F(NbdkitServeTest, ADamagedChunkIsAnIoErrorAndTheLogSaysWhere) {
   Bytes got(img.size());
   EXPECT_EQ(nbd_pread(nbd_, got.data(), got.size(), 0, 0), -1);
   EXPECT_EQ(nbd_get_errno(), EIO);
-  Stop(SIGTERM);
+  EXPECT_TRUE(StopCleanly());
   const std::string log = ::vcsnap::testing::LogText(dir_ + "/nbdkit.log");
   EXPECT_NE(log.find("VM web1 snapshot 1 segment"), std::string::npos) << log;
 }

@@ -130,6 +130,8 @@ expect 0 "retired generations: none" -- "$vcsnap" --repo "$r" pds retire
 expect 0 "0 problems" -- "$vcsnap" --repo "$r" check --read-data
 # serving a snapshot read-only over NBD (nbdkit and the plugin)
 expect 0 "Images are identical" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest --run "qemu-img compare -f raw -F raw \"\$uri\" $tmp/d1.img"
+expect 0 "serving VM web1 snapshot 3" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest --run "qemu-img convert -O raw \"\$uri\" $tmp/served.img"
+cmp -s "$tmp/served.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: qemu-img convert of the served snapshot differs"; fails=$((fails + 1)); }
 expect 2 "^vcsnap: error: .*--socket PATH, --port N or --run" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest
 expect 2 "^vcsnap: error: .*--socket or --port, not both" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot 3 --socket "$tmp/x.sock" --port 10809
 expect 1 "^vcsnap: error: .*no snapshot 9" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot 9 --socket "$tmp/x.sock"

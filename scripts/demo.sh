@@ -103,6 +103,13 @@ qemu-img compare -q "$q" "$work/restored.img"
 echo "  qemu-img compare: the restore equals the qcow2 disk"
 rm -f "$work/restored.img"
 
+# The same snapshot served read-only over NBD (nbdkit + the vcsnap plugin),
+# without a restore: what a VM booting from its backup would read.
+echo "=== serving the snapshot over NBD"
+"$vcsnap" --repo "$repo" serve --vm qcow-vm --snapshot latest \
+  --run "qemu-img compare -q \"\$uri\" $q && qemu-img map -f raw --output=json \"\$uri\" > $work/map.json" 2>/dev/null
+jq -r '"  qemu-img compare: the export equals the qcow2 disk; \(map(select(.data)) | length) data extents, \(map(select(.data | not) | .length) | add) bytes of holes"' "$work/map.json"
+
 echo
 "$vcsnap" --repo "$repo" stats | sed -n '/VMs:/,$p'
 du -sh "$fleet" "$repo" | awk '{ printf "  %s  %s\n", $1, $2 }'

@@ -48,6 +48,8 @@ struct State {
   std::unique_ptr<vcsnap::SnapshotReader> reader;
 };
 
+constexpr uint64_t kHoleAlign = 4096;
+
 State& S() {
   static State* state = new State;
   return *state;
@@ -184,7 +186,8 @@ int Pread(void*, void* buf, uint32_t count, uint64_t offset, uint32_t) {
 
 // Reports extents from `offset` on, segment by segment, until `count` bytes
 // are covered (or one extent with NBDKIT_FLAG_REQ_ONE). Zero chunks and zero
-// segments are holes that read as zero; only recipes are read.
+// segments are holes that read as zero (shrunk to 4 KiB blocks); only
+// recipes are read.
 int Extents(void*, uint32_t count, uint64_t offset, uint32_t flags,
             struct nbdkit_extents* extents) {
   try {
@@ -206,12 +209,21 @@ int Extents(void*, uint32_t count, uint64_t offset, uint32_t flags,
         return nbdkit_add_extent(extents, from, to - from, type);
       };
       for (const vcsnap::SegmentRange& z : zeros) {
-        if (add(pos, base + z.from, 0) != 0) return -1;
-        if (add(base + z.from, base + z.to,
-                NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO) != 0) {
+        // Holes shrunk to whole 4 KiB blocks (the image's end counts as
+        // aligned): qemu-img convert rounds a hole out to its sectors and
+        // would zero the data bytes beside an unaligned one. Reporting
+        // zeros as data is always safe.
+        const uint64_t lo =
+            (base + z.from + kHoleAlign - 1) / kHoleAlign * kHoleAlign;
+        const uint64_t hi = base + z.to == r.image_size()
+                                ? r.image_size()
+                                : (base + z.to) / kHoleAlign * kHoleAlign;
+        if (lo >= hi) continue;
+        if (add(pos, lo, 0) != 0) return -1;
+        if (add(lo, hi, NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO) != 0) {
           return -1;
         }
-        pos = base + z.to;
+        pos = hi;
       }
       if (add(pos, seg_end, 0) != 0) return -1;
       at = seg_end;

@@ -51,6 +51,8 @@ Status SnapshotReader::ReadSegment(uint64_t index, Bytes* buf,
 
 namespace {
 
+constexpr size_t kZeroCacheSegments = 4096;
+
 // Appends [from, to) to *zeros, merged with the last range when adjacent.
 void AddZero(std::vector<SegmentRange>* zeros, uint32_t from, uint32_t to) {
   if (!zeros->empty() && zeros->back().to == from) {
@@ -129,6 +131,28 @@ Status SnapshotReader::Assemble(uint64_t index, Bytes* buf,
 
 Status SnapshotReader::ZeroRanges(uint64_t index,
                                   std::vector<SegmentRange>* zeros) const {
+  {
+    std::lock_guard lock(zero_mu_);
+    auto it = zero_cache_.find(index);
+    if (it != zero_cache_.end()) {
+      *zeros = it->second;
+      return Status::Ok();
+    }
+  }
+  VCSNAP_RETURN_IF_ERROR(ZeroRangesFromRecipe(index, zeros));
+  std::lock_guard lock(zero_mu_);
+  if (zero_cache_.emplace(index, *zeros).second) {
+    zero_order_.push_back(index);
+    if (zero_order_.size() > kZeroCacheSegments) {
+      zero_cache_.erase(zero_order_.front());
+      zero_order_.pop_front();
+    }
+  }
+  return Status::Ok();
+}
+
+Status SnapshotReader::ZeroRangesFromRecipe(
+    uint64_t index, std::vector<SegmentRange>* zeros) const {
   const SegmentSlot& slot = recipe_.segments[index];
   const SegmentExtent extent =
       SegmentAt(recipe_.image_size, recipe_.segment_size, index);
@@ -165,8 +189,21 @@ Result<std::shared_ptr<const Bytes>> SnapshotReader::Cached(uint64_t index) {
     }
   }
   // Assembled outside the lock: two threads may assemble the same segment
-  // at once; the second one's copy is dropped.
-  auto buf = std::make_shared<Bytes>();
+  // at once; the second one's copy is dropped. The buffer is a spare that
+  // no reader holds any more, when there is one: a fresh 2 MiB buffer
+  // costs more in page faults and zeroing than assembling it.
+  std::shared_ptr<Bytes> buf;
+  {
+    std::lock_guard lock(mu_);
+    for (auto s = spares_.begin(); s != spares_.end(); ++s) {
+      if (s->use_count() == 1) {
+        buf = std::move(*s);
+        spares_.erase(s);
+        break;
+      }
+    }
+  }
+  if (buf == nullptr) buf = std::make_shared<Bytes>();
   std::vector<SegmentRange> zeros;
   VCSNAP_RETURN_IF_ERROR(ReadSegment(index, buf.get(), &zeros));
   std::lock_guard lock(mu_);
@@ -174,8 +211,11 @@ Result<std::shared_ptr<const Bytes>> SnapshotReader::Cached(uint64_t index) {
   if (it != cache_.end()) return it->second.first;
   lru_.push_front(index);
   cache_.emplace(index, std::make_pair(buf, lru_.begin()));
-  while (cache_.size() > std::max<size_t>(1, options_.cache_segments)) {
-    cache_.erase(lru_.back());
+  const size_t limit = std::max<size_t>(1, options_.cache_segments);
+  while (cache_.size() > limit) {
+    auto evicted = cache_.find(lru_.back());
+    if (spares_.size() < limit) spares_.push_back(evicted->second.first);
+    cache_.erase(evicted);
     lru_.pop_back();
   }
   return std::shared_ptr<const Bytes>(std::move(buf));

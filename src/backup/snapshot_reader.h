@@ -79,7 +79,8 @@ class SnapshotReader {
                      std::vector<SegmentRange>* zeros) const;
 
   // The zero ranges of segment `index` from its recipe alone (no chunk is
-  // fetched): the whole segment for a zero segment.
+  // fetched): the whole segment for a zero segment. The last 4096 segments'
+  // answers are kept (NBD clients ask block status again and again).
   Status ZeroRanges(uint64_t index, std::vector<SegmentRange>* zeros) const;
 
   // Copies image bytes [offset, offset + out.size()) into `out` through the
@@ -95,6 +96,8 @@ class SnapshotReader {
   Status Where(uint64_t index, const Status& s) const;
   Status Assemble(uint64_t index, Bytes* buf,
                   std::vector<SegmentRange>* zeros) const;
+  Status ZeroRangesFromRecipe(uint64_t index,
+                              std::vector<SegmentRange>* zeros) const;
   Result<std::shared_ptr<const Bytes>> Cached(uint64_t index);
 
   const SnapshotReaderOptions options_;
@@ -105,9 +108,14 @@ class SnapshotReader {
 
   std::mutex mu_;            // guards the cache
   std::list<uint64_t> lru_;  // most recent first
-  std::map<uint64_t, std::pair<std::shared_ptr<const Bytes>,
-                               std::list<uint64_t>::iterator>>
+  std::map<uint64_t,
+           std::pair<std::shared_ptr<Bytes>, std::list<uint64_t>::iterator>>
       cache_;
+  std::vector<std::shared_ptr<Bytes>> spares_;  // evicted, for reuse
+
+  mutable std::mutex zero_mu_;  // guards the zero-range cache
+  mutable std::map<uint64_t, std::vector<SegmentRange>> zero_cache_;
+  mutable std::list<uint64_t> zero_order_;  // oldest first
 };
 
 }  // namespace vcsnap

@@ -48,7 +48,7 @@ struct State {
   std::unique_ptr<vcsnap::SnapshotReader> reader;
 };
 
-constexpr uint64_t kHoleAlign = 4096;
+constexpr uint64_t kHoleAlign = 64 << 10;
 
 State& S() {
   static State* state = new State;
@@ -186,7 +186,7 @@ int Pread(void*, void* buf, uint32_t count, uint64_t offset, uint32_t) {
 
 // Reports extents from `offset` on, segment by segment, until `count` bytes
 // are covered (or one extent with NBDKIT_FLAG_REQ_ONE). Zero chunks and zero
-// segments are holes that read as zero (shrunk to 4 KiB blocks); only
+// segments are holes that read as zero (shrunk to 64 KiB blocks); only
 // recipes are read.
 int Extents(void*, uint32_t count, uint64_t offset, uint32_t flags,
             struct nbdkit_extents* extents) {
@@ -209,10 +209,12 @@ int Extents(void*, uint32_t count, uint64_t offset, uint32_t flags,
         return nbdkit_add_extent(extents, from, to - from, type);
       };
       for (const vcsnap::SegmentRange& z : zeros) {
-        // Holes shrunk to whole 4 KiB blocks (the image's end counts as
+        // Holes shrunk to whole 64 KiB blocks (the image's end counts as
         // aligned): qemu-img convert rounds a hole out to its sectors and
-        // would zero the data bytes beside an unaligned one. Reporting
-        // zeros as data is always safe.
+        // would zero the data bytes beside an unaligned one, and every
+        // extent costs a client a round trip (qemu-img asks one extent at
+        // a time: 32 906 extents at 4 KiB on the 4 GiB benchmark VM, 1 282
+        // at 64 KiB). Reporting zeros as data is always safe.
         const uint64_t lo =
             (base + z.from + kHoleAlign - 1) / kHoleAlign * kHoleAlign;
         const uint64_t hi = base + z.to == r.image_size()

@@ -8,13 +8,16 @@
 #             in flight by default)
 #   serve-seq the same with qemu-img convert -m 1 (one request at a time,
 #             2 MiB each): a single sequential reader, as a booting guest
+#   nbdcopy   vcsnap serve --run 'nbdcopy "$uri" null:' (libnbd-bin; four
+#             connections, multi-conn), reading only, nothing written
 # Each round restores or serves the same repository after a sync; the
 # variants alternate; every output is compared with the image.
 #
 #   bench/serve.sh [ROUNDS]          (default 3)
 #
 # Environment as bench/macro.sh: BENCH_WORK [bench-work], BENCH_BUILD
-# [build/bench]. Needs qemu-utils and nbdkit (scripts/setup.sh).
+# [build/bench]. Needs qemu-utils and nbdkit (scripts/setup.sh), and nbdcopy
+# (apt install libnbd-bin).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=${BENCH_WORK:-$ROOT/bench-work}
@@ -42,7 +45,7 @@ cat "$D/day-00.img" >/dev/null
 size=$(stat -c %s "$D/day-00.img")
 echo "variant round seconds GB/s"
 for round in $(seq "$ROUNDS"); do
-  for v in restore serve serve-seq; do
+  for v in restore serve serve-seq nbdcopy; do
     rm -f "$OUT/out.img"; sync
     t0=$(date +%s.%N)
     case $v in
@@ -52,9 +55,13 @@ for round in $(seq "$ROUNDS"); do
                --run "qemu-img convert -O raw \"\$uri\" $OUT/out.img" 2>/dev/null ;;
       serve-seq) "$VCSNAP" --repo "$R" serve --vm vm-00 --snapshot 1 \
                    --run "qemu-img convert -m 1 -O raw \"\$uri\" $OUT/out.img" 2>/dev/null ;;
+      nbdcopy) "$VCSNAP" --repo "$R" serve --vm vm-00 --snapshot 1 \
+                 --run 'nbdcopy "$uri" null:' 2>/dev/null ;;
     esac
     t1=$(date +%s.%N)
-    cmp -s "$OUT/out.img" "$D/day-00.img" || { echo "$v: output differs" >&2; exit 1; }
+    if [ "$v" != nbdcopy ]; then
+      cmp -s "$OUT/out.img" "$D/day-00.img" || { echo "$v: output differs" >&2; exit 1; }
+    fi
     awk -v v=$v -v r=$round -v a=$t0 -v b=$t1 -v n=$size \
       'BEGIN { printf "%s %d %.2f %.2f\n", v, r, b - a, n / (b - a) / 1e9 }'
   done

@@ -180,44 +180,57 @@ Status SnapshotReader::ZeroRangesFromRecipe(
 }
 
 Result<std::shared_ptr<const Bytes>> SnapshotReader::Cached(uint64_t index) {
+  // One thread assembles a segment; others that want it meanwhile wait for
+  // that result (NBD clients send many requests into one segment at once).
+  // The buffer is a spare that no reader holds any more, when there is one:
+  // a fresh 2 MiB buffer costs more in page faults and zeroing than
+  // assembling it.
+  std::promise<Loaded> promise;
+  std::shared_ptr<Bytes> buf;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     auto it = cache_.find(index);
     if (it != cache_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second.second);
-      return it->second.first;
+      return std::shared_ptr<const Bytes>(it->second.first);
     }
-  }
-  // Assembled outside the lock: two threads may assemble the same segment
-  // at once; the second one's copy is dropped. The buffer is a spare that
-  // no reader holds any more, when there is one: a fresh 2 MiB buffer
-  // costs more in page faults and zeroing than assembling it.
-  std::shared_ptr<Bytes> buf;
-  {
-    std::lock_guard lock(mu_);
-    for (auto s = spares_.begin(); s != spares_.end(); ++s) {
-      if (s->use_count() == 1) {
-        buf = std::move(*s);
-        spares_.erase(s);
+    auto f = inflight_.find(index);
+    if (f != inflight_.end()) {
+      std::shared_future<Loaded> wait = f->second;
+      lock.unlock();
+      const Loaded& l = wait.get();
+      if (!l.status.ok()) return l.status;
+      return std::shared_ptr<const Bytes>(l.buf);
+    }
+    inflight_.emplace(index, promise.get_future().share());
+    for (auto sp = spares_.begin(); sp != spares_.end(); ++sp) {
+      if (sp->use_count() == 1) {
+        buf = std::move(*sp);
+        spares_.erase(sp);
         break;
       }
     }
   }
   if (buf == nullptr) buf = std::make_shared<Bytes>();
   std::vector<SegmentRange> zeros;
-  VCSNAP_RETURN_IF_ERROR(ReadSegment(index, buf.get(), &zeros));
-  std::lock_guard lock(mu_);
-  auto it = cache_.find(index);
-  if (it != cache_.end()) return it->second.first;
-  lru_.push_front(index);
-  cache_.emplace(index, std::make_pair(buf, lru_.begin()));
-  const size_t limit = std::max<size_t>(1, options_.cache_segments);
-  while (cache_.size() > limit) {
-    auto evicted = cache_.find(lru_.back());
-    if (spares_.size() < limit) spares_.push_back(evicted->second.first);
-    cache_.erase(evicted);
-    lru_.pop_back();
+  Status s = ReadSegment(index, buf.get(), &zeros);
+  {
+    std::lock_guard lock(mu_);
+    inflight_.erase(index);
+    if (s.ok()) {
+      lru_.push_front(index);
+      cache_.emplace(index, std::make_pair(buf, lru_.begin()));
+      const size_t limit = std::max<size_t>(1, options_.cache_segments);
+      while (cache_.size() > limit) {
+        auto evicted = cache_.find(lru_.back());
+        if (spares_.size() < limit) spares_.push_back(evicted->second.first);
+        cache_.erase(evicted);
+        lru_.pop_back();
+      }
+    }
   }
+  promise.set_value(Loaded{s, s.ok() ? buf : nullptr});
+  if (!s.ok()) return s;
   return std::shared_ptr<const Bytes>(std::move(buf));
 }
 

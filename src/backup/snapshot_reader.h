@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <list>
 #include <map>
 #include <memory>
@@ -112,6 +113,11 @@ class SnapshotReader {
            std::pair<std::shared_ptr<Bytes>, std::list<uint64_t>::iterator>>
       cache_;
   std::vector<std::shared_ptr<Bytes>> spares_;  // evicted, for reuse
+  struct Loaded {
+    Status status;
+    std::shared_ptr<Bytes> buf;  // null unless status is OK
+  };
+  std::map<uint64_t, std::shared_future<Loaded>> inflight_;  // being read
 
   mutable std::mutex zero_mu_;  // guards the zero-range cache
   mutable std::map<uint64_t, std::vector<SegmentRange>> zero_cache_;

@@ -484,6 +484,34 @@ TEST_F(NbdkitServeTest, AServedSnapshotReadsByteExactWithHolesAndIsPinned) {
   EXPECT_OK(Forget("1").status());
 }
 
+TEST_F(NbdkitServeTest, ClientsThatLeaveMidTransferDoNotStopTheExport) {
+  const Bytes img = MakeImage(17);
+  BackupImage(img);
+  ASSERT_NO_FATAL_FAILURE(Start("1"));
+  nbd_close(nbd_);
+  nbd_ = nullptr;
+  std::vector<Bytes> bufs(32, Bytes(64 << 10));
+  for (int round = 0; round < 20; ++round) {
+    struct nbd_handle* h = nbd_create();
+    ASSERT_EQ(nbd_connect_uri(h, uri_.c_str()), 0) << nbd_get_error();
+    for (size_t i = 0; i < bufs.size(); ++i) {
+      const uint64_t off = (i * 7 + round) * (32 << 10) % (img.size() - 65536);
+      nbd_aio_pread(h, bufs[i].data(), bufs[i].size(), off, NBD_NULL_COMPLETION,
+                    0);
+    }
+    nbd_close(h);  // drops the socket with the requests in flight
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  nbd_ = nbd_create();
+  ASSERT_EQ(nbd_connect_uri(nbd_, uri_.c_str()), 0)
+      << ::vcsnap::testing::LogText(dir_ + "/nbdkit.log");
+  Bytes got(img.size());
+  ASSERT_EQ(nbd_pread(nbd_, got.data(), got.size(), 0, 0), 0)
+      << nbd_get_error();
+  EXPECT_EQ(got, img);
+  EXPECT_TRUE(StopCleanly());
+}
+
 TEST_F(NbdkitServeTest, AKilledServerLeavesAStalePinThatForgetIgnores) {
   BackupImage(MakeImage(12));
   BackupImage(MakeImage(13));

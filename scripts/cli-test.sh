@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Command-line behaviour of SPEC §2 for the commands that exist: exit codes,
 # error lines, --repo before or after the subcommand, VCSNAP_REPO.
-# Usage: cli-test.sh path/to/vcsnap
+# Usage: cli-test.sh path/to/vcsnap [normal|asan]
+# With "asan" (the sanitizer build) the `serve` section is left out and said
+# so: nbdkit cannot load an ASan plugin without the runtime preloaded, and
+# then hangs in libp11-kit's exit handler; serve_test covers the plugin under
+# ASan instead.
 set -uo pipefail
 vcsnap="$1"
+flavour="${2:-normal}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -129,22 +134,26 @@ expect 0 '"retired":\[1\]' -- "$vcsnap" --repo "$r" pds retire --json
 expect 0 "retired generations: none" -- "$vcsnap" --repo "$r" pds retire
 expect 0 "0 problems" -- "$vcsnap" --repo "$r" check --read-data
 # serving a snapshot read-only over NBD (nbdkit and the plugin)
-expect 0 "Images are identical" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest --run "qemu-img compare -f raw -F raw \"\$uri\" $tmp/d1.img"
-expect 0 "serving VM web1 snapshot 3" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest --run "qemu-img convert -O raw \"\$uri\" $tmp/served.img"
-cmp -s "$tmp/served.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: qemu-img convert of the served snapshot differs"; fails=$((fails + 1)); }
 expect 2 "^vcsnap: error: .*--socket PATH, --port N or --run" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest
 expect 2 "^vcsnap: error: .*--socket or --port, not both" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot 3 --socket "$tmp/x.sock" --port 10809
 expect 1 "^vcsnap: error: .*no snapshot 9" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot 9 --socket "$tmp/x.sock"
-"$vcsnap" --repo "$r" serve --vm web1 --snapshot 3 --socket "$tmp/s.sock" 2>"$tmp/serve.log" &
-spid=$!
-for _ in $(seq 100); do [[ -S "$tmp/s.sock" ]] && break; sleep 0.1; done
-sleep 0.5  # the plugin pins the snapshot once nbdkit has started
-expect 0 "virtual size: 8 MiB" -- qemu-img info "nbd+unix:///?socket=$tmp/s.sock"
-expect 1 "^vcsnap: error: .*snapshot 3 is pinned by 'serve'" -- "$vcsnap" --repo "$r" forget --vm web1 --snapshot 3 --dry-run
-kill -TERM "$spid"; wait "$spid"
-expect 0 "serving VM web1 snapshot 3 \(8.0 MiB\) read-only at nbd\+unix:///\?socket=$tmp/s.sock" -- cat "$tmp/serve.log"
-expect 0 "VM web1 has no snapshot pins" -- "$vcsnap" --repo "$r" unlock --vm web1 --pins
-expect 0 "would forget snapshots of web1: 3" -- "$vcsnap" --repo "$r" forget --vm web1 --snapshot 3 --dry-run
+if [[ "$flavour" == asan ]]; then
+  echo "cli: serve section not run in the ASan build (see the header)"
+else
+  expect 0 "Images are identical" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest --run "qemu-img compare -f raw -F raw \"\$uri\" $tmp/d1.img"
+  expect 0 "serving VM web1 snapshot 3" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest --run "qemu-img convert -O raw \"\$uri\" $tmp/served.img"
+  cmp -s "$tmp/served.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: qemu-img convert of the served snapshot differs"; fails=$((fails + 1)); }
+  "$vcsnap" --repo "$r" serve --vm web1 --snapshot 3 --socket "$tmp/s.sock" 2>"$tmp/serve.log" &
+  spid=$!
+  for _ in $(seq 100); do [[ -S "$tmp/s.sock" ]] && break; sleep 0.1; done
+  sleep 0.5  # the plugin pins the snapshot once nbdkit has started
+  expect 0 "virtual size: 8 MiB" -- qemu-img info "nbd+unix:///?socket=$tmp/s.sock"
+  expect 1 "^vcsnap: error: .*snapshot 3 is pinned by 'serve'" -- "$vcsnap" --repo "$r" forget --vm web1 --snapshot 3 --dry-run
+  kill -TERM "$spid"; wait "$spid"
+  expect 0 "serving VM web1 snapshot 3 \(8.0 MiB\) read-only at nbd\+unix:///\?socket=$tmp/s.sock" -- cat "$tmp/serve.log"
+  expect 0 "VM web1 has no snapshot pins" -- "$vcsnap" --repo "$r" unlock --vm web1 --pins
+  expect 0 "would forget snapshots of web1: 3" -- "$vcsnap" --repo "$r" forget --vm web1 --snapshot 3 --dry-run
+fi
 
 # damage one stored block: check names the place and exits 1
 blk="$(find "$r/vm/web2/store" -type f -name 'b*' | head -1)"

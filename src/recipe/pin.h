@@ -37,10 +37,6 @@ namespace vcsnap {
 
 std::string PinPrefix(std::string_view vm);  // "vm/<vm>/pins/"
 
-struct PinnedSnapshot {
-  uint32_t id = 0;
-};
-
 // Takes the VM's lease (retrying every 0.5 s for up to `wait` while a backup,
 // forget or gc holds it), resolves `snapshot` (an ID or "latest") in the
 // catalog, creates a pin for it and releases the VM's lease. The returned

@@ -123,7 +123,8 @@ int ConfigComplete() {
   return s.ok() ? 0 : Fail(s);
 }
 
-// After the fork: nothing here may start threads before nbdkit forks.
+// Runs after nbdkit has forked into the background (when it does), so that
+// threads the store starts here survive. A failure releases the pin at once.
 int AfterFork() {
   try {
     State& s = S();
@@ -148,7 +149,11 @@ int AfterFork() {
     o.pds = [pds](const vcsnap::PdsRef& ref) { return pds->Get(ref); };
     Result<std::unique_ptr<vcsnap::SnapshotReader>> reader =
         vcsnap::SnapshotReader::Open(*s.repository, o);
-    if (!reader.ok()) return Fail(reader.status());
+    if (!reader.ok()) {
+      s.pin->Release().IgnoreError();
+      s.pin.reset();
+      return Fail(reader.status());
+    }
     s.reader = std::move(*reader);
     nbdkit_debug("serving VM %s snapshot %u (%llu bytes)", s.vm.c_str(), id,
                  static_cast<unsigned long long>(s.reader->image_size()));

@@ -149,9 +149,12 @@ else
   sleep 0.5  # the plugin pins the snapshot once nbdkit has started
   expect 0 "virtual size: 8 MiB" -- qemu-img info "nbd+unix:///?socket=$tmp/s.sock"
   expect 1 "^vcsnap: error: .*snapshot 3 is pinned by 'serve'" -- "$vcsnap" --repo "$r" forget --vm web1 --snapshot 3 --dry-run
+  expect 0 '"pinned":true.*"snapshot":"3"' -- "$vcsnap" --repo "$r" snapshots --vm web1 --json
+  expect 0 "web1 +3 +2 .* pinned$" -- "$vcsnap" --repo "$r" snapshots --vm web1
   kill -TERM "$spid"; wait "$spid"
   expect 0 "serving VM web1 snapshot 3 \(8.0 MiB\) read-only at nbd\+unix:///\?socket=$tmp/s.sock" -- cat "$tmp/serve.log"
   expect 0 "VM web1 has no snapshot pins" -- "$vcsnap" --repo "$r" unlock --vm web1 --pins
+  expect 0 '"pinned":false,"protected":false,"snapshot":"3"' -- "$vcsnap" --repo "$r" snapshots --vm web1 --json
   expect 0 "would forget snapshots of web1: 3" -- "$vcsnap" --repo "$r" forget --vm web1 --snapshot 3 --dry-run
 fi
 

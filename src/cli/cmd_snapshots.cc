@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <set>
 
 #include "cli/command.h"
 #include "cli/report.h"
@@ -41,30 +42,46 @@ class SnapshotsCommand final : public Command {
     }
     nlohmann::json all = nlohmann::json::array();
     std::vector<std::pair<std::string, CatalogEntry>> rows;
+    std::set<std::pair<std::string, uint32_t>> pinned;  // being served
     for (const std::string& vm : vms) {
       VCSNAP_ASSIGN_OR_RETURN(Catalog c, LoadCatalog(repo->backend(), vm));
       if (!vm_.empty() && c.entries.empty()) {
         return Status::NotFound("VM " + vm + " has no snapshots");
       }
       for (const CatalogEntry& e : c.entries) rows.emplace_back(vm, e);
+      VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins,
+                              ListPins(repo->backend(), vm));
+      for (const PinRecord& p : pins) {
+        if (p.readable && p.holder.DeadOnThisHost()) continue;  // stale
+        pinned.insert({vm, p.snapshot});
+      }
     }
     std::stable_sort(rows.begin(), rows.end(),
                      [](const auto& a, const auto& b) {
                        return a.second.time_unix < b.second.time_unix;
                      });
     if (json_) {
-      for (const auto& [vm, e] : rows) all.push_back(SnapshotJson(vm, e));
+      for (const auto& [vm, e] : rows) {
+        nlohmann::json j = SnapshotJson(vm, e);
+        j["pinned"] = pinned.count({vm, e.id}) > 0;
+        all.push_back(std::move(j));
+      }
       std::printf("%s\n", all.dump().c_str());
       return Status::Ok();
     }
-    std::printf("%-20s %8s %8s  %-20s %12s %12s\n", "vm", "snapshot", "parent",
-                "time (UTC)", "logical", "stored");
+    std::printf("%-20s %8s %8s  %-20s %12s %12s  %s\n", "vm", "snapshot",
+                "parent", "time (UTC)", "logical", "stored", "flags");
     for (const auto& [vm, e] : rows) {
-      std::printf("%-20s %8u %8s  %-20s %12s %12s\n", vm.c_str(), e.id,
+      std::string flags;
+      if (e.flags & 1) flags = "protected";
+      if (pinned.count({vm, e.id}))
+        flags += flags.empty() ? "pinned" : ",pinned";
+      std::printf("%-20s %8u %8s  %-20s %12s %12s  %s\n", vm.c_str(), e.id,
                   e.parent == 0 ? "-" : std::to_string(e.parent).c_str(),
                   IsoTime(e.time_unix).c_str(),
                   FormatByteSize(e.logical_bytes).c_str(),
-                  FormatByteSize(e.stored_bytes).c_str());
+                  FormatByteSize(e.stored_bytes).c_str(),
+                  flags.empty() ? "-" : flags.c_str());
     }
     return Status::Ok();
   }

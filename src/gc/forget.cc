@@ -146,7 +146,8 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   }
   ForgetResult result;
   // Pinned snapshots (being served) are kept like protected ones.
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins, LivePins(backend, o.vm));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins,
+                          LivePins(backend, o.vm, !o.dry_run));
   std::map<uint32_t, std::string> pinned;
   for (const PinRecord& p : pins) {
     pinned[p.snapshot] = p.readable ? "by " + p.holder.Describe()

@@ -80,12 +80,13 @@ Result<std::vector<PinRecord>> ListPins(Backend& backend,
   return out;
 }
 
-Result<std::vector<PinRecord>> LivePins(Backend& backend,
-                                        const std::string& vm) {
+Result<std::vector<PinRecord>> LivePins(Backend& backend, const std::string& vm,
+                                        bool remove_stale) {
   VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins, ListPins(backend, vm));
   std::vector<PinRecord> live;
   for (PinRecord& p : pins) {
     if (p.readable && p.holder.DeadOnThisHost()) {
+      if (!remove_stale) continue;
       Status s = backend.Delete(p.object);
       if (!s.ok() && !s.IsNotFound()) return s;
       continue;

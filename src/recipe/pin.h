@@ -58,9 +58,10 @@ Result<std::vector<PinRecord>> ListPins(Backend& backend,
                                         const std::string& vm);
 
 // The pins that hold: every pin but those whose process is gone from this
-// host, which are deleted. For callers that hold the VM's lease (forget).
-Result<std::vector<PinRecord>> LivePins(Backend& backend,
-                                        const std::string& vm);
+// host, which are deleted when `remove_stale` (callers then hold the VM's
+// lease: forget; not its dry run).
+Result<std::vector<PinRecord>> LivePins(Backend& backend, const std::string& vm,
+                                        bool remove_stale);
 
 // Deletes `vm`'s stale pins (as LivePins), and with `force` every pin.
 // Returns the pins deleted. Callers hold the VM's lease.

@@ -278,6 +278,12 @@ TEST_F(ServeTest, PinningWaitsForTheLeaseAndStalePinsAreIgnored) {
   ::waitpid(writer, &status, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_EQ(ListPins(*b, "web1")->size(), 2u);
+  ForgetOptions dry;
+  dry.vm = "web1";
+  dry.snapshots = {"1"};
+  dry.dry_run = true;
+  EXPECT_OK(RunForget(*repo_, dry).status());  // ignored, but not removed
+  ASSERT_EQ(ListPins(*b, "web1")->size(), 2u);
   EXPECT_OK(Forget("1").status());  // the stale pin is ignored and removed
   auto left = ListPins(*b, "web1");
   ASSERT_OK(left.status());

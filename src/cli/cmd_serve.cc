@@ -50,9 +50,6 @@ class ServeCommand final : public Command {
     return sub;
   }
   Status Validate() override {
-    if (o_.cache_segments == 0 || o_.cache_segments > 4096) {
-      return Status::InvalidArgument("--cache-segments: 1 to 4096");
-    }
     VCSNAP_RETURN_IF_ERROR(ValidateServeOptions(o_));
     return ValidateVmName(o_.vm);
   }

@@ -50,11 +50,8 @@ class SnapshotsCommand final : public Command {
       }
       for (const CatalogEntry& e : c.entries) rows.emplace_back(vm, e);
       VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins,
-                              ListPins(repo->backend(), vm));
-      for (const PinRecord& p : pins) {
-        if (p.readable && p.holder.DeadOnThisHost()) continue;  // stale
-        pinned.insert({vm, p.snapshot});
-      }
+                              LivePins(repo->backend(), vm, false));
+      for (const PinRecord& p : pins) pinned.insert({vm, p.snapshot});
     }
     std::stable_sort(rows.begin(), rows.end(),
                      [](const auto& a, const auto& b) {

@@ -22,6 +22,11 @@ Result<uint32_t> ParsePinName(std::string_view rest, const std::string& name) {
   return id;
 }
 
+Status DeletePin(Backend& backend, const PinRecord& p) {
+  Status s = backend.Delete(p.object);
+  return s.IsNotFound() ? Status::Ok() : s;
+}
+
 }  // namespace
 
 std::string PinPrefix(std::string_view vm) { return VmPrefix(vm) + "pins/"; }
@@ -85,13 +90,11 @@ Result<std::vector<PinRecord>> LivePins(Backend& backend, const std::string& vm,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins, ListPins(backend, vm));
   std::vector<PinRecord> live;
   for (PinRecord& p : pins) {
-    if (p.readable && p.holder.DeadOnThisHost()) {
-      if (!remove_stale) continue;
-      Status s = backend.Delete(p.object);
-      if (!s.ok() && !s.IsNotFound()) return s;
-      continue;
+    if (!p.stale()) {
+      live.push_back(std::move(p));
+    } else if (remove_stale) {
+      VCSNAP_RETURN_IF_ERROR(DeletePin(backend, p));
     }
-    live.push_back(std::move(p));
   }
   return live;
 }
@@ -101,9 +104,8 @@ Result<std::vector<PinRecord>> Unpin(Backend& backend, const std::string& vm,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<PinRecord> pins, ListPins(backend, vm));
   std::vector<PinRecord> removed;
   for (PinRecord& p : pins) {
-    if (!force && !(p.readable && p.holder.DeadOnThisHost())) continue;
-    Status s = backend.Delete(p.object);
-    if (!s.ok() && !s.IsNotFound()) return s;
+    if (!force && !p.stale()) continue;
+    VCSNAP_RETURN_IF_ERROR(DeletePin(backend, p));
     removed.push_back(std::move(p));
   }
   return removed;

@@ -50,6 +50,8 @@ struct PinRecord {
   uint32_t snapshot = 0;
   bool readable = false;  // false: the record is damaged (counts as held)
   LeaseHolder holder;     // valid iff readable
+  // Left by a process that is gone from this host: holds nothing.
+  bool stale() const { return readable && holder.DeadOnThisHost(); }
 };
 
 // Every pin of `vm`, sorted by name. Corruption for a name that is not a pin

@@ -36,6 +36,7 @@
 #include "recipe/names.h"
 #include "recipe/pin.h"
 #include "repo/repository.h"
+#include "serve/serve.h"
 #include "store/pds_store.h"
 #include "util/units.h"
 
@@ -98,8 +99,11 @@ int Config(const char* key, const char* value) {
     s.verify = v == "1";
   } else if (k == "cache") {
     if (!ParseCount(key, value, &s.cache_segments)) return -1;
-    if (s.cache_segments == 0 || s.cache_segments > 4096) {
-      nbdkit_error("cache=%s: from 1 to 4096 segments", value);
+    if (s.cache_segments == 0 ||
+        s.cache_segments > vcsnap::kMaxServeCacheSegments) {
+      nbdkit_error(
+          "cache=%s: from 1 to %llu segments", value,
+          static_cast<unsigned long long>(vcsnap::kMaxServeCacheSegments));
       return -1;
     }
   } else if (k == "wait") {

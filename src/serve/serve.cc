@@ -60,6 +60,10 @@ Status ValidateServeOptions(const ServeOptions& o) {
   if (!o.address.empty() && !has_port) {
     return Status::InvalidArgument("--address goes with --port");
   }
+  if (o.cache_segments == 0 || o.cache_segments > kMaxServeCacheSegments) {
+    return Status::InvalidArgument("--cache-segments: 1 to " +
+                                   std::to_string(kMaxServeCacheSegments));
+  }
   return Status::Ok();
 }
 

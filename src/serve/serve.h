@@ -20,6 +20,9 @@
 
 namespace vcsnap {
 
+// The most assembled segments a server keeps (`cache_segments`).
+inline constexpr uint64_t kMaxServeCacheSegments = 4096;
+
 struct ServeOptions {
   std::string repo;  // repository path
   std::string vm;
@@ -40,7 +43,8 @@ struct ServeOptions {
 // ../lib/vcsnap/ beside it. NotFound naming the places looked at.
 Result<std::string> FindServePlugin(const std::string& explicit_path);
 
-// InvalidArgument for contradictory or missing listening options.
+// InvalidArgument for contradictory or missing listening options, or a
+// cache size outside 1..kMaxServeCacheSegments.
 Status ValidateServeOptions(const ServeOptions& options);
 
 // The nbdkit command line for `options` (argv[0] is nbdkit's full path).

@@ -554,6 +554,10 @@ TEST(ServeCommand, OptionsAreCheckedAndTheUriNamesTheSocket) {
   EXPECT_THAT(NbdkitCommand(o).status(),
               StatusIs(StatusCode::kInvalidArgument));
   o.port = 0;
+  o.cache_segments = 0;
+  EXPECT_THAT(NbdkitCommand(o).status(),
+              StatusIsWith(StatusCode::kInvalidArgument, "--cache-segments"));
+  o.cache_segments = 32;
   auto argv = NbdkitCommand(o);
   ASSERT_OK(argv.status());
   EXPECT_NE(std::find(argv->begin(), argv->end(), "--readonly"), argv->end());

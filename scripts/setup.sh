@@ -10,6 +10,7 @@ PACKAGES=(
   libssl-dev libzstd-dev liblz4-dev libxxhash-dev
   libcli11-dev nlohmann-json3-dev
   libnbd-dev qemu-utils nbdkit nbdkit-plugin-dev
+  librados-dev libradospp-dev ceph-mon ceph-osd ceph-common
   e2fsprogs jq bc
 )
 

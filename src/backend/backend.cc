@@ -1,5 +1,7 @@
 #include "backend/backend.h"
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 namespace vcsnap {
@@ -62,6 +64,27 @@ Status CheckObjectSize(std::string_view op, std::string_view name,
       std::string(op) + " " + std::string(name) + ": object would be " +
       std::to_string(new_size) + " bytes, over the limit of " +
       std::to_string(limit));
+}
+
+Status ErrnoToStatus(std::string_view op, std::string_view what, int err) {
+  std::string msg =
+      std::string(op) + " " + std::string(what) + ": " + std::strerror(err);
+  switch (err) {
+    case ENOENT:
+      return Status::NotFound(msg);
+    case EEXIST:
+      return Status::AlreadyExists(msg);
+    case EAGAIN:
+    case EINTR:
+    case EBUSY:
+    case ETIMEDOUT:
+      return Status::IOError(msg, /*retryable=*/true);
+    case ENAMETOOLONG:
+    case EINVAL:
+      return Status::InvalidArgument(msg);
+    default:
+      return Status::IOError(msg);
+  }
 }
 
 }  // namespace vcsnap

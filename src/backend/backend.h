@@ -130,6 +130,13 @@ Status ValidateObjectPrefix(std::string_view prefix);
 Status CheckObjectSize(std::string_view op, std::string_view name,
                        uint64_t new_size, uint64_t limit);
 
+// The one errno -> Status mapping of the backends (local, RADOS): ENOENT ->
+// NotFound, EEXIST -> AlreadyExists, EAGAIN/EINTR/EBUSY/ETIMEDOUT -> retryable
+// IOError, ENAMETOOLONG/EINVAL -> InvalidArgument, everything else (EIO,
+// ENOSPC, EDQUOT, EACCES, EROFS, ...) -> IOError. Message: "<op> <what>:
+// <strerror>".
+Status ErrnoToStatus(std::string_view op, std::string_view what, int err);
+
 }  // namespace vcsnap
 
 #endif  // VCSNAP_BACKEND_BACKEND_H_

@@ -36,7 +36,10 @@ inline std::string FactoryName(
 
 class BackendConformance : public ::testing::TestWithParam<BackendFactory> {
  protected:
-  void SetUp() override { backend_ = GetParam().make(kDefaultMaxObjectSize); }
+  void SetUp() override {
+    backend_ = GetParam().make(kDefaultMaxObjectSize);
+    ASSERT_NE(backend_, nullptr) << "the backend factory failed";
+  }
   Backend& b() { return *backend_; }
 
   std::unique_ptr<Backend> backend_;

@@ -77,27 +77,6 @@ Status FsyncPath(const std::string& path, std::string_view op,
 
 }  // namespace
 
-Status ErrnoToStatus(std::string_view op, std::string_view what, int err) {
-  std::string msg =
-      std::string(op) + " " + std::string(what) + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-      return Status::NotFound(msg);
-    case EEXIST:
-      return Status::AlreadyExists(msg);
-    case EAGAIN:
-    case EINTR:
-    case EBUSY:
-    case ETIMEDOUT:
-      return Status::IOError(msg, /*retryable=*/true);
-    case ENAMETOOLONG:
-    case EINVAL:
-      return Status::InvalidArgument(msg);
-    default:
-      return Status::IOError(msg);
-  }
-}
-
 Result<std::unique_ptr<LocalBackend>> LocalBackend::Open(
     const std::string& root, bool create, uint64_t max_object_size) {
   if (root.empty()) return Status::InvalidArgument("empty repository path");

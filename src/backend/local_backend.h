@@ -13,7 +13,8 @@
 //  - Delete: unlink, fsync dir.
 // A crash can leave .tmp-* files behind; they hold no committed data and are
 // never listed. Every errno maps to a Status through one function
-// (ErrnoToStatus) and every message names the operation and the object.
+// (ErrnoToStatus, backend.h) and every message names the operation and the
+// object.
 //
 // Thread safety: fully thread-safe; no shared mutable state besides the
 // temporary-name counter (atomic).
@@ -28,12 +29,6 @@
 #include "backend/backend.h"
 
 namespace vcsnap {
-
-// The one errno -> Status mapping of the local backend: ENOENT -> NotFound,
-// EEXIST -> AlreadyExists, EAGAIN/EINTR/EBUSY/ETIMEDOUT -> retryable IOError,
-// ENAMETOOLONG/EINVAL -> InvalidArgument, everything else (EIO, ENOSPC,
-// EDQUOT, EACCES, EROFS, ...) -> IOError. Message: "<op> <what>: <strerror>".
-Status ErrnoToStatus(std::string_view op, std::string_view what, int err);
 
 class LocalBackend final : public Backend {
  public:

@@ -1,6 +1,7 @@
 #include "repo/repository.h"
 
 #include "backend/local_backend.h"
+#include "backend/rados_backend.h"
 
 namespace vcsnap {
 
@@ -11,10 +12,16 @@ Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location,
     return Status::InvalidArgument(
         "no repository given (use --repo PATH or set VCSNAP_REPO)");
   }
+  if (IsRadosLocation(location)) {
+    VCSNAP_ASSIGN_OR_RETURN(RadosLocation loc, ParseRadosLocation(location));
+    VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<RadosBackend> rados,
+                            RadosBackend::Open(loc, create, max_object_size));
+    return std::unique_ptr<Backend>(std::move(rados));
+  }
   if (location.find("://") != std::string::npos) {
     return Status::NotSupported("repository '" + location +
-                                "': only local directories are supported by "
-                                "this build");
+                                "': unknown scheme (known: rados://, or a "
+                                "local directory path)");
   }
   VCSNAP_ASSIGN_OR_RETURN(
       std::unique_ptr<LocalBackend> local,
@@ -28,6 +35,12 @@ Result<std::unique_ptr<Repository>> Repository::Init(
   VCSNAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Backend> backend,
       OpenBackend(location, /*create=*/true, config.max_object_size));
+  if (backend->max_object_size() < config.max_object_size) {
+    return Status::InvalidArgument(location + " accepts objects of at most " +
+                                   std::to_string(backend->max_object_size()) +
+                                   " bytes; the config asks for " +
+                                   std::to_string(config.max_object_size));
+  }
   Result<std::unique_ptr<Repository>> r = InitOn(std::move(backend), config);
   if (!r.ok()) return r.status().WithContext(location);
   (*r)->location_ = location;
@@ -63,7 +76,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   Result<std::unique_ptr<Backend>> backend =
       OpenBackend(location, /*create=*/false, kMaxObjectSizeCeiling);
   if (!backend.ok()) {
-    if (backend.status().IsNotFound()) {
+    if (backend.status().IsNotFound() && !IsRadosLocation(location)) {
       return Status::NotFound(location +
                               " is not a vcsnap repository (no such "
                               "directory); run 'vcsnap init' first");

@@ -4,9 +4,9 @@
 // config. The coordinator that higher layers (backup, restore, gc, pds) are
 // handed; it owns no policy of its own yet.
 //
-// Locations. `--repo` takes a local directory path (the embedded default).
-// URLs with a scheme ("rados://...") are reserved for the Ceph backend and
-// rejected with NotSupported until it exists.
+// Locations. `--repo` takes a local directory path (the embedded default)
+// or a Ceph RADOS location "rados://POOL[/NAMESPACE][?...]"
+// (backend/rados_location.h); other schemes are NotSupported.
 //
 // Thread safety: after Open/Init returns, config() is immutable and backend()
 // is thread-safe (see backend.h); the Repository may be shared by threads.

@@ -57,8 +57,10 @@ TEST(Repository, OpenSaysWhenThereIsNoRepository) {
               StatusIsWith(StatusCode::kNotFound, "not a vcsnap repository"));
   EXPECT_THAT(Repository::Open(""),
               StatusIsWith(StatusCode::kInvalidArgument, "--repo"));
-  EXPECT_THAT(Repository::Open("rados://pool"),
-              StatusIs(StatusCode::kNotSupported));
+  EXPECT_THAT(Repository::Open("s3://bucket"),
+              StatusIsWith(StatusCode::kNotSupported, "unknown scheme"));
+  EXPECT_THAT(Repository::Open("rados://pool?colour=blue"),
+              StatusIsWith(StatusCode::kInvalidArgument, "colour"));
 }
 
 TEST(Repository, DamagedConfigIsCorruptionNamingTheRepository) {

@@ -1,0 +1,242 @@
+// RadosBackend against a real Ceph cluster: the whole conformance suite
+// (with the PDS in the same pool and in a pool of its own), then what is
+// particular to RADOS -- placement, the layout record, errors.
+//
+// Needs VCSNAP_TEST_RADOS_CONF: the ceph.conf of a cluster with pools
+// vcsnap-vm and vcsnap-pds (scripts/ceph-test-cluster.sh; CTest's `ceph`
+// fixture starts one and sets the variable). Without it every test FAILS:
+// a test that cannot reach its cluster has not passed.
+
+#include "backend/rados_backend.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <rados/librados.hpp>
+#include <random>
+
+#include "backend/backend_conformance.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace vcsnap::testing {
+namespace {
+
+constexpr const char* kVmPool = "vcsnap-vm";
+constexpr const char* kPdsPool = "vcsnap-pds";
+
+std::string ConfPath() {
+  const char* c = std::getenv("VCSNAP_TEST_RADOS_CONF");
+  return c == nullptr ? "" : c;
+}
+
+// A namespace no other test uses: a fresh, empty repository.
+std::string FreshNamespace() {
+  static std::mt19937_64 rng(std::random_device{}());
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "t%016llx",
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+std::string Url(const std::string& ns, bool split, std::string extra = "") {
+  return "rados://" + std::string(kVmPool) + "/" + ns + "?conf=" + ConfPath() +
+         "&timeout=20" + (split ? std::string("&pds_pool=") + kPdsPool : "") +
+         extra;
+}
+
+Result<std::unique_ptr<RadosBackend>> OpenUrl(
+    const std::string& url, bool create,
+    uint64_t limit = kDefaultMaxObjectSize) {
+  VCSNAP_ASSIGN_OR_RETURN(RadosLocation loc, ParseRadosLocation(url));
+  return RadosBackend::Open(loc, create, limit);
+}
+
+std::unique_ptr<Backend> MakeRados(uint64_t limit, bool split) {
+  if (ConfPath().empty()) {
+    ADD_FAILURE() << "VCSNAP_TEST_RADOS_CONF is not set: run under ctest "
+                     "(its `ceph` fixture starts a cluster) or start one "
+                     "with scripts/ceph-test-cluster.sh";
+    return nullptr;
+  }
+  Result<std::unique_ptr<RadosBackend>> b =
+      OpenUrl(Url(FreshNamespace(), split), /*create=*/true, limit);
+  if (!b.ok()) {
+    ADD_FAILURE() << b.status().ToString();
+    return nullptr;
+  }
+  return std::move(*b);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rados, BackendConformance,
+    ::testing::Values(
+        BackendFactory{"OnePool",
+                       [](uint64_t limit) { return MakeRados(limit, false); }},
+        BackendFactory{"PdsPool",
+                       [](uint64_t limit) { return MakeRados(limit, true); }}),
+    FactoryName);
+
+// Raw librados access, to look behind the backend's back.
+class RawPool {
+ public:
+  RawPool(const std::string& pool, const std::string& ns) {
+    EXPECT_EQ(cluster_.init2("client.admin", "ceph", 0), 0);
+    EXPECT_EQ(cluster_.conf_read_file(ConfPath().c_str()), 0);
+    cluster_.conf_set("rados_osd_op_timeout", "20");
+    EXPECT_EQ(cluster_.connect(), 0);
+    EXPECT_EQ(cluster_.ioctx_create(pool.c_str(), io_), 0);
+    io_.set_namespace(ns);
+  }
+  ~RawPool() {
+    io_.close();
+    cluster_.shutdown();
+  }
+  bool Exists(const std::string& oid) {
+    uint64_t size;
+    return io_.stat(oid, &size, nullptr) == 0;
+  }
+  int Put(const std::string& oid, const Bytes& data) {
+    librados::bufferlist bl;
+    bl.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return io_.write_full(oid, bl);
+  }
+
+ private:
+  librados::Rados cluster_;
+  librados::IoCtx io_;
+};
+
+class RadosTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(ConfPath().empty()) << "VCSNAP_TEST_RADOS_CONF is not set";
+  }
+  std::vector<std::string> Names(Backend& b, std::string_view prefix) {
+    std::vector<std::string> names;
+    Result<std::vector<ObjectInfo>> l = b.List(prefix);
+    EXPECT_OK(l);
+    if (l.ok()) {
+      for (const ObjectInfo& o : *l) names.push_back(o.name);
+    }
+    return names;
+  }
+  const Bytes data_{1, 2, 3};
+};
+
+using ::testing::ElementsAre;
+
+TEST_F(RadosTest, PdsObjectsLiveInThePdsPool) {
+  const std::string ns = FreshNamespace();
+  auto b = OpenUrl(Url(ns, /*split=*/true), /*create=*/true);
+  ASSERT_OK(b);
+  ASSERT_OK((*b)->Put("pds/g1/c0", data_));
+  ASSERT_OK((*b)->Put("pdsx", data_));
+  ASSERT_OK((*b)->Put("vm/a/catalog", data_));
+  EXPECT_EQ((*b)->PoolOf("pds/g1/c0"), kPdsPool);
+  EXPECT_EQ((*b)->PoolOf("pdsx"), kVmPool);
+  RawPool vm(kVmPool, ns), pds(kPdsPool, ns);
+  EXPECT_TRUE(pds.Exists("pds/g1/c0"));
+  EXPECT_FALSE(vm.Exists("pds/g1/c0"));
+  EXPECT_TRUE(vm.Exists("vm/a/catalog"));
+  EXPECT_TRUE(vm.Exists("pdsx"));
+  EXPECT_FALSE(pds.Exists("vm/a/catalog"));
+  // One sorted namespace over both pools; the layout record never shows.
+  EXPECT_THAT(Names(**b, ""), ElementsAre("pds/g1/c0", "pdsx", "vm/a/catalog"));
+  EXPECT_THAT(Names(**b, "pds/"), ElementsAre("pds/g1/c0"));
+  EXPECT_THAT(Names(**b, "p"), ElementsAre("pds/g1/c0", "pdsx"));
+  EXPECT_THAT(Names(**b, "vm/"), ElementsAre("vm/a/catalog"));
+  // A stray "pds/" object in the main pool is not part of the repository.
+  ASSERT_EQ(vm.Put("pds/stray", data_), 0);
+  EXPECT_THAT(Names(**b, "pds/"), ElementsAre("pds/g1/c0"));
+  EXPECT_THAT((*b)->Get("pds/stray"), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(RadosTest, NamespacesSeparateRepositories) {
+  auto a = OpenUrl(Url(FreshNamespace(), false), true);
+  auto b = OpenUrl(Url(FreshNamespace(), false), true);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  ASSERT_OK((*a)->Put("config", data_));
+  EXPECT_THAT((*b)->Get("config"), StatusIs(StatusCode::kNotFound));
+  EXPECT_TRUE(Names(**b, "").empty());
+}
+
+TEST_F(RadosTest, LayoutRecordFixesWhereThePdsLives) {
+  const std::string ns = FreshNamespace();
+  {
+    auto b = OpenUrl(Url(ns, true), true);
+    ASSERT_OK(b);
+    ASSERT_OK((*b)->Put("pds/current", data_));
+  }
+  // Later opens may leave pds_pool out ...
+  auto again = OpenUrl(Url(ns, false), false);
+  ASSERT_OK(again);
+  EXPECT_EQ((*again)->PoolOf("pds/current"), kPdsPool);
+  EXPECT_OK((*again)->Get("pds/current"));
+  EXPECT_THAT((*again)->Describe(), ::testing::HasSubstr("pds: vcsnap-pds"));
+  // ... but may not contradict it, at open or at a second init.
+  EXPECT_THAT(OpenUrl(Url(ns, false, "&pds_pool=other"), false),
+              StatusIsWith(StatusCode::kInvalidArgument, "vcsnap-pds"));
+  EXPECT_THAT(
+      OpenUrl(Url(ns, false, "&pds_pool=" + std::string(kVmPool)), true),
+      StatusIsWith(StatusCode::kInvalidArgument, "fixed at init"));
+  // A one-pool repository cannot later grow a PDS pool either.
+  const std::string one = FreshNamespace();
+  ASSERT_OK(OpenUrl(Url(one, false), true));
+  EXPECT_THAT(OpenUrl(Url(one, true), false),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST_F(RadosTest, OpenWithoutCreateNeedsARepository) {
+  EXPECT_THAT(OpenUrl(Url(FreshNamespace(), false), false),
+              StatusIsWith(StatusCode::kNotFound, "no vcsnap repository"));
+}
+
+TEST_F(RadosTest, DamagedLayoutRecordIsCorruption) {
+  const std::string ns = FreshNamespace();
+  ASSERT_OK(OpenUrl(Url(ns, true), true));
+  RawPool vm(kVmPool, ns);
+  Bytes bad = EncodeRadosLayout({kPdsPool});
+  bad[bad.size() / 2] ^= 0x40;
+  ASSERT_EQ(vm.Put(std::string(kRadosLayoutObject), bad), 0);
+  EXPECT_THAT(OpenUrl(Url(ns, false), false),
+              StatusIsWith(StatusCode::kCorruption, "RADOS layout record"));
+}
+
+TEST_F(RadosTest, MissingPoolsAreNamed) {
+  EXPECT_THAT(OpenUrl("rados://no-such-pool/x?conf=" + ConfPath(), true),
+              StatusIsWith(StatusCode::kNotFound, "no-such-pool"));
+  EXPECT_THAT(OpenUrl(Url(FreshNamespace(), false, "&pds_pool=nope"), true),
+              StatusIsWith(StatusCode::kNotFound, "'nope'"));
+}
+
+TEST_F(RadosTest, UnreadableConfIsInvalidArgument) {
+  EXPECT_THAT(
+      OpenUrl("rados://p?conf=/nonexistent/ceph.conf", false),
+      StatusIsWith(StatusCode::kInvalidArgument, "/nonexistent/ceph.conf"));
+}
+
+TEST_F(RadosTest, UnreachableClusterFailsWithinTheTimeout) {
+  // A monitor address nobody listens on.
+  std::string dir = NewTempDir("rados-dead");
+  std::string conf = dir + "/ceph.conf";
+  std::ofstream(conf) << "[global]\nmon_host = 127.0.0.1:9\n"
+                      << "auth_client_required = none\n";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(OpenUrl("rados://p?timeout=2&conf=" + conf, false),
+              StatusIs(StatusCode::kIOError));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST_F(RadosTest, ObjectSizeIsCappedAtOneRadosWrite) {
+  auto b = OpenUrl(Url(FreshNamespace(), false), true, kMaxObjectSizeCeiling);
+  ASSERT_OK(b);
+  EXPECT_EQ((*b)->max_object_size(), kRadosMaxObjectSize);
+}
+
+}  // namespace
+}  // namespace vcsnap::testing

@@ -60,9 +60,14 @@ class ServeCommand final : public Command {
     VCSNAP_ASSIGN_OR_RETURN(o_.snapshot,
                             ResolveSnapshotId(catalog, o_.vm, snapshot_));
     const CatalogEntry* entry = catalog.Find(o_.snapshot);
-    std::error_code ec;
-    o_.repo = std::filesystem::absolute(global.repo, ec).string();
-    if (ec) o_.repo = global.repo;
+    // nbdkit runs in the background from another directory: a local path
+    // goes to it absolute, a location with a scheme as given.
+    o_.repo = global.repo;
+    if (global.repo.find("://") == std::string::npos) {
+      std::error_code ec;
+      std::string abs = std::filesystem::absolute(global.repo, ec).string();
+      if (!ec) o_.repo = abs;
+    }
     VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> argv, NbdkitCommand(o_));
     const std::string uri = ServeUri(o_);
     std::fprintf(

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <optional>
 
+#include "backend/rados_location.h"
 #include "cli/command.h"
 #include "util/cli_exit.h"
 #include "util/status.h"
@@ -31,8 +32,18 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global flags are accepted after the subcommand too
   vcsnap::cli::GlobalOptions global;
   app.add_option("-r,--repo", global.repo,
-                 "repository location (a local directory)")
-      ->envname("VCSNAP_REPO");
+                 "repository location: a local directory, or "
+                 "rados://POOL[/NAMESPACE][?pds_pool=P&conf=PATH&...]")
+      ->envname("VCSNAP_REPO")
+      ->check(
+          [](const std::string& location) -> std::string {
+            // A malformed rados:// location is bad usage (exit 2).
+            if (!vcsnap::IsRadosLocation(location)) return "";
+            vcsnap::Result<vcsnap::RadosLocation> l =
+                vcsnap::ParseRadosLocation(location);
+            return l.ok() ? "" : l.status().message();
+          },
+          "repository location");
 
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(vcsnap::cli::MakeInitCommand());

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The whole product on a Ceph cluster, with several agents at once: one
+# repository in RADOS (VM stores in pool vcsnap-vm, the PDS in vcsnap-pds),
+# three `vcsnap backup` processes writing different VMs concurrently for
+# three days, a second agent refused while one holds a VM, a concurrent
+# `pds update`, then restore byte-exact, check --read-data, forget, gc,
+# compact, serve over NBD, and the errors an operator meets with a wrong
+# location.
+# Usage: rados-test.sh path/to/vcsnap path/to/vcsnap-fleetgen CEPH_CONF [normal|asan]
+# CEPH_CONF: a cluster from scripts/ceph-test-cluster.sh (CTest's `ceph`
+# fixture provides one). The serve part runs only in the normal build (see
+# cli-test.sh for why).
+set -uo pipefail
+vcsnap="$1"
+fleetgen="$2"
+conf="$3"
+flavour="${4:-normal}"
+tmp="$(mktemp -d)"
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+[[ -r $conf ]] || { echo "FAIL: no Ceph conf at $conf"; exit 1; }
+ns="rt$$x$RANDOM"
+r="rados://vcsnap-vm/$ns?conf=$conf&timeout=30"
+f="$tmp/fleet"
+fails=0
+checks=0
+
+fail() {
+  echo "FAIL: $*"
+  fails=$((fails + 1))
+}
+
+# run CMD...: must succeed.
+run() {
+  checks=$((checks + 1))
+  if ! "$@" >"$tmp/out" 2>&1; then
+    fail "$*"
+    sed 's/^/    /' "$tmp/out" | head -5
+  fi
+}
+
+# expect RC REGEX CMD...: exit code RC and REGEX somewhere in the output.
+expect() {
+  local want="$1" re="$2"
+  shift 2
+  checks=$((checks + 1))
+  "$@" >"$tmp/out" 2>&1
+  local rc=$?
+  if [[ $rc != "$want" ]] || ! grep -Eq -- "$re" "$tmp/out"; then
+    fail "$* -> rc $rc (want $want, /$re/)"
+    sed 's/^/    /' "$tmp/out" | head -5
+  fi
+}
+
+"$fleetgen" generate --out "$f" --vms 4 --days 3 --size 48MiB --seed 11 \
+  >/dev/null || { echo "FAIL: fleetgen"; exit 1; }
+expect 0 "created vcsnap repository" "$vcsnap" --repo "$r&pds_pool=vcsnap-pds" init
+expect 1 "keeps its PDS in pool 'vcsnap-pds', not 'vcsnap-vm'" \
+  "$vcsnap" --repo "$r&pds_pool=vcsnap-vm" snapshots
+expect 1 "no vcsnap repository in rados:vcsnap-vm/none-$ns.*vcsnap init" \
+  "$vcsnap" --repo "rados://vcsnap-vm/none-$ns?conf=$conf" snapshots
+expect 1 "RADOS pool 'no-such-pool' does not exist" \
+  "$vcsnap" --repo "rados://no-such-pool?conf=$conf" snapshots
+expect 2 "--repo: .*unknown key 'colour'" "$vcsnap" --repo "$r&colour=blue" snapshots
+
+# Three agents, one VM each, at the same time; vm-03 is backed up by the
+# first agent after its own VM (a host with two VMs).
+for day in 0 1 2; do
+  pids=()
+  for vm in vm-00 vm-01 vm-02; do
+    img="$f/$vm/day-0$day.img"
+    bitmap=()
+    [[ $day -gt 0 ]] && bitmap=(--bitmap "${img%.img}.bitmap")
+    (
+      "$vcsnap" --repo "$r" backup --vm "$vm" --image "$img" "${bitmap[@]}" --json \
+        >"$tmp/$vm.$day.json" 2>"$tmp/$vm.$day.err" &&
+        if [[ $vm == vm-00 ]]; then
+          "$vcsnap" --repo "$r" backup --vm vm-03 --image "$f/vm-03/day-0$day.img" \
+            >"$tmp/vm-03.$day.json" 2>"$tmp/vm-03.$day.err"
+        fi
+    ) &
+    pids+=($!)
+  done
+  # While they run, the PDS is recomputed from day 1 on (it takes its own
+  # lease; backups read whichever generation is published).
+  if [[ $day -ge 1 ]]; then
+    run "$vcsnap" --repo "$r" pds update --fraction 0.05
+  fi
+  for i in "${!pids[@]}"; do
+    checks=$((checks + 1))
+    wait "${pids[$i]}" || {
+      fail "agent $i day $day"
+      cat "$tmp"/vm-0*."$day".err | head -5
+    }
+  done
+done
+expect 0 "vm-03 +3 " "$vcsnap" --repo "$r" snapshots
+
+# Two agents on one VM: the second is refused while the first holds it.
+# The first reads its image through nbdkit's delay filter, so it holds the
+# VM's lease for a few seconds.
+nbdkit -U - --filter=delay file "$f/vm-01/day-02.img" rdelay=150ms \
+  --run "'$vcsnap' --repo '$r' backup --vm vm-01 --image \$uri" \
+  >"$tmp/slow.out" 2>&1 &
+slow=$!
+for _ in $(seq 500); do
+  rados -c "$conf" -p vcsnap-vm --namespace "$ns" stat vm/vm-01/lease \
+    >/dev/null 2>&1 && break
+  sleep 0.01
+done
+expect 1 "vm-01.*is locked by" \
+  "$vcsnap" --repo "$r" backup --vm vm-01 --image "$f/vm-01/day-02.img"
+checks=$((checks + 1))
+wait "$slow" || fail "the first agent's backup of vm-01 failed: $(head -3 "$tmp/slow.out")"
+
+# Where the objects went: chunk stores in vcsnap-vm, the PDS in vcsnap-pds.
+rados -c "$conf" -p vcsnap-pds --namespace "$ns" ls >"$tmp/pds.ls" 2>&1
+checks=$((checks + 1))
+grep -q "^pds/" "$tmp/pds.ls" || fail "no pds/ objects in pool vcsnap-pds"
+rados -c "$conf" -p vcsnap-vm --namespace "$ns" ls >"$tmp/vm.ls" 2>&1
+checks=$((checks + 1))
+if grep -q "^pds/" "$tmp/vm.ls" || ! grep -q "^vm/vm-00/store/" "$tmp/vm.ls"; then
+  fail "pool vcsnap-vm holds pds/ objects or no VM store"
+fi
+
+# Every VM's last snapshot restores byte-exact.
+for vm in vm-00 vm-01 vm-02 vm-03; do
+  run "$vcsnap" --repo "$r" restore --vm "$vm" --snapshot latest \
+    --output "$tmp/$vm.out" --verify
+  checks=$((checks + 1))
+  cmp -s "$tmp/$vm.out" "$f/$vm/day-02.img" || fail "$vm restore differs"
+  rm -f "$tmp/$vm.out"
+done
+expect 0 " 0 problems" "$vcsnap" --repo "$r" check --read-data
+expect 0 "forgot" "$vcsnap" --repo "$r" forget --vm vm-00 --keep-last 1
+expect 0 "." "$vcsnap" --repo "$r" gc --vm vm-00
+expect 0 "." "$vcsnap" --repo "$r" compact --threshold 0
+expect 0 " 0 problems" "$vcsnap" --repo "$r" check --read-data
+run "$vcsnap" --repo "$r" restore --vm vm-00 --snapshot latest --output "$tmp/a.out"
+checks=$((checks + 1))
+cmp -s "$tmp/a.out" "$f/vm-00/day-02.img" || fail "vm-00 after forget/gc/compact differs"
+rm -f "$tmp/a.out"
+
+if [[ $flavour == normal ]]; then
+  expect 0 "" "$vcsnap" --repo "$r" serve --vm vm-02 --snapshot latest \
+    --run "qemu-img compare -f raw -F raw \$uri $f/vm-02/day-02.img"
+else
+  echo "rados-test: serve left out in the $flavour build (see cli-test.sh)"
+fi
+
+echo "rados-test: $checks checks, $fails failed"
+[[ $fails -eq 0 ]]

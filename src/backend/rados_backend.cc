@@ -33,6 +33,37 @@ void CopyOut(librados::bufferlist& bl, Bytes* out) {
   }
 }
 
+// The layout record: written once by init (with `wanted` as the PDS pool),
+// the truth for every later open.
+Result<RadosLayout> LoadLayout(librados::IoCtx& io, const std::string& where,
+                               bool create, const std::string& wanted) {
+  const std::string name(kRadosLayoutObject);
+  librados::bufferlist raw;
+  int r = io.read(name, raw, 4096, 0);
+  if (r == -ENOENT) {
+    if (!create) {
+      return Status::NotFound("no vcsnap repository in " + where +
+                              " (no layout record); run 'vcsnap init' first");
+    }
+    librados::ObjectWriteOperation op;
+    op.create(/*exclusive=*/true);
+    librados::bufferlist bl = Copy(EncodeRadosLayout({wanted}));
+    op.write_full(bl);
+    r = io.operate(name, &op);
+    if (r == 0) return RadosLayout{wanted};
+    if (r != -EEXIST) return RadosError("write layout record of", where, r);
+    // A concurrent init won: use what it recorded.
+    raw.clear();
+    r = io.read(name, raw, 4096, 0);
+  }
+  if (r < 0) return RadosError("read layout record of", where, r);
+  Bytes bytes;
+  CopyOut(raw, &bytes);
+  Result<RadosLayout> decoded = DecodeRadosLayout(bytes);
+  if (!decoded.ok()) return decoded.status().WithContext(where);
+  return decoded;
+}
+
 }  // namespace
 
 struct RadosBackend::Impl {
@@ -126,47 +157,15 @@ Result<std::unique_ptr<RadosBackend>> RadosBackend::Open(
   VCSNAP_RETURN_IF_ERROR(open_pool(loc.pool, impl->main));
   impl->pool = loc.pool;
 
-  // The layout record: written once by init, the truth for every later open.
-  const std::string layout_name(kRadosLayoutObject);
-  librados::bufferlist raw;
-  r = impl->main.read(layout_name, raw, 4096, 0);
-  RadosLayout layout;
   // What the location asks for; pds_pool == pool means "no PDS pool".
-  const bool pds_given = !loc.pds_pool.empty();
   const std::string wanted = loc.pds_pool == loc.pool ? "" : loc.pds_pool;
-  if (r == -ENOENT) {
-    if (!create) {
-      return Status::NotFound("no vcsnap repository in " + where +
-                              " (no layout record); run 'vcsnap init' first");
-    }
-    layout.pds_pool = wanted;
-    Bytes enc = EncodeRadosLayout(layout);
-    librados::ObjectWriteOperation op;
-    op.create(/*exclusive=*/true);
-    librados::bufferlist bl = Copy(enc);
-    op.write_full(bl);
-    r = impl->main.operate(layout_name, &op);
-    if (r < 0 && r != -EEXIST) return fail("write layout record of", r);
-    if (r == -EEXIST) {  // a concurrent init won; use what it recorded
-      raw.clear();
-      r = impl->main.read(layout_name, raw, 4096, 0);
-      if (r < 0) return fail("read layout record of", r);
-    }
-  } else if (r < 0) {
-    return fail("read layout record of", r);
-  }
-  if (raw.length() > 0) {
-    Bytes bytes;
-    CopyOut(raw, &bytes);
-    Result<RadosLayout> decoded = DecodeRadosLayout(bytes);
-    if (!decoded.ok()) return decoded.status().WithContext(where);
-    layout = std::move(*decoded);
-    if (pds_given && wanted != layout.pds_pool) {
-      return Status::InvalidArgument(
-          where + " keeps its PDS in pool '" +
-          (layout.pds_pool.empty() ? loc.pool : layout.pds_pool) + "', not '" +
-          loc.pds_pool + "' (pds_pool= is fixed at init)");
-    }
+  VCSNAP_ASSIGN_OR_RETURN(RadosLayout layout,
+                          LoadLayout(impl->main, where, create, wanted));
+  if (!loc.pds_pool.empty() && wanted != layout.pds_pool) {
+    return Status::InvalidArgument(
+        where + " keeps its PDS in pool '" +
+        (layout.pds_pool.empty() ? loc.pool : layout.pds_pool) + "', not '" +
+        loc.pds_pool + "' (pds_pool= is fixed at init)");
   }
   impl->split = !layout.pds_pool.empty();
   impl->pds_pool = impl->split ? layout.pds_pool : loc.pool;

@@ -200,11 +200,14 @@ TEST_F(RadosTest, DamagedLayoutRecordIsCorruption) {
   const std::string ns = FreshNamespace();
   ASSERT_OK(OpenUrl(Url(ns, true), true));
   RawPool vm(kVmPool, ns);
-  Bytes bad = EncodeRadosLayout({kPdsPool});
-  bad[bad.size() / 2] ^= 0x40;
-  ASSERT_EQ(vm.Put(std::string(kRadosLayoutObject), bad), 0);
-  EXPECT_THAT(OpenUrl(Url(ns, false), false),
-              StatusIsWith(StatusCode::kCorruption, "RADOS layout record"));
+  Bytes flipped = EncodeRadosLayout({kPdsPool});
+  flipped[flipped.size() / 2] ^= 0x40;
+  for (const Bytes& bad : {flipped, Bytes()}) {
+    ASSERT_EQ(vm.Put(std::string(kRadosLayoutObject), bad), 0);
+    EXPECT_THAT(OpenUrl(Url(ns, false), false),
+                StatusIsWith(StatusCode::kCorruption, "RADOS layout record"))
+        << bad.size() << " bytes";
+  }
 }
 
 TEST_F(RadosTest, MissingPoolsAreNamed) {

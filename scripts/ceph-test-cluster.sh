@@ -3,6 +3,7 @@
 #
 #   scripts/ceph-test-cluster.sh up DIR [NOSD] [memstore|bluestore]
 #   scripts/ceph-test-cluster.sh down DIR
+#   scripts/ceph-test-cluster.sh stop-osd DIR N | start-osd DIR N
 #
 # `up` starts 1 monitor and NOSD OSDs (default 1, memstore) bound to
 # 127.0.0.1 only, with cephx, no mgr and no systemd: every daemon runs in the
@@ -17,6 +18,9 @@
 # signals only the PIDs this cluster recorded, and only while their
 # command line still names DIR/ceph.conf (PIDs get reused), waits for them,
 # then removes DIR (KEEP=1 keeps it, for the logs).
+#
+# `stop-osd` stops OSD N (SIGTERM, waits for it to exit); `start-osd` starts
+# it again (a memstore OSD comes back empty and is backfilled by its peers).
 #
 # Needs ceph-mon, ceph-osd and ceph-common (scripts/setup.sh installs them).
 # Recipe measured in ../shared/notes/ceph-memcached.md; start ~5 s, stop ~5 s.
@@ -168,6 +172,27 @@ EOF
   echo "$D/ceph.conf"
 }
 
+osd_pid() {  # PID of the running osd.$1 of this cluster, if any
+  local p
+  p=$(cat "$D/run/osd.$1.pid" 2>/dev/null) || return 1
+  ours "$p" && echo "$p"
+}
+
+stop_osd() {
+  local p
+  p=$(osd_pid "$1") || die "osd.$1 is not running"
+  kill -TERM "$p"
+  for _ in $(seq 100); do ours "$p" || return 0; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+}
+
+start_osd() {
+  [[ -d $D/osd.$1 ]] || die "no osd.$1 in $D"
+  if osd_pid "$1" >/dev/null; then die "osd.$1 is already running"; fi
+  ceph-osd -c "$D/ceph.conf" -i "$1" -f >> "$D/log/osd.$1.out" 2>&1 &
+  echo $! >> "$D/pids"
+}
+
 cmd=${1:-}
 [[ -n ${2:-} ]] || die "usage: $0 up DIR [NOSD] [memstore|bluestore] | down DIR"
 D=$(realpath -m "$2")
@@ -182,5 +207,7 @@ case $cmd in
     up "$nosd" "$store"
     ;;
   down) down ;;
+  stop-osd) [[ ${3:-} =~ ^[0-9]+$ ]] || die "stop-osd DIR N"; stop_osd "$3" ;;
+  start-osd) [[ ${3:-} =~ ^[0-9]+$ ]] || die "start-osd DIR N"; start_osd "$3" ;;
   *) die "usage: $0 up DIR [NOSD] [memstore|bluestore] | down DIR" ;;
 esac

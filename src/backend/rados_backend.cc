@@ -17,6 +17,14 @@ Status RadosError(std::string_view op, std::string_view what, int r) {
     return Status::InvalidArgument(std::string(op) + " " + std::string(what) +
                                    ": object too large for RADOS (EFBIG)");
   }
+  if (r == -ETIMEDOUT) {
+    return Status::IOError(
+        std::string(op) + " " + std::string(what) +
+            ": timed out (no answer within the location's timeout=; are the "
+            "monitors reachable and every placement group active? see 'ceph "
+            "health detail')",
+        /*retryable=*/true);
+  }
   return ErrnoToStatus(op, what, -r);
 }
 
@@ -139,11 +147,7 @@ Result<std::unique_ptr<RadosBackend>> RadosBackend::Open(
   impl->cluster.conf_set("rados_mon_op_timeout", t.c_str());
   impl->cluster.conf_set("client_mount_timeout", t.c_str());
   r = impl->cluster.connect();
-  if (r < 0) {
-    return Status::IOError(
-        "connect to the Ceph cluster for " + where + ": " + std::strerror(-r),
-        /*retryable=*/r == -ETIMEDOUT);
-  }
+  if (r < 0) return RadosError("connect to the Ceph cluster for", where, r);
   auto open_pool = [&](const std::string& pool, librados::IoCtx& io) -> Status {
     int rr = impl->cluster.ioctx_create(pool.c_str(), io);
     if (rr == -ENOENT) {

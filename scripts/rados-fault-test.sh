@@ -17,26 +17,8 @@ cluster="$here/ceph-test-cluster.sh"
 tmp="$(mktemp -d)"
 c="$tmp/ceph"
 trap '"$cluster" down "$c" >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
-
-# expect RC REGEX CMD...: exit code RC and REGEX somewhere in the output.
-expect() {
-  local want="$1" re="$2"
-  shift 2
-  checks=$((checks + 1))
-  "$@" >"$tmp/out" 2>&1
-  local rc=$?
-  if [[ $rc != "$want" ]] || ! grep -Eq -- "$re" "$tmp/out"; then
-    fail "$* -> rc $rc (want $want, /$re/)"
-    sed 's/^/    /' "$tmp/out" | head -5
-  fi
-}
+# shellcheck source=test-lib.sh
+source "$(dirname "$0")/test-lib.sh"
 
 "$cluster" up "$c" 3 >/dev/null || { echo "FAIL: cluster did not start"; exit 1; }
 conf="$c/ceph.conf"

@@ -21,35 +21,8 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 ns="rt$$x$RANDOM"
 r="rados://vcsnap-vm/$ns?conf=$conf&timeout=30"
 f="$tmp/fleet"
-fails=0
-checks=0
-
-fail() {
-  echo "FAIL: $*"
-  fails=$((fails + 1))
-}
-
-# run CMD...: must succeed.
-run() {
-  checks=$((checks + 1))
-  if ! "$@" >"$tmp/out" 2>&1; then
-    fail "$*"
-    sed 's/^/    /' "$tmp/out" | head -5
-  fi
-}
-
-# expect RC REGEX CMD...: exit code RC and REGEX somewhere in the output.
-expect() {
-  local want="$1" re="$2"
-  shift 2
-  checks=$((checks + 1))
-  "$@" >"$tmp/out" 2>&1
-  local rc=$?
-  if [[ $rc != "$want" ]] || ! grep -Eq -- "$re" "$tmp/out"; then
-    fail "$* -> rc $rc (want $want, /$re/)"
-    sed 's/^/    /' "$tmp/out" | head -5
-  fi
-}
+# shellcheck source=test-lib.sh
+source "$(dirname "$0")/test-lib.sh"
 
 "$fleetgen" generate --out "$f" --vms 4 --days 3 --size 48MiB --seed 11 \
   >/dev/null || { echo "FAIL: fleetgen"; exit 1; }

@@ -3,21 +3,25 @@
 # repository in RADOS (VM stores in pool vcsnap-vm, the PDS in vcsnap-pds),
 # three `vcsnap backup` processes writing different VMs concurrently for
 # three days, a second agent refused while one holds a VM, a concurrent
-# `pds update`, then restore byte-exact, check --read-data, forget, gc,
-# compact, serve over NBD, and the errors an operator meets with a wrong
-# location.
-# Usage: rados-test.sh path/to/vcsnap path/to/vcsnap-fleetgen CEPH_CONF [normal|asan]
+# `pds update`, the PDS index shared in memcached, then restore byte-exact,
+# check --read-data, forget, gc, compact, serve over NBD, and the errors an
+# operator meets with a wrong location.
+# Usage: rados-test.sh path/to/vcsnap path/to/vcsnap-fleetgen CEPH_CONF \
+#          MEMCACHED_DIR [normal|asan]
 # CEPH_CONF: a cluster from scripts/ceph-test-cluster.sh (CTest's `ceph`
-# fixture provides one). The serve part runs only in the normal build (see
+# fixture provides one); MEMCACHED_DIR: servers from
+# scripts/memcached-test-servers.sh (the `memcached` fixture). The serve part runs only in the normal build (see
 # cli-test.sh for why).
 set -uo pipefail
 vcsnap="$1"
 fleetgen="$2"
 conf="$3"
-flavour="${4:-normal}"
+mc_dir="$4"
+flavour="${5:-normal}"
 tmp="$(mktemp -d)"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 [[ -r $conf ]] || { echo "FAIL: no Ceph conf at $conf"; exit 1; }
+mc=$(cat "$mc_dir/location" 2>/dev/null) || { echo "FAIL: no memcached location in $mc_dir"; exit 1; }
 ns="rt$$x$RANDOM"
 r="rados://vcsnap-vm/$ns?conf=$conf&timeout=30"
 f="$tmp/fleet"
@@ -34,6 +38,7 @@ expect 1 "no vcsnap repository in rados:vcsnap-vm/none-$ns.*vcsnap init" \
 expect 1 "RADOS pool 'no-such-pool' does not exist" \
   "$vcsnap" --repo "rados://no-such-pool?conf=$conf" snapshots
 expect 2 "--repo: .*unknown key 'colour'" "$vcsnap" --repo "$r&colour=blue" snapshots
+expect 1 "no PDS published yet" "$vcsnap" --repo "$r" pds load --memcached "$mc"
 
 # Three agents, one VM each, at the same time; vm-03 is backed up by the
 # first agent after its own VM (a host with two VMs).
@@ -44,7 +49,8 @@ for day in 0 1 2; do
     bitmap=()
     [[ $day -gt 0 ]] && bitmap=(--bitmap "${img%.img}.bitmap")
     (
-      "$vcsnap" --repo "$r" backup --vm "$vm" --image "$img" "${bitmap[@]}" --json \
+      "$vcsnap" --repo "$r" backup --vm "$vm" --image "$img" "${bitmap[@]}" \
+        --pds-index "$mc" --json \
         >"$tmp/$vm.$day.json" 2>"$tmp/$vm.$day.err" &&
         if [[ $vm == vm-00 ]]; then
           "$vcsnap" --repo "$r" backup --vm vm-03 --image "$f/vm-03/day-0$day.img" \
@@ -56,7 +62,7 @@ for day in 0 1 2; do
   # While they run, the PDS is recomputed from day 1 on (it takes its own
   # lease; backups read whichever generation is published).
   if [[ $day -ge 1 ]]; then
-    run "$vcsnap" --repo "$r" pds update --fraction 0.05
+    run "$vcsnap" --repo "$r" pds update --fraction 0.05 --memcached "$mc"
   fi
   for i in "${!pids[@]}"; do
     checks=$((checks + 1))
@@ -84,6 +90,28 @@ expect 1 "vm-01.*is locked by" \
   "$vcsnap" --repo "$r" backup --vm vm-01 --image "$f/vm-01/day-02.img"
 checks=$((checks + 1))
 wait "$slow" || fail "the first agent's backup of vm-01 failed: $(head -3 "$tmp/slow.out")"
+
+# The shared index answers as the repository's own: two new VMs from the
+# same image, one through memcached, one through the file index (both look
+# level 3 up in deferred batches), find the same bytes at level 3. An unreachable memcached falls back to the file
+# index and says so.
+lvl3() { jq -r '.bytes.level3' "$1"; }
+expect 0 "loaded PDS generation [0-9]+ \([0-9]+ entries\) into $mc" \
+  "$vcsnap" --repo "$r" pds load --memcached "$mc"
+"$vcsnap" --repo "$r" backup --vm m-mc --image "$f/vm-03/day-02.img" \
+  --pds-index "$mc" --json >"$tmp/m-mc.json" 2>"$tmp/m-mc.err"
+"$vcsnap" --repo "$r" backup --vm m-mem --image "$f/vm-03/day-02.img" \
+  --pds-index file --json >"$tmp/m-mem.json" 2>&1
+checks=$((checks + 1))
+if [[ $(lvl3 "$tmp/m-mc.json") != "$(lvl3 "$tmp/m-mem.json")" ]] ||
+  [[ $(lvl3 "$tmp/m-mc.json") -le 0 ]] || [[ -s $tmp/m-mc.err ]]; then
+  fail "level 3 through memcached $(lvl3 "$tmp/m-mc.json") vs file index $(lvl3 "$tmp/m-mem.json") ($(head -2 "$tmp/m-mc.err"))"
+fi
+expect 0 "not loaded into memcached 127.0.0.1:9|memcached 127.0.0.1:9.*file index" \
+  "$vcsnap" --repo "$r" backup --vm m-dead --image "$f/vm-03/day-02.img" \
+  --pds-index memcached://127.0.0.1:9
+expect 2 "--pds-index" "$vcsnap" --repo "$r" backup --vm m-bad \
+  --image "$f/vm-03/day-02.img" --pds-index memcached://nohost
 
 # Where the objects went: chunk stores in vcsnap-vm, the PDS in vcsnap-pds.
 rados -c "$conf" -p vcsnap-pds --namespace "$ns" ls >"$tmp/pds.ls" 2>&1

@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libnbd-dev qemu-utils nbdkit nbdkit-plugin-dev
   librados-dev libradospp-dev ceph-mon ceph-osd ceph-common
+  memcached libmemcached-dev
   e2fsprogs jq bc
 )
 

@@ -14,6 +14,7 @@
 #include "backup/backup.h"
 #include "cli/command.h"
 #include "cli/report.h"
+#include "pds/pds_memcached.h"
 #include "recipe/names.h"
 #include "repo/repository.h"
 #include "util/units.h"
@@ -98,8 +99,9 @@ class BackupCommand final : public Command {
     sub->add_option("--threads", threads_,
                     "chunking threads per VM (0: all cores / parallel)");
     sub->add_option("--pds-index", pds_mode_,
-                    "PDS index: memory (in-process table) or file (low "
-                    "memory, sorted-file lookups)")
+                    "PDS index: memory (in-process table), file (low "
+                    "memory, sorted-file lookups) or "
+                    "memcached://HOST:PORT[,...] (shared; see 'pds load')")
         ->capture_default_str();
     sub->add_flag("--json", json_, "print the result as JSON");
     return sub;
@@ -144,8 +146,13 @@ class BackupCommand final : public Command {
             " is not a power of two of at least 512");
       }
     }
-    if (pds_mode_ != "memory" && pds_mode_ != "file") {
-      return Status::InvalidArgument("--pds-index must be memory or file");
+    if (IsMemcachedLocation(pds_mode_)) {
+      VCSNAP_RETURN_IF_ERROR(
+          ParseMemcachedLocation(pds_mode_).status().WithContext(
+              "--pds-index"));
+    } else if (pds_mode_ != "memory" && pds_mode_ != "file") {
+      return Status::InvalidArgument(
+          "--pds-index must be memory, file or memcached://HOST:PORT[,...]");
     }
     if (parallel_ < 1 || parallel_ > 256) {
       return Status::InvalidArgument("--parallel must be from 1 to 256");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "pds/pds_memcached.h"
 #include "pds/pds_retire.h"
 #include "pds/pds_table.h"
 #include "pds/pds_update.h"
@@ -17,10 +18,43 @@ namespace vcsnap::cli {
 
 Result<std::unique_ptr<PdsIndex>> LoadPdsIndex(Repository& repo,
                                                const std::string& mode) {
+  if (IsMemcachedLocation(mode)) {
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<MemcachedServer> servers,
+                            ParseMemcachedLocation(mode));
+    Result<uint32_t> current = ReadCurrentPds(repo.backend());
+    if (!current.ok()) {
+      if (current.status().IsNotFound()) return std::unique_ptr<PdsIndex>();
+      return current.status();
+    }
+    Result<std::unique_ptr<MemcachedPdsIndex>> mc =
+        MemcachedPdsIndex::Open(repo.config().repo_id, *current, servers);
+    if (mc.ok()) return std::unique_ptr<PdsIndex>(std::move(*mc));
+    std::fprintf(stderr,
+                 "vcsnap: note: %s; using the file index of the repository "
+                 "instead\n",
+                 mc.status().message().c_str());
+    return LoadCurrentPdsIndex(repo.backend(), /*file_index=*/true);
+  }
   return LoadCurrentPdsIndex(repo.backend(), mode == "file");
 }
 
 namespace {
+
+// Copies the index of `generation` into the memcached servers at `location`.
+Result<MemcachedLoadResult> LoadIntoMemcached(Repository& repo,
+                                              uint32_t generation,
+                                              const std::string& location) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<MemcachedServer> servers,
+                          ParseMemcachedLocation(location));
+  return LoadPdsIndexIntoMemcached(repo.backend(), repo.config().repo_id,
+                                   generation, servers);
+}
+
+void PrintLoaded(const MemcachedLoadResult& r, const std::string& location) {
+  std::printf("  loaded PDS generation %u (%llu entries) into %s in %.2f s\n",
+              r.generation, static_cast<unsigned long long>(r.entries),
+              location.c_str(), r.seconds);
+}
 
 class PdsCommand final : public Command {
  public:
@@ -36,7 +70,18 @@ class PdsCommand final : public Command {
     update_->add_flag("--no-retire", no_retire_,
                       "keep every older generation (default: retire those "
                       "no live snapshot or running backup references)");
+    update_->add_option("--memcached", memcached_,
+                        "also load the new index into these memcached servers "
+                        "(memcached://HOST:PORT[,HOST:PORT...])");
     update_->add_flag("--json", json_, "print the result as JSON");
+    load_ = sub->add_subcommand(
+        "load",
+        "copy the PDS index in force into memcached servers (after "
+        "they restarted, or to add the shared index)");
+    load_
+        ->add_option("--memcached", memcached_,
+                     "memcached://HOST:PORT[,HOST:PORT...]")
+        ->required();
     retire_ = sub->add_subcommand(
         "retire",
         "delete older PDS generations that no live snapshot references");
@@ -47,7 +92,12 @@ class PdsCommand final : public Command {
   }
 
   Status Validate() override {
-    if (retire_->parsed()) return Status::Ok();
+    if (!memcached_.empty()) {
+      VCSNAP_RETURN_IF_ERROR(ParseMemcachedLocation(memcached_)
+                                 .status()
+                                 .WithContext("--memcached"));
+    }
+    if (retire_->parsed() || load_->parsed()) return Status::Ok();
     if (!memory_.empty()) {
       VCSNAP_ASSIGN_OR_RETURN(options_.memory, ParseByteSize(memory_));
       if (options_.memory == 0) {
@@ -63,7 +113,24 @@ class PdsCommand final : public Command {
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
     if (retire_->parsed()) return Retire(*repo);
+    if (load_->parsed()) {
+      Result<uint32_t> current = ReadCurrentPds(repo->backend());
+      if (current.status().IsNotFound()) {
+        return Status::NotFound(
+            "no PDS published yet: run 'vcsnap pds update'");
+      }
+      VCSNAP_RETURN_IF_ERROR(current.status());
+      VCSNAP_ASSIGN_OR_RETURN(MemcachedLoadResult l,
+                              LoadIntoMemcached(*repo, *current, memcached_));
+      PrintLoaded(l, memcached_);
+      return Status::Ok();
+    }
     VCSNAP_ASSIGN_OR_RETURN(PdsUpdateResult r, RunPdsUpdate(*repo, options_));
+    // The new generation is published: load it before anything can fail on
+    // retiring; a failure here leaves backups on the file index (they say so).
+    Result<MemcachedLoadResult> loaded =
+        memcached_.empty() ? Result<MemcachedLoadResult>(MemcachedLoadResult{})
+                           : LoadIntoMemcached(*repo, r.generation, memcached_);
     const PopularityReport& p = r.report;
     if (json_) {
       nlohmann::json j = {{"generation", r.generation},
@@ -81,7 +148,11 @@ class PdsCommand final : public Command {
                           {"seconds", r.seconds},
                           {"retire", RetireJson(r.retire)}};
       if (!r.retire_error.ok()) j["retire_error"] = r.retire_error.message();
+      if (!memcached_.empty()) j["memcached_loaded"] = loaded.ok();
       std::printf("%s\n", j.dump().c_str());
+      VCSNAP_RETURN_IF_ERROR(loaded.status().WithContext(
+          "the new generation is published, but loading it into memcached "
+          "failed"));
       return r.retire_error;
     }
     std::printf(
@@ -100,6 +171,10 @@ class PdsCommand final : public Command {
                   static_cast<unsigned long long>(r.fp_records_pruned));
     }
     if (options_.retire && r.retire_error.ok()) PrintRetire(r.retire, false);
+    if (!memcached_.empty() && loaded.ok()) PrintLoaded(*loaded, memcached_);
+    VCSNAP_RETURN_IF_ERROR(loaded.status().WithContext(
+        "the new generation is published, but loading it into memcached "
+        "failed"));
     return r.retire_error.WithContext(
         "the new generation is published, but retiring old ones failed");
   }
@@ -161,6 +236,8 @@ class PdsCommand final : public Command {
 
   CLI::App* update_ = nullptr;
   CLI::App* retire_ = nullptr;
+  CLI::App* load_ = nullptr;
+  std::string memcached_;
   bool no_retire_ = false;
   PdsRetireOptions retire_options_;
   double fraction_ = 0;

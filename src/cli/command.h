@@ -54,8 +54,11 @@ std::unique_ptr<Command> MakeProtectCommand();
 std::unique_ptr<Command> MakeCompactCommand();
 std::unique_ptr<Command> MakeCheckCommand();
 
-// The PDS index in force, for backups: "memory" (in-process table) or
-// "file" (low-memory sorted-file lookups); null when there is no PDS yet.
+// The PDS index in force, for backups: "memory" (in-process table), "file"
+// (low-memory sorted-file lookups) or a memcached location (shared across
+// the cluster; when the generation in force is not loaded there or no
+// server answers, says so on stderr and falls back to "file"); null when
+// there is no PDS yet.
 Result<std::unique_ptr<PdsIndex>> LoadPdsIndex(Repository& repo,
                                                const std::string& mode);
 

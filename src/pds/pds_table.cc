@@ -121,10 +121,8 @@ Result<PdsIndexMeta> ReadPdsIndexMeta(Backend& backend, uint32_t generation) {
   return m;
 }
 
-namespace {
-
-Result<std::vector<PdsIndexEntry>> ReadPart(Backend& backend, uint32_t g,
-                                            uint32_t part) {
+Result<std::vector<PdsIndexEntry>> ReadPdsIndexPart(Backend& backend,
+                                                    uint32_t g, uint32_t part) {
   const std::string name = PartName(g, part);
   VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend.Get(name));
   VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
@@ -148,8 +146,6 @@ Result<std::vector<PdsIndexEntry>> ReadPart(Backend& backend, uint32_t g,
   }
   return out;
 }
-
-}  // namespace
 
 // --- PdsTable ---
 
@@ -189,7 +185,7 @@ Result<std::unique_ptr<PdsTable>> PdsTable::Load(Backend& backend,
   all.reserve(meta.entries);
   for (uint32_t p = 0; p < meta.fences.size(); ++p) {
     VCSNAP_ASSIGN_OR_RETURN(std::vector<PdsIndexEntry> part,
-                            ReadPart(backend, generation, p));
+                            ReadPdsIndexPart(backend, generation, p));
     if (!all.empty() && !part.empty() && !(all.back().fp < part.front().fp)) {
       return Status::Corruption("PDS index " + std::to_string(generation) +
                                 ": parts out of order");
@@ -243,7 +239,7 @@ Result<PdsFileIndex::Part> PdsFileIndex::LoadPart(uint32_t part) const {
     if (const Part* hit = cache_.Find(part)) return *hit;
   }
   VCSNAP_ASSIGN_OR_RETURN(std::vector<PdsIndexEntry> entries,
-                          ReadPart(*backend_, meta_.generation, part));
+                          ReadPdsIndexPart(*backend_, meta_.generation, part));
   auto p =
       std::make_shared<const std::vector<PdsIndexEntry>>(std::move(entries));
   std::lock_guard lock(mu_);

@@ -62,6 +62,11 @@ struct PdsIndexMeta {
   std::vector<Fingerprint> fences;  // first fp of each part
 };
 Result<PdsIndexMeta> ReadPdsIndexMeta(Backend& backend, uint32_t generation);
+// Part `part` (< meta.fences.size()) of the index of `generation`, checked
+// (sorted, count within bounds).
+Result<std::vector<PdsIndexEntry>> ReadPdsIndexPart(Backend& backend,
+                                                    uint32_t generation,
+                                                    uint32_t part);
 
 class PdsTable final : public PdsIndex {
  public:

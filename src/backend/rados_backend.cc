@@ -322,10 +322,12 @@ Result<std::vector<ObjectInfo>> RadosBackend::List(std::string_view prefix) {
   for (Source& s : sources) {
     VCSNAP_ASSIGN_OR_RETURN(s.names,
                             impl_->ListNames(*s.io, prefix, describe_));
-    if (impl_->split && s.io == &impl_->main) {
-      // "pds/..." objects in the main pool are not part of this repository.
-      std::erase_if(s.names, [](const std::string& n) {
-        return n.starts_with(kRadosPdsPrefix);
+    if (impl_->split) {
+      // Only "pds/..." objects of the PDS pool, and only the others of the
+      // main pool, belong to this repository.
+      const bool want_pds = s.io == &impl_->pds;
+      std::erase_if(s.names, [want_pds](const std::string& n) {
+        return n.starts_with(kRadosPdsPrefix) != want_pds;
       });
     }
   }

@@ -149,10 +149,15 @@ TEST_F(RadosTest, PdsObjectsLiveInThePdsPool) {
   EXPECT_THAT(Names(**b, "pds/"), ElementsAre("pds/g1/c0"));
   EXPECT_THAT(Names(**b, "p"), ElementsAre("pds/g1/c0", "pdsx"));
   EXPECT_THAT(Names(**b, "vm/"), ElementsAre("vm/a/catalog"));
-  // A stray "pds/" object in the main pool is not part of the repository.
+  // A stray "pds/" object in the main pool, or another object in the PDS
+  // pool, is not part of the repository.
   ASSERT_EQ(vm.Put("pds/stray", data_), 0);
+  ASSERT_EQ(pds.Put("vm/stray", data_), 0);
   EXPECT_THAT(Names(**b, "pds/"), ElementsAre("pds/g1/c0"));
+  EXPECT_THAT(Names(**b, ""), ElementsAre("pds/g1/c0", "pdsx", "vm/a/catalog"));
+  EXPECT_THAT(Names(**b, "vm/"), ElementsAre("vm/a/catalog"));
   EXPECT_THAT((*b)->Get("pds/stray"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT((*b)->Get("vm/stray"), StatusIs(StatusCode::kNotFound));
 }
 
 TEST_F(RadosTest, NamespacesSeparateRepositories) {

@@ -3,8 +3,8 @@
 // Backend: the object-store-shaped seam between vcsnap and storage. It is the
 // only way any other module touches stored bytes. Implementations: a local
 // directory (the embedded default), an in-memory store (tests), a
-// fault-injecting wrapper (tests), and Ceph RADOS (later) -- callers never
-// know which.
+// fault-injecting wrapper (tests), and Ceph RADOS (rados_backend.h) --
+// callers never know which.
 //
 // Model. A backend is one flat namespace of named objects. A name is 1..255
 // bytes of [A-Za-z0-9._-] in components separated by '/', no component empty

@@ -126,8 +126,8 @@ class PdsCommand final : public Command {
       return Status::Ok();
     }
     VCSNAP_ASSIGN_OR_RETURN(PdsUpdateResult r, RunPdsUpdate(*repo, options_));
-    // The new generation is published: load it before anything can fail on
-    // retiring; a failure here leaves backups on the file index (they say so).
+    // The new generation is published (and old ones retired): copy it into
+    // memcached; if that fails, backups use the file index and say so.
     Result<MemcachedLoadResult> loaded =
         memcached_.empty() ? Result<MemcachedLoadResult>(MemcachedLoadResult{})
                            : LoadIntoMemcached(*repo, r.generation, memcached_);

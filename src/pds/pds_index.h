@@ -3,7 +3,8 @@
 // PdsIndex: what a backup asks of the popular data set at level 3 -- "which
 // of these fingerprints are PDS chunks, and where?". Queried in batches (one
 // dirty segment's unmatched chunks at a time). Implementations: the in-process
-// table and the sorted on-disk merge index of the PDS issue; later memcached.
+// table and the sorted on-disk merge index (pds_table.h), and memcached
+// shared across the cluster (pds_memcached.h).
 // A backup with no PDS index (nullptr) simply finds nothing at level 3.
 //
 // Thread safety: Lookup may be called concurrently from several backups.

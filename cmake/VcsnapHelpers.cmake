@@ -31,3 +31,19 @@ function(vcsnap_benchmark)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} benchmark::benchmark)
 endfunction()
+
+# vcsnap_server_fixture(NAME <n> SCRIPT <scripts/...> DIR <dir> ARGS ... TIMEOUT <s>)
+# -> CTest fixture <n>: test <n>_up runs "SCRIPT up DIR ARGS" before the
+# first test that requires the fixture, <n>_down runs "SCRIPT down DIR" after
+# the last; both labelled <n>.
+function(vcsnap_server_fixture)
+  cmake_parse_arguments(ARG "" "NAME;SCRIPT;DIR;TIMEOUT" "ARGS" ${ARGN})
+  add_test(NAME ${ARG_NAME}_up
+           COMMAND ${PROJECT_SOURCE_DIR}/scripts/${ARG_SCRIPT} up ${ARG_DIR} ${ARG_ARGS})
+  add_test(NAME ${ARG_NAME}_down
+           COMMAND ${PROJECT_SOURCE_DIR}/scripts/${ARG_SCRIPT} down ${ARG_DIR})
+  set_tests_properties(${ARG_NAME}_up PROPERTIES FIXTURES_SETUP ${ARG_NAME}
+                       LABELS ${ARG_NAME} TIMEOUT ${ARG_TIMEOUT})
+  set_tests_properties(${ARG_NAME}_down PROPERTIES FIXTURES_CLEANUP ${ARG_NAME}
+                       LABELS ${ARG_NAME} TIMEOUT 120)
+endfunction()

@@ -158,11 +158,11 @@ Result<MemcachedLoadResult> LoadPdsIndexIntoMemcached(
   VCSNAP_ASSIGN_OR_RETURN(PdsIndexMeta meta,
                           ReadPdsIndexMeta(backend, generation));
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<MemcachedConn> c, Connect(servers));
-  // Entries go out buffered and with "noreply" (replies the client does not
-  // read would fill the socket until both sides block); the marker, set
-  // last, waits for its reply. An entry a server dropped is a later miss.
-  memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
-  memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
+  // Every set waits for its answer, so that once the marker is there every
+  // entry is too. (Buffered "noreply" sets were 3x faster, but a lookup
+  // right after the load missed a whole server's share while that server
+  // still worked through them; buffered sets with answers left unread
+  // filled the socket and lost entries.)
   const std::string prefix = KeyPrefix(repo_id, generation);
   uint64_t n = 0;
   for (uint32_t part = 0; part < meta.fences.size(); ++part) {
@@ -174,24 +174,18 @@ Result<MemcachedLoadResult> LoadPdsIndexIntoMemcached(
       memcached_return_t rc = memcached_set(
           c->mc, key.data(), key.size(),
           reinterpret_cast<const char*>(v.data()), v.size(), 0, 0);
-      if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
+      if (rc != MEMCACHED_SUCCESS) {
         return Status::IOError("load PDS index into " + c->where + ": " +
                                memcached_strerror(c->mc, rc));
       }
       ++n;
     }
   }
-  memcached_return_t rc = memcached_flush_buffers(c->mc);
-  if (rc != MEMCACHED_SUCCESS) {
-    return Status::IOError("load PDS index into " + c->where + ": " +
-                           memcached_strerror(c->mc, rc));
-  }
-  memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 0);
-  memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
   const std::string marker = prefix + "loaded";
   Bytes mv = EncodeValue(repo_id, marker, n, std::nullopt);
-  rc = memcached_set(c->mc, marker.data(), marker.size(),
-                     reinterpret_cast<const char*>(mv.data()), mv.size(), 0, 0);
+  memcached_return_t rc =
+      memcached_set(c->mc, marker.data(), marker.size(),
+                    reinterpret_cast<const char*>(mv.data()), mv.size(), 0, 0);
   if (rc != MEMCACHED_SUCCESS) {
     return Status::IOError("set the PDS marker in " + c->where + ": " +
                            memcached_strerror(c->mc, rc));

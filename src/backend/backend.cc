@@ -5,12 +5,12 @@
 #include <string>
 
 namespace vcsnap {
-namespace {
-
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
+
+namespace {
 
 // Checks the characters and components of a name or prefix. A prefix may end
 // in the middle of a component or right after a '/'.

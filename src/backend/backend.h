@@ -118,6 +118,9 @@ class Backend {
   virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
 };
 
+// True for the bytes an object name component may hold: [A-Za-z0-9._-].
+bool IsNameChar(char c);
+
 // OK iff `name` is a valid object name (see the file comment); otherwise
 // InvalidArgument saying why.
 Status ValidateObjectName(std::string_view name);

@@ -1,7 +1,9 @@
 #include "backend/rados_location.h"
 
+#include <algorithm>
 #include <charconv>
 
+#include "backend/backend.h"
 #include "format/envelope.h"
 #include "util/coding.h"
 
@@ -20,12 +22,7 @@ Status Bad(std::string_view location, std::string_view why) {
 
 bool ValidPoolName(std::string_view s) {
   if (s.empty() || s.size() > kMaxPoolName || s[0] == '.') return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return std::all_of(s.begin(), s.end(), IsNameChar);
 }
 
 }  // namespace

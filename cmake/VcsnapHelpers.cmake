@@ -17,6 +17,9 @@ function(vcsnap_test)
   endif()
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;PROPERTIES" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
+  # One unity source per test binary: GoogleTest's and the project's inline
+  # code is then compiled once per binary instead of once per file (CI time).
+  set_target_properties(${ARG_NAME} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 0)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST
                        PROPERTIES TIMEOUT 600 ${ARG_PROPERTIES})

@@ -23,7 +23,7 @@ using ::vcsnap::testing::QemuIo;
 using ::vcsnap::testing::ReadTestFile;
 using ::vcsnap::testing::RunTool;
 
-constexpr uint64_t kSeg = ::vcsnap::testing::kSmallSegment;  // 64 KiB
+constexpr uint64_t kQcowSeg = ::vcsnap::testing::kSmallSegment;  // 64 KiB
 constexpr uint64_t kSegments = 32;
 
 Bytes Content(size_t n, uint64_t seed) {
@@ -97,8 +97,8 @@ class Qcow2BackupTest : public ::testing::Test {
 TEST_F(Qcow2BackupTest, QemusBitmapDrivesIncrementalsAndRestoresAreExact) {
   // Day 0: a disk with text and a zeroed stretch, converted to qcow2, and a
   // bitmap of 4 KiB granules (finer than the 64 KiB segments) from then on.
-  disk_ = Content(kSegments * kSeg, 1);
-  std::fill(disk_.begin() + 8 * kSeg, disk_.begin() + 12 * kSeg, 0);
+  disk_ = Content(kSegments * kQcowSeg, 1);
+  std::fill(disk_.begin() + 8 * kQcowSeg, disk_.begin() + 12 * kQcowSeg, 0);
   const std::string raw = dir_ + "/d0.raw";
   WriteFile(raw, disk_);
   ASSERT_EQ(
@@ -114,19 +114,19 @@ TEST_F(Qcow2BackupTest, QemusBitmapDrivesIncrementalsAndRestoresAreExact) {
   ASSERT_OK(r);
   EXPECT_EQ(r->source, "qcow2 (qemu-nbd)");
   EXPECT_EQ(r->stats.logical, disk_.size());
-  EXPECT_GE(r->stats.zero, 4 * kSeg);
+  EXPECT_GE(r->stats.zero, 4 * kQcowSeg);
   ExpectRestores(1);
   const Bytes day0 = disk_;
 
   // Day 1: three small writes in segments 2, 9 and 20.
-  Patch(2 * kSeg + 100, Content(3000, 2));
-  Patch(9 * kSeg + 4096, Content(8192, 3));
-  Patch(20 * kSeg + 60000, Content(1000, 4));
+  Patch(2 * kQcowSeg + 100, Content(3000, 2));
+  Patch(9 * kQcowSeg + 4096, Content(8192, 3));
+  Patch(20 * kQcowSeg + 60000, Content(1000, 4));
   r = Backup("cbt");
   ASSERT_OK(r);
   EXPECT_TRUE(r->bitmap_used) << r->note;
   EXPECT_EQ(r->segments_dirty, 3u);
-  EXPECT_EQ(r->stats.level1, (kSegments - 3) * kSeg);
+  EXPECT_EQ(r->stats.level1, (kSegments - 3) * kQcowSeg);
   EXPECT_GT(r->bytes_reused, 0u);  // clean granules of dirty segments
   ExpectRestores(2);
   ExpectRestores(1, day0);

@@ -29,7 +29,7 @@ struct Rng {  // splitmix64: the same sequence everywhere
   uint32_t Below(uint64_t n) { return static_cast<uint32_t>(Next() % n); }
 };
 
-std::unique_ptr<Chunker> Gear(uint32_t min, uint32_t avg, uint32_t max) {
+std::unique_ptr<Chunker> ReuseGear(uint32_t min, uint32_t avg, uint32_t max) {
   auto c = MakeGearChunker(min, avg, max);
   EXPECT_OK(c);
   return std::move(*c);
@@ -217,12 +217,12 @@ void RandomHistories(const Chunker& chunker, uint32_t size, int rounds,
 }
 
 TEST(ChunkReuse, GearEqualsAFullPassOverRandomWrites) {
-  RandomHistories(*Gear(3072, 4096, 65536), 512 << 10, 300, 1);
+  RandomHistories(*ReuseGear(3072, 4096, 65536), 512 << 10, 300, 1);
 }
 
 TEST(ChunkReuse, SmallGearChunksEqualAFullPassOverRandomWrites) {
   // More chunks per granule, and max chunks shorter than a 64 KiB granule.
-  RandomHistories(*Gear(256, 512, 4096), 256 << 10, 300, 2);
+  RandomHistories(*ReuseGear(256, 512, 4096), 256 << 10, 300, 2);
 }
 
 TEST(ChunkReuse, FixedEqualsAFullPassOverRandomWrites) {
@@ -239,7 +239,7 @@ TEST(ChunkReuse, AZeroRunGrownAcrossAGranuleEdgeMovesAnEarlierCut) {
   // the run grows to 220 bytes, is cut out, and our chunk ends at 8584 where
   // it starts, in clean bytes 120 before the granule. Reusing the parent's
   // ends up to 64 bytes before the granule would keep 8592 wrongly.
-  auto gear = Gear(1024, 2048, 4096);
+  auto gear = ReuseGear(1024, 2048, 4096);
   const uint32_t size = 64 << 10, edge = 8704, run = 120;
   bool found = false;
   for (int x = 1; x < 256 && !found; ++x) {
@@ -296,7 +296,7 @@ bool RunAndShortRun(const Chunker& gear, int x, Bytes* run_at,
 }
 
 TEST(ChunkReuse, ResynchronisesOnlyWhereBothChunkingsCouldRestart) {
-  auto gear = Gear(1024, 2048, 4096);
+  auto gear = ReuseGear(1024, 2048, 4096);
   const DirtyRange written{8192, 8192 + 4096};
   bool found = false;
   for (int x = 1; x < 256 && !found; ++x) {
@@ -314,7 +314,7 @@ TEST(ChunkReuse, ResynchronisesOnlyWhereBothChunkingsCouldRestart) {
 }
 
 TEST(ChunkReuse, FallsBackWhenTheParentDoesNotTileTheSegment) {
-  auto gear = Gear(3072, 4096, 65536);
+  auto gear = ReuseGear(3072, 4096, 65536);
   const Bytes bytes = testdata::MixedContent(300000, 7);
   std::vector<ChunkInfo> parent, want, got;
   ChunkSegment(*gear, bytes, &parent);
@@ -335,7 +335,7 @@ TEST(ChunkReuse, FallsBackWhenTheParentDoesNotTileTheSegment) {
 }
 
 TEST(ChunkReuse, NothingWrittenReusesEveryChunkAndAllWrittenNone) {
-  auto gear = Gear(3072, 4096, 65536);
+  auto gear = ReuseGear(3072, 4096, 65536);
   const Bytes bytes = testdata::MixedContent(1 << 20, 8);
   std::vector<ChunkInfo> parent;
   ChunkSegment(*gear, bytes, &parent);

@@ -25,7 +25,7 @@
 namespace vcsnap {
 namespace {
 
-constexpr uint32_t kSeg = ::vcsnap::testing::kSmallSegment;
+constexpr uint32_t kCheckSeg = ::vcsnap::testing::kSmallSegment;
 
 class CheckDataTest : public ::testing::Test {
  protected:
@@ -39,7 +39,7 @@ class CheckDataTest : public ::testing::Test {
   }
   static Bytes Image(uint64_t seed) {
     std::mt19937_64 rng(seed);
-    Bytes b(12 * kSeg);
+    Bytes b(12 * kCheckSeg);
     for (auto& x : b) x = static_cast<uint8_t>(rng() & 0x3f);
     return b;
   }
@@ -63,7 +63,7 @@ class CheckDataTest : public ::testing::Test {
   // "VM <vm> snapshot S segment I" of the first segment (catalog order) whose
   // recipe references `raw`, found by reading the recipes directly.
   std::string FirstUse(const std::string& vm, uint64_t raw) {
-    RecipeReader reader(&mem_, vm, kSeg);
+    RecipeReader reader(&mem_, vm, kCheckSeg);
     Result<Catalog> catalog = LoadCatalog(mem_, vm);
     EXPECT_OK(catalog);
     for (const CatalogEntry& ce : catalog->entries) {
@@ -102,7 +102,7 @@ TEST_F(CheckDataTest, DamagedChunkInTheMiddleOfAGroupIsNamedByItsFirstUse) {
   Init(CompressionKind::kNone);  // raw payloads: the chunk is found in place
   Bytes img = Image(1);
   Backup("vm", img);
-  for (size_t i = 0; i < img.size(); i += 5 * kSeg + 333) img[i] ^= 0x40;
+  for (size_t i = 0; i < img.size(); i += 5 * kCheckSeg + 333) img[i] ^= 0x40;
   Backup("vm", img);
   ASSERT_TRUE(Problems(2).empty());
 

@@ -11,7 +11,7 @@ namespace {
 using ::vcsnap::testing::StatusIs;
 using ::vcsnap::testing::StatusIsWith;
 
-Catalog Sample() {
+Catalog SampleCatalog() {
   Catalog c;
   c.next_id = 4;
   c.entries.push_back({1, 0, 100, 4096, 4096, 1000, 0, 0});
@@ -20,9 +20,9 @@ Catalog Sample() {
 }
 
 TEST(Catalog, RoundTripAndLookup) {
-  auto d = DecodeCatalog(EncodeCatalog(Sample(), "c"), "c");
+  auto d = DecodeCatalog(EncodeCatalog(SampleCatalog(), "c"), "c");
   ASSERT_OK(d);
-  EXPECT_EQ(d->entries, Sample().entries);
+  EXPECT_EQ(d->entries, SampleCatalog().entries);
   EXPECT_EQ(d->next_id, 4u);
   EXPECT_EQ(d->Find(3)->parent, 1u);
   EXPECT_EQ(d->Find(2), nullptr);
@@ -30,11 +30,11 @@ TEST(Catalog, RoundTripAndLookup) {
 }
 
 TEST(Catalog, RejectsOutOfOrderIds) {
-  Catalog c = Sample();
+  Catalog c = SampleCatalog();
   std::swap(c.entries[0], c.entries[1]);
   EXPECT_THAT(DecodeCatalog(EncodeCatalog(c, "c"), "c"),
               StatusIsWith(StatusCode::kCorruption, "out of order"));
-  c = Sample();
+  c = SampleCatalog();
   c.next_id = 3;
   EXPECT_THAT(DecodeCatalog(EncodeCatalog(c, "c"), "c"),
               StatusIs(StatusCode::kCorruption));
@@ -47,8 +47,8 @@ TEST(Catalog, LoadMissingIsEmptyAndCommitIsAtomic) {
   ASSERT_OK(empty);
   EXPECT_TRUE(empty->entries.empty());
   EXPECT_EQ(empty->next_id, 1u);
-  ASSERT_OK(CommitCatalog(fault, "vm1", Sample()));
-  Catalog bigger = Sample();
+  ASSERT_OK(CommitCatalog(fault, "vm1", SampleCatalog()));
+  Catalog bigger = SampleCatalog();
   bigger.entries.push_back({4, 3, 300, 1, 1, 1, 0, 0});
   bigger.next_id = 5;
   fault.CrashAtNth(1);
@@ -62,7 +62,7 @@ TEST(Catalog, LoadMissingIsEmptyAndCommitIsAtomic) {
 }
 
 TEST(Catalog, ResolveSnapshotId) {
-  Catalog c = Sample();
+  Catalog c = SampleCatalog();
   EXPECT_EQ(*ResolveSnapshotId(c, "v", "latest"), 3u);
   EXPECT_EQ(*ResolveSnapshotId(c, "v", "1"), 1u);
   EXPECT_THAT(ResolveSnapshotId(c, "v", "2"),

@@ -11,7 +11,7 @@ namespace {
 using ::vcsnap::testing::StatusIs;
 using ::vcsnap::testing::StatusIsWith;
 
-std::vector<RecipeEntry> Sample() {
+std::vector<RecipeEntry> SampleEntries() {
   std::vector<RecipeEntry> v(3);
   v[0].kind = ChunkKind::kVm;
   v[0].length = 4000;
@@ -29,7 +29,7 @@ std::vector<RecipeEntry> Sample() {
 }
 
 TEST(SegmentRecipe, RoundTrip) {
-  auto v = Sample();
+  auto v = SampleEntries();
   Bytes rec = EncodeSegmentRecipe(v, "p@0");
   auto d = DecodeSegmentRecipe(rec, "p@0", 2 << 20);
   ASSERT_OK(d);
@@ -40,14 +40,14 @@ TEST(SegmentRecipe, RoundTrip) {
 }
 
 TEST(SegmentRecipe, BadMagic) {
-  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  Bytes rec = EncodeSegmentRecipe(SampleEntries(), "p");
   rec[1] ^= 1;
   EXPECT_THAT(DecodeSegmentRecipe(rec, "p", 2 << 20),
               StatusIsWith(StatusCode::kCorruption, "bad magic"));
 }
 
 TEST(SegmentRecipe, TruncatedAtEveryLength) {
-  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  Bytes rec = EncodeSegmentRecipe(SampleEntries(), "p");
   for (size_t n = 0; n < rec.size(); ++n) {
     EXPECT_THAT(DecodeSegmentRecipe(ByteView(rec).first(n), "p", 2 << 20),
                 StatusIs(StatusCode::kCorruption));
@@ -55,7 +55,7 @@ TEST(SegmentRecipe, TruncatedAtEveryLength) {
 }
 
 TEST(SegmentRecipe, EveryFlippedByteIsDetected) {
-  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  Bytes rec = EncodeSegmentRecipe(SampleEntries(), "p");
   for (size_t i = 0; i < rec.size(); ++i) {
     Bytes c = rec;
     c[i] ^= 0x40;
@@ -64,13 +64,13 @@ TEST(SegmentRecipe, EveryFlippedByteIsDetected) {
 }
 
 TEST(SegmentRecipe, MisplacedRecordFailsChecksum) {
-  Bytes rec = EncodeSegmentRecipe(Sample(), "pack.0@0");
+  Bytes rec = EncodeSegmentRecipe(SampleEntries(), "pack.0@0");
   EXPECT_THAT(DecodeSegmentRecipe(rec, "pack.0@4096", 2 << 20),
               StatusIsWith(StatusCode::kCorruption, "checksum"));
 }
 
 TEST(SegmentRecipe, LengthsBeyondTheSegmentAreCorruption) {
-  Bytes rec = EncodeSegmentRecipe(Sample(), "p");
+  Bytes rec = EncodeSegmentRecipe(SampleEntries(), "p");
   EXPECT_THAT(DecodeSegmentRecipe(rec, "p", 10000),
               StatusIsWith(StatusCode::kCorruption, "exceed the segment"));
 }
@@ -80,7 +80,7 @@ TEST(RecipePack, WriterAndReaderRoundTripAcrossPacks) {
   RecipePackWriter w(&mem, "vm1", 5, /*pack_bytes=*/1000);
   std::vector<SegmentRecipeRef> refs;
   for (int i = 0; i < 10; ++i) {
-    auto v = Sample();
+    auto v = SampleEntries();
     v[0].length = 100 + i;
     auto ref = w.Add(v);
     ASSERT_OK(ref);

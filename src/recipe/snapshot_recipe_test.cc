@@ -9,7 +9,7 @@ namespace {
 using ::vcsnap::testing::StatusIs;
 using ::vcsnap::testing::StatusIsWith;
 
-SnapshotRecipe Sample() {
+SnapshotRecipe SampleSnapshot() {
   SnapshotRecipe s;
   s.id = 7;
   s.parent = 6;
@@ -31,7 +31,7 @@ SnapshotRecipe Sample() {
 }
 
 TEST(SnapshotRecipe, RoundTrip) {
-  SnapshotRecipe s = Sample();
+  SnapshotRecipe s = SampleSnapshot();
   auto d = DecodeSnapshotRecipe(EncodeSnapshotRecipe(s, "vm/a/snap/7"),
                                 "vm/a/snap/7");
   ASSERT_OK(d);
@@ -43,18 +43,18 @@ TEST(SnapshotRecipe, RoundTrip) {
 }
 
 TEST(SnapshotRecipe, SegmentCountMustMatchTheImage) {
-  SnapshotRecipe s = Sample();
+  SnapshotRecipe s = SampleSnapshot();
   s.segments.pop_back();
   EXPECT_THAT(DecodeSnapshotRecipe(EncodeSnapshotRecipe(s, "x"), "x"),
               StatusIsWith(StatusCode::kCorruption, "segments do not match"));
-  s = Sample();
+  s = SampleSnapshot();
   s.segment_size = 3000;
   EXPECT_THAT(DecodeSnapshotRecipe(EncodeSnapshotRecipe(s, "x"), "x"),
               StatusIsWith(StatusCode::kCorruption, "power of two"));
 }
 
 TEST(SnapshotRecipe, CorruptionAndMisplacement) {
-  Bytes e = EncodeSnapshotRecipe(Sample(), "vm/a/snap/7");
+  Bytes e = EncodeSnapshotRecipe(SampleSnapshot(), "vm/a/snap/7");
   EXPECT_THAT(DecodeSnapshotRecipe(e, "vm/a/snap/8"),
               StatusIsWith(StatusCode::kCorruption, "checksum"));
   for (size_t i = 0; i < e.size(); i += 7) {

@@ -50,6 +50,8 @@ expect 2 "^vcsnap: error: " -- "$vcsnap" no-such-command
 expect 2 "^vcsnap: error: " -- "$vcsnap"
 [[ ! -e "$tmp/r2/config" ]] || { echo "FAIL: a refused init left a config"; fails=$((fails + 1)); }
 expect 0 "lz4" -- "$vcsnap" --repo "$tmp/r3" init --compression lz4 --avg-chunk 8KiB --segment-size 4MiB --container-size 256MiB
+expect 0 "blocks of at most 4.0 MiB" -- "$vcsnap" --repo "$tmp/r4" init --block-size 4MiB
+expect 2 "^vcsnap: error: .*object size" -- "$vcsnap" --repo "$tmp/r5" init --block-size 256MiB
 # backup / snapshots / restore on a small image of this machine's files
 img="$tmp/d0.img"
 find /usr/lib /usr/share -type f -size +20k 2>/dev/null | sort | head -60 | xargs cat 2>/dev/null | head -c 6000000 > "$img"
@@ -133,6 +135,14 @@ expect 0 "would retire generations: 1 " -- "$vcsnap" --repo "$r" pds retire --dr
 expect 0 '"retired":\[1\]' -- "$vcsnap" --repo "$r" pds retire --json
 expect 0 "retired generations: none" -- "$vcsnap" --repo "$r" pds retire
 expect 0 "0 problems" -- "$vcsnap" --repo "$r" check --read-data
+# fault-isolation analysis
+expect 0 "VC PDS +[0-9]+ " -- "$vcsnap" --repo "$r" isolation
+expect 0 '"availability":\[\{"block":1\.0,"failed":1,.*"sharing":.*"vm":"web2","vm_blocks":[1-9]' -- "$vcsnap" --repo "$r" isolation --json
+expect 0 '"failed":3.*"pds_replicas":3' -- "$vcsnap" --repo "$r" isolation --machines 3 --pds-replicas 3 --json
+expect 0 " 10 +99.92579% " -- "$vcsnap" --repo "$r" isolation --failures 10
+expect 2 "^vcsnap: error: .*cannot exceed --machines" -- "$vcsnap" --repo "$r" isolation --machines 4
+expect 2 "^vcsnap: error: .*--failures: 12 is more than --machines" -- "$vcsnap" --repo "$r" isolation --machines 10 --failures 2,12
+expect 2 "^vcsnap: error: .*at least 1" -- "$vcsnap" --repo "$r" isolation --replicas 0
 # serving a snapshot read-only over NBD (nbdkit and the plugin)
 expect 2 "^vcsnap: error: .*--socket PATH, --port N or --run" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot latest
 expect 2 "^vcsnap: error: .*--socket or --port, not both" -- "$vcsnap" --repo "$r" serve --vm web1 --snapshot 3 --socket "$tmp/x.sock" --port 10809
@@ -166,7 +176,7 @@ expect 1 "^vcsnap: error: .*VM web2 snapshot 1 segment" -- "$vcsnap" --repo "$r"
 [[ ! -e "$tmp/bad.img" ]] && pass=$((pass + 1)) || { echo "FAIL: a failed restore left an output file"; fails=$((fails + 1)); }
 
 expect 0 "Usage" -- "$vcsnap" --help
-for sub in init stats backup snapshots restore serve unlock forget protect gc compact check pds; do
+for sub in init stats backup snapshots restore serve unlock forget protect gc compact check pds isolation; do
   expect 0 "Usage" -- "$vcsnap" "$sub" --help
 done
 expect 0 "vcsnap [0-9]" -- "$vcsnap" --version

@@ -29,6 +29,10 @@ class InitCommand final : public Command {
     sub->add_option("--container-size", container_size_,
                     "target size of a VM store container")
         ->capture_default_str();
+    sub->add_option("--block-size", block_size_,
+                    "largest data block (storage object) of a container, "
+                    "1MiB..128MiB: the unit of the fault-isolation model")
+        ->capture_default_str();
     return sub;
   }
 
@@ -40,6 +44,8 @@ class InitCommand final : public Command {
     VCSNAP_ASSIGN_OR_RETURN(uint64_t avg, ParseByteSize(avg_chunk_));
     VCSNAP_ASSIGN_OR_RETURN(config_.container_size,
                             ParseByteSize(container_size_));
+    VCSNAP_ASSIGN_OR_RETURN(config_.max_object_size,
+                            ParseByteSize(block_size_));
     if (seg > UINT32_MAX || avg > UINT32_MAX / 4) {
       return Status::InvalidArgument("--segment-size or --avg-chunk too large");
     }
@@ -78,6 +84,7 @@ class InitCommand final : public Command {
   std::string segment_size_ = "2MiB";
   std::string avg_chunk_ = "4KiB";
   std::string container_size_ = "1GiB";
+  std::string block_size_ = "64MiB";
   RepoConfig config_;
 };
 

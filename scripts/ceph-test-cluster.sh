@@ -8,10 +8,10 @@
 # `up` starts 1 monitor and NOSD OSDs (default 1, memstore) bound to
 # 127.0.0.1 only, with cephx, no mgr and no systemd: every daemon runs in the
 # foreground as a child of this script's shell, its PID recorded in DIR/pids,
-# and every file it writes lives under DIR. It then creates two pools, the
+# and every file it writes lives under DIR. It then creates the pools of the
 # layout SPEC §1 asks for: `vcsnap-vm` (VM stores; size 3 when NOSD >= 3,
-# else 1) and `vcsnap-pds` (the PDS; size min(5, NOSD)), and waits until a
-# client write to each succeeds. It prints the path of DIR/ceph.conf last.
+# else 1) and `vcsnap-pds` (the PDS; size min(5, NOSD)), plus `vcsnap-two`
+# (size 2, for tests), and waits until a client write to each succeeds. It prints the path of DIR/ceph.conf last.
 # Clients use it as `rados://vcsnap-vm/NS?conf=DIR/ceph.conf&pds_pool=vcsnap-pds`.
 #
 # `up` on a DIR that still holds a cluster stops that one first. `down`
@@ -153,7 +153,9 @@ EOF
     echo $! >> "$D/pids"
   done
   local pool size
-  for pool in vcsnap-vm:$vm_size vcsnap-pds:$pds_size; do
+  # vcsnap-two (size 2 when NOSD >= 2): a pool whose size differs from the
+  # others, for the test of copies reported per pool.
+  for pool in vcsnap-vm:$vm_size vcsnap-pds:$pds_size vcsnap-two:$((nosd < 2 ? 1 : 2)); do
     size=${pool#*:}
     pool=${pool%%:*}
     ceph "${C[@]}" osd pool create "$pool" 16 16 replicated >/dev/null 2>&1
@@ -163,7 +165,7 @@ EOF
     ceph "${C[@]}" osd pool application enable "$pool" vcsnap >/dev/null 2>&1
   done
   echo "probe" > "$D/probe"
-  for pool in vcsnap-vm vcsnap-pds; do
+  for pool in vcsnap-vm vcsnap-pds vcsnap-two; do
     timeout 120 bash -c "until rados ${C[*]} -p $pool put .probe $D/probe \
       >/dev/null 2>&1; do sleep 0.5; done" ||
       die "pool $pool did not accept a write within 120 s; see $D/log"

@@ -116,6 +116,14 @@ class Backend {
   // '/'), sorted by name. Objects created or deleted concurrently may or may
   // not appear.
   virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+
+  // How many copies of the object `name` (existing or not) the store keeps,
+  // for the fault-isolation analysis. NotSupported when the backend cannot
+  // tell (a local directory: whatever the file system below does).
+  virtual Result<uint32_t> CopiesOf(std::string_view name) {
+    return Status::NotSupported(Describe() + " does not report its copies of " +
+                                std::string(name));
+  }
 };
 
 // True for the bytes an object name component may hold: [A-Za-z0-9._-].

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <rados/librados.hpp>
 
 namespace vcsnap {
@@ -381,6 +382,36 @@ Result<std::vector<ObjectInfo>> RadosBackend::List(std::string_view prefix) {
       out.begin(), out.end(),
       [](const ObjectInfo& a, const ObjectInfo& b) { return a.name < b.name; });
   return out;
+}
+
+Result<uint32_t> RadosBackend::CopiesOf(std::string_view name) {
+  const std::string& pool = PoolOf(name);
+  librados::bufferlist in, out;
+  std::string error;
+  int r = impl_->cluster.mon_command(
+      R"({"prefix": "osd pool ls", "detail": "detail", "format": "json"})", in,
+      &out, &error);
+  if (r < 0) {
+    return ErrnoToStatus("osd pool ls (" + error + ")", describe_, -r);
+  }
+  nlohmann::json pools = nlohmann::json::parse(out.to_str(), nullptr, false);
+  if (!pools.is_array()) {
+    return Status::IOError("unreadable answer to 'osd pool ls' from " +
+                           describe_);
+  }
+  for (const nlohmann::json& p : pools) {
+    if (!p.is_object() || p.value("pool_name", "") != pool) continue;
+    // Ceph's pg_pool_t types: 1 replicated, 3 erasure.
+    if (p.value("type", 0) != 1) {
+      return Status::NotSupported("pool " + pool +
+                                  " is not replicated (erasure-coded?)");
+    }
+    int size = p.value("size", 0);
+    if (size < 1) break;
+    return static_cast<uint32_t>(size);
+  }
+  return Status::NotFound("pool " + pool +
+                          " not in the answer of 'osd pool ls'");
 }
 
 }  // namespace vcsnap

@@ -71,6 +71,9 @@ class RadosBackend final : public Backend {
   Status Delete(std::string_view name) override;
   Result<ObjectInfo> Stat(std::string_view name) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;
+  // The `size` of the pool holding `name` (a monitor command). NotSupported
+  // for an erasure-coded pool (copies do not describe it).
+  Result<uint32_t> CopiesOf(std::string_view name) override;
 
   // The pool holding `name`'s object (tests and fault analysis).
   const std::string& PoolOf(std::string_view name) const;

@@ -246,5 +246,27 @@ TEST_F(RadosTest, ObjectSizeIsCappedAtOneRadosWrite) {
   EXPECT_EQ((*b)->max_object_size(), kRadosMaxObjectSize);
 }
 
+// CopiesOf, or 0 after a failure that the expectation then shows.
+uint32_t Copies(Backend& b, std::string_view name) {
+  Result<uint32_t> r = b.CopiesOf(name);
+  EXPECT_OK(r);
+  return r.ok() ? *r : 0;
+}
+
+TEST_F(RadosTest, CopiesAreThePoolSizeOfEachObject) {
+  // ceph-test-cluster.sh: vcsnap-vm of size 3, vcsnap-two of size 2.
+  auto one = OpenUrl(Url(FreshNamespace(), false), true);
+  ASSERT_OK(one);
+  EXPECT_EQ(Copies(**one, "vm/a/store/c0001/g00000001/b000000"), 3u);
+  EXPECT_EQ(Copies(**one, "pds/g00000001/b000000"), 3u);
+  auto split =
+      OpenUrl("rados://" + std::string(kVmPool) + "/" + FreshNamespace() +
+                  "?conf=" + ConfPath() + "&timeout=20&pds_pool=vcsnap-two",
+              true);
+  ASSERT_OK(split);
+  EXPECT_EQ(Copies(**split, "vm/a/catalog"), 3u);
+  EXPECT_EQ(Copies(**split, "pds/g00000001/b000000"), 2u);
+}
+
 }  // namespace
 }  // namespace vcsnap::testing

@@ -47,11 +47,14 @@ class IsolationCommand final : public Command {
         "simulated VM-oblivious (global dedup) layout");
     sub->add_option("--machines", machines_, "storage machines in the cluster")
         ->capture_default_str();
-    sub->add_option("--replicas", replicas_,
-                    "replicas of VM-store blocks and metadata")
-        ->capture_default_str();
-    sub->add_option("--pds-replicas", pds_replicas_, "replicas of PDS blocks")
-        ->capture_default_str();
+    replicas_option_ = sub->add_option(
+        "--replicas", replicas_,
+        "replicas of VM-store blocks and metadata (default: the pool's size "
+        "on Ceph, else 3)");
+    pds_replicas_option_ = sub->add_option(
+        "--pds-replicas", pds_replicas_,
+        "replicas of PDS blocks (default: the PDS pool's size on Ceph, else "
+        "5)");
     failures_option_ = sub->add_option("--failures", failures_,
                                        "numbers of failed machines to evaluate")
                            ->delimiter(',')
@@ -63,12 +66,41 @@ class IsolationCommand final : public Command {
     return sub;
   }
 
+  // Without the flag, the replicas of objects under `prefix` as the store
+  // reports them (the pool's size on Ceph), else the default; says which.
+  Status CopiesFromStore(Repository& repo, const CLI::Option* flag,
+                         const std::string& prefix, uint32_t* replicas,
+                         std::string* source) const {
+    if (flag->count() > 0) {
+      *source = "--flag";
+      return Status::Ok();
+    }
+    Result<uint32_t> copies = repo.backend().CopiesOf(prefix + "x");
+    if (copies.status().code() == StatusCode::kNotSupported) {
+      *source = "default";
+      return Status::Ok();
+    }
+    VCSNAP_RETURN_IF_ERROR(copies.status());
+    if (*copies > machines_) {
+      return Status::InvalidArgument(
+          "the store keeps " + std::to_string(*copies) + " copies of " +
+          prefix + " objects, more than --machines (" +
+          std::to_string(machines_) + ")");
+    }
+    *replicas = *copies;
+    *source = "pool size";
+    return Status::Ok();
+  }
+
   Status Validate() override {
     if (replicas_ < 1 || pds_replicas_ < 1 || machines_ < 1) {
       return Status::InvalidArgument(
           "--machines, --replicas and --pds-replicas must be at least 1");
     }
-    if (std::max(replicas_, pds_replicas_) > machines_) {
+    // Defaults a Ceph pool's size may replace are checked in Run.
+    if (std::max(replicas_option_->count() > 0 ? replicas_ : 1,
+                 pds_replicas_option_->count() > 0 ? pds_replicas_ : 1) >
+        machines_) {
       return Status::InvalidArgument(
           "--replicas and --pds-replicas cannot exceed --machines (" +
           std::to_string(machines_) + ")");
@@ -94,6 +126,17 @@ class IsolationCommand final : public Command {
 
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_RETURN_IF_ERROR(CopiesFromStore(*repo, replicas_option_, "vm/",
+                                           &replicas_, &replicas_source_));
+    VCSNAP_RETURN_IF_ERROR(CopiesFromStore(*repo, pds_replicas_option_, "pds/",
+                                           &pds_replicas_,
+                                           &pds_replicas_source_));
+    if (std::max(replicas_, pds_replicas_) > machines_) {
+      return Status::InvalidArgument(
+          "the default replicas (" + std::to_string(replicas_) + ", PDS " +
+          std::to_string(pds_replicas_) + ") exceed --machines (" +
+          std::to_string(machines_) + "): give --replicas/--pds-replicas");
+    }
     if (StderrIsTerminal()) {
       options_.on_vm = [](size_t i, size_t n, const std::string& vm) {
         std::fprintf(stderr, "\rreading VM %zu of %zu: %-40s", i + 1, n,
@@ -128,6 +171,8 @@ class IsolationCommand final : public Command {
     j["machines"] = machines_;
     j["replicas"] = replicas_;
     j["pds_replicas"] = pds_replicas_;
+    j["replicas_from"] = replicas_source_;
+    j["pds_replicas_from"] = pds_replicas_source_;
     j["vms"] = nlohmann::json::array();
     for (const VmDependencies& d : r.vms) {
       j["vms"].push_back({{"vm", d.vm},
@@ -204,9 +249,10 @@ class IsolationCommand final : public Command {
     line("VC PDS", r.pds);
     line("VO (simulated)", r.vo);
     std::printf(
-        "\nsnapshot availability, %u machines, %u replicas per block (PDS "
-        "%u), d failed\n",
-        machines_, replicas_, pds_replicas_);
+        "\nsnapshot availability, %u machines, %u replicas per block (%s), "
+        "PDS %u (%s), d failed\n",
+        machines_, replicas_, replicas_source_.c_str(), pds_replicas_,
+        pds_replicas_source_.c_str());
     std::printf("  %4s %12s %12s %12s %12s %12s %12s\n", "d", "block",
                 "PDS block", "VC mean", "VO mean", "VC VMs lost",
                 "VO VMs lost");
@@ -222,6 +268,9 @@ class IsolationCommand final : public Command {
   uint32_t pds_replicas_ = 5;
   std::vector<uint32_t> failures_ = {1, 2, 3, 5, 10, 20};
   CLI::Option* failures_option_ = nullptr;
+  CLI::Option* replicas_option_ = nullptr;
+  CLI::Option* pds_replicas_option_ = nullptr;
+  std::string replicas_source_, pds_replicas_source_;
   std::string vo_block_size_;
   bool json_ = false;
   IsolationOptions options_;

@@ -9,6 +9,9 @@
 #   defaults: 10 VMs, 10 days, 256MiB, 1MiB blocks, PDS of 2 % of unique chunks
 # OUTDIR gets the fleet, the repository and the results (isolation.txt,
 # isolation.json, time.txt); the fleet's images are deleted at the end.
+# REPO=LOCATION puts the repository elsewhere, e.g. on a test Ceph cluster:
+#   PGS=128 scripts/ceph-test-cluster.sh up /tmp/ceph 3
+#   REPO='rados://vcsnap-vm/iso?conf=/tmp/ceph/ceph.conf&pds_pool=vcsnap-pds' bench/isolation.sh ...
 set -euo pipefail
 vcsnap="$1"
 fleetgen="$2"
@@ -20,8 +23,9 @@ block="${7:-1MiB}"
 fraction="${8:-0.02}"
 mkdir -p "$out"
 fleet="$out/fleet"
-repo="$out/repo"
-rm -rf "$fleet" "$repo"
+repo="${REPO:-$out/repo}"
+rm -rf "$fleet"
+[[ -n "${REPO:-}" ]] || rm -rf "$repo"
 echo "generating $vms VMs x $days days of $size"
 "$fleetgen" generate --out "$fleet" --vms "$vms" --days "$days" --size "$size" \
   --seed 1 >/dev/null

@@ -11,7 +11,8 @@
 # and every file it writes lives under DIR. It then creates the pools of the
 # layout SPEC §1 asks for: `vcsnap-vm` (VM stores; size 3 when NOSD >= 3,
 # else 1) and `vcsnap-pds` (the PDS; size min(5, NOSD)), plus `vcsnap-two`
-# (size 2, for tests), and waits until a client write to each succeeds. It prints the path of DIR/ceph.conf last.
+# (size 2, for tests), each of $PGS placement groups (default 16), and
+# waits until a client write to each succeeds. It prints the path of DIR/ceph.conf last.
 # Clients use it as `rados://vcsnap-vm/NS?conf=DIR/ceph.conf&pds_pool=vcsnap-pds`.
 #
 # `up` on a DIR that still holds a cluster stops that one first. `down`
@@ -158,7 +159,8 @@ EOF
   for pool in vcsnap-vm:$vm_size vcsnap-pds:$pds_size vcsnap-two:$((nosd < 2 ? 1 : 2)); do
     size=${pool#*:}
     pool=${pool%%:*}
-    ceph "${C[@]}" osd pool create "$pool" 16 16 replicated >/dev/null 2>&1
+    ceph "${C[@]}" osd pool create "$pool" "${PGS:-16}" "${PGS:-16}" replicated \
+      >/dev/null 2>&1
     ceph "${C[@]}" osd pool set "$pool" size "$size" --yes-i-really-mean-it \
       >/dev/null 2>&1
     ceph "${C[@]}" osd pool set "$pool" min_size $(((size + 1) / 2)) >/dev/null 2>&1

@@ -134,7 +134,7 @@ done
 expect 0 " 0 problems" "$vcsnap" --repo "$r" check --read-data
 # Fault isolation: the replicas come from the pools' sizes (both 3 here),
 # and the VMs' blocks are read from RADOS.
-expect 0 '"pds_replicas":3,"pds_replicas_from":"pool size","replicas":3,"replicas_from":"pool size".*"vm":"vm-00","vm_blocks":[1-9]' \
+expect 0 '"pds_replicas":3,"pds_replicas_from":"pool size","placement_groups":true,"replicas":3,"replicas_from":"pool size".*"vm":"vm-00","vm_blocks":[1-9],"vm_pgs":[1-9]' \
   "$vcsnap" --repo "$r" isolation --machines 3 --failures 1,2,3 --json
 expect 0 "forgot" "$vcsnap" --repo "$r" forget --vm vm-00 --keep-last 1
 expect 0 "." "$vcsnap" --repo "$r" gc --vm vm-00

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -13,9 +14,11 @@
 
 #include "analysis/availability.h"
 #include "recipe/catalog.h"
+#include "recipe/names.h"
 #include "recipe/recipe_pack.h"
 #include "recipe/recipe_walk.h"
 #include "recipe/snapshot_recipe.h"
+#include "store/container_format.h"
 #include "store/pds_store.h"
 #include "store/ref_states.h"
 #include "store/refs.h"
@@ -49,7 +52,27 @@ struct VmScan {
   std::vector<SnapshotChunks> snapshots;
   uint64_t raw_bytes = 0;     // distinct VM-store chunks referenced
   uint64_t stored_bytes = 0;  // groups holding them
+  std::vector<std::string> vo_meta_names;  // with placement groups only
 };
+
+// Distinct placement groups of the objects `names` (the backend supports
+// them: AnalyzeIsolation probed it).
+Result<uint64_t> PlacementGroups(Backend& backend,
+                                 const std::vector<std::string>& names) {
+  std::unordered_set<uint64_t> pgs;
+  for (const std::string& name : names) {
+    VCSNAP_ASSIGN_OR_RETURN(uint64_t pg, backend.PlacementGroupOf(name));
+    pgs.insert(pg);
+  }
+  return pgs.size();
+}
+
+// Where the simulated VO log's block `block` would be stored.
+std::string VoBlockName(uint32_t block) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "vo/b%08x", block);
+  return buf;
+}
 
 uint64_t FpPrefix(const std::array<uint8_t, 32>& fp) {
   uint64_t v;
@@ -60,9 +83,11 @@ uint64_t FpPrefix(const std::array<uint8_t, 32>& fp) {
 // Reads one VM: its catalog, recipes and container indexes.
 class VmScanner {
  public:
+  // `pgs`: also count the placement groups of the objects (the backend
+  // supports them).
   VmScanner(Repository& repo, PdsStore& pds, const std::string& vm,
-            uint32_t vm_index)
-      : repo_(repo), pds_(pds), vm_(vm), vm_index_(vm_index) {}
+            uint32_t vm_index, bool pgs)
+      : repo_(repo), pds_(pds), vm_(vm), vm_index_(vm_index), pgs_(pgs) {}
 
   Result<VmScan> Scan();
 
@@ -74,11 +99,17 @@ class VmScanner {
   Status LoadIndexes();
   Status AddVmChunk(const RecipeEntry& e, const RecipeUse& use);
   Status AddPdsChunk(const RecipeEntry& e, const RecipeUse& use);
+  // Fills scan_.deps's placement-group counts and scan_.vo_meta_names.
+  Status CountPlacementGroups(
+      const Catalog& catalog,
+      const std::set<std::pair<uint32_t, uint32_t>>& packs,
+      const std::set<uint16_t>& containers);
 
   Repository& repo_;
   PdsStore& pds_;
   const std::string vm_;
   const uint32_t vm_index_;
+  const bool pgs_;
   VmScan scan_;
   std::unique_ptr<VmStore> store_;
   std::unique_ptr<RefStates> refs_;
@@ -103,8 +134,9 @@ Status VmScanner::LoadIndexes() {
 
 Status VmScanner::AddVmChunk(const RecipeEntry& e, const RecipeUse& use) {
   Result<ChunkRef> ref = ChunkRef::FromRaw(e.vm_ref);
-  if (!ref.ok())
+  if (!ref.ok()) {
     return ref.status().WithContext(Where(use.snapshot, use.segment));
+  }
   auto missing = [&] {
     return Status::Corruption(Where(use.snapshot, use.segment) + ": chunk " +
                               ref->ToString() +
@@ -204,7 +236,42 @@ Result<VmScan> VmScanner::Scan() {
   scan_.deps.meta_objects =
       scan_.deps.vo_meta_objects + containers.size() + heads;
   scan_.pds_blocks.assign(pds_blocks_.begin(), pds_blocks_.end());
+  if (pgs_) {
+    VCSNAP_RETURN_IF_ERROR(CountPlacementGroups(*catalog, packs, containers));
+  }
   return std::move(scan_);
+}
+
+Status VmScanner::CountPlacementGroups(
+    const Catalog& catalog,
+    const std::set<std::pair<uint32_t, uint32_t>>& packs,
+    const std::set<uint16_t>& containers) {
+  std::vector<std::string>& meta = scan_.vo_meta_names;
+  meta.push_back(CatalogName(vm_));
+  for (const CatalogEntry& ce : catalog.entries) {
+    meta.push_back(SnapshotRecipeName(vm_, ce.id));
+  }
+  for (const auto& [snapshot, pack] : packs) {
+    meta.push_back(RecipePackName(vm_, snapshot, pack));
+  }
+  std::vector<std::string> vc = meta;
+  for (uint16_t c : containers) {
+    vc.push_back(IndexName(vm_, c, generation_[c]));
+    if (generation_[c] > 1) vc.push_back(HeadName(vm_, c));
+  }
+  for (uint64_t key : vm_blocks_) {
+    uint16_t c = static_cast<uint16_t>(key >> 32);
+    vc.push_back(BlockName(vm_, c, generation_[c], static_cast<uint32_t>(key)));
+  }
+  std::vector<std::string> pds;
+  for (uint64_t key : pds_blocks_) {
+    pds.push_back(PdsBlockName(static_cast<uint32_t>(key >> 32),
+                               static_cast<uint32_t>(key)));
+  }
+  Backend& backend = repo_.backend();
+  VCSNAP_ASSIGN_OR_RETURN(scan_.deps.vm_pgs, PlacementGroups(backend, vc));
+  VCSNAP_ASSIGN_OR_RETURN(scan_.deps.pds_pgs, PlacementGroups(backend, pds));
+  return Status::Ok();
 }
 
 // Histogram of `vms_per_block` (entries of 0 are blocks nobody uses).
@@ -227,8 +294,9 @@ BlockSharing SharingOf(const std::vector<uint32_t>& vms_per_block) {
 
 // The VO simulation: packs every VM's chunks into one global log, oldest
 // snapshot first, and fills in each VM's vo_blocks and the sharing.
-void SimulateVmOblivious(std::vector<VmScan>& scans, uint64_t block_size,
-                         double compression, IsolationReport* report) {
+Status SimulateVmOblivious(std::vector<VmScan>& scans, uint64_t block_size,
+                           double compression, Backend& backend,
+                           IsolationReport* report) {
   std::vector<const SnapshotChunks*> order;
   size_t chunks = 0;
   for (const VmScan& s : scans) {
@@ -248,14 +316,15 @@ void SimulateVmOblivious(std::vector<VmScan>& scans, uint64_t block_size,
   uint64_t fill = 0;
   for (const SnapshotChunks* sc : order) {
     for (const VoChunk& c : sc->chunks) {
-      if (block_of.count(c.fp) != 0) continue;
+      auto [slot, fresh] = block_of.try_emplace(c.fp, 0);
+      if (!fresh) continue;
       uint64_t size = std::max<uint64_t>(
           1, static_cast<uint64_t>(std::llround(c.length * compression)));
       if (fill > 0 && fill + size > block_size) {
         block++;
         fill = 0;
       }
-      block_of.emplace(c.fp, block);
+      slot->second = block;
       fill += size;
       report->vo_log_bytes += size;
     }
@@ -271,8 +340,15 @@ void SimulateVmOblivious(std::vector<VmScan>& scans, uint64_t block_size,
     mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
     report->vms[i].vo_blocks = mine.size();
     for (uint32_t b : mine) vms_per_block[b]++;
+    if (report->placement_groups) {
+      std::vector<std::string> names = std::move(scans[i].vo_meta_names);
+      for (uint32_t b : mine) names.push_back(VoBlockName(b));
+      VCSNAP_ASSIGN_OR_RETURN(report->vms[i].vo_pgs,
+                              PlacementGroups(backend, names));
+    }
   }
   report->vo = SharingOf(vms_per_block);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -287,15 +363,20 @@ Result<IsolationReport> AnalyzeIsolation(Repository& repo,
                           ListVmNames(repo.backend()));
   std::sort(vms.begin(), vms.end());
   PdsStore pds(&repo.backend());
+  report.placement_groups =
+      repo.backend().PlacementGroupOf(VoBlockName(0)).ok();
   std::vector<VmScan> scans;
   for (size_t i = 0; i < vms.size(); i++) {
     if (options.on_vm) options.on_vm(i, vms.size(), vms[i]);
-    Result<VmScan> scan =
-        VmScanner(repo, pds, vms[i], static_cast<uint32_t>(i)).Scan();
+    Result<VmScan> scan = VmScanner(repo, pds, vms[i], static_cast<uint32_t>(i),
+                                    report.placement_groups)
+                              .Scan();
     for (int attempt = 2;
          attempt <= kAttempts && !scan.ok() && scan.status().IsNotFound();
          attempt++) {
-      scan = VmScanner(repo, pds, vms[i], static_cast<uint32_t>(i)).Scan();
+      scan = VmScanner(repo, pds, vms[i], static_cast<uint32_t>(i),
+                       report.placement_groups)
+                 .Scan();
     }
     if (!scan.ok()) return scan.status();
     scans.push_back(std::move(*scan));
@@ -317,8 +398,9 @@ Result<IsolationReport> AnalyzeIsolation(Repository& repo,
   std::vector<uint32_t> counts;
   for (const auto& [block, n] : pds_vms) counts.push_back(n);
   report.pds = SharingOf(counts);
-  SimulateVmOblivious(scans, report.vo_block_size, report.vo_compression,
-                      &report);
+  VCSNAP_RETURN_IF_ERROR(SimulateVmOblivious(scans, report.vo_block_size,
+                                             report.vo_compression,
+                                             repo.backend(), &report));
   return report;
 }
 
@@ -331,7 +413,7 @@ AvailabilityRow ComputeAvailability(const IsolationReport& report,
   const double pds_loss = BlockLossProbability(machines, pds_replicas, failed);
   row.block = 1 - loss;
   row.pds_block = 1 - pds_loss;
-  double vc_sum = 0, vo_sum = 0;
+  double vc_sum = 0, vo_sum = 0, vc_pg_sum = 0, vo_pg_sum = 0;
   size_t n = 0;
   for (const VmDependencies& d : report.vms) {
     if (d.snapshots == 0) continue;
@@ -340,6 +422,8 @@ AvailabilityRow ComputeAvailability(const IsolationReport& report,
     double vo = SurvivalOf(d.vo_blocks + d.vo_meta_objects, loss);
     vc_sum += vc;
     vo_sum += vo;
+    vc_pg_sum += SurvivalOf(d.vm_pgs, loss) * SurvivalOf(d.pds_pgs, pds_loss);
+    vo_pg_sum += SurvivalOf(d.vo_pgs, loss);
     row.vc_worst = std::min(row.vc_worst, vc);
     row.vo_worst = std::min(row.vo_worst, vo);
     n++;
@@ -349,6 +433,12 @@ AvailabilityRow ComputeAvailability(const IsolationReport& report,
     row.vo_mean = vo_sum / n;
     row.vc_vms_lost = n - vc_sum;
     row.vo_vms_lost = n - vo_sum;
+    if (report.placement_groups) {
+      row.vc_pg_mean = vc_pg_sum / n;
+      row.vo_pg_mean = vo_pg_sum / n;
+      row.vc_pg_vms_lost = n - vc_pg_sum;
+      row.vo_pg_vms_lost = n - vo_pg_sum;
+    }
   }
   return row;
 }

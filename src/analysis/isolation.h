@@ -27,6 +27,12 @@
 // store's index would be shared by all VMs, so leaving it out favours VO).
 // Zero chunks take no space in either layout.
 //
+// Placement groups: a backend that places objects in groups sharing fate
+// (Ceph: objects of one placement group live on the same OSDs) reports each
+// object's group (Backend::PlacementGroupOf); the counts above are then
+// also given in distinct groups, and availability by group -- on Ceph the
+// truer model, since a VM cannot depend on more groups than its pools have.
+//
 // Cost: reads every catalog, snapshot recipe and distinct segment recipe of
 // every VM once (like gc's mark) and every container index; memory ~16 B per
 // distinct recipe entry plus ~40 B per distinct fingerprint (VO table).
@@ -65,6 +71,10 @@ struct VmDependencies {
   uint64_t meta_objects = 0;     // catalog, snapshot recipes, packs, indexes
   uint64_t vo_blocks = 0;        // No (simulated)
   uint64_t vo_meta_objects = 0;  // meta_objects without container indexes
+  // With placement groups (IsolationReport::placement_groups): the distinct
+  // groups holding the VM's VM-store blocks and metadata, its PDS blocks,
+  // and (VO) its simulated blocks -- named vo/b<8 hex> -- and metadata.
+  uint64_t vm_pgs = 0, pds_pgs = 0, vo_pgs = 0;
 };
 
 // How many VMs share the blocks of one kind: histogram[i] counts the blocks
@@ -86,6 +96,9 @@ struct IsolationReport {
   BlockSharing vo;               // simulated VO log blocks
   uint64_t vo_log_bytes = 0;     // size of the simulated log
   uint64_t distinct_chunks = 0;  // distinct non-zero fingerprints (VO log)
+  // The backend places objects by placement group (Ceph), and the VMs'
+  // *_pgs counts are filled in.
+  bool placement_groups = false;
 };
 
 Result<IsolationReport> AnalyzeIsolation(Repository& repo,
@@ -102,6 +115,9 @@ struct AvailabilityRow {
   double vc_mean = 1, vo_mean = 1;
   double vc_worst = 1, vo_worst = 1;  // the least available VM's
   double vc_vms_lost = 0, vo_vms_lost = 0;
+  // With placement groups: the same with a group as the unit of loss.
+  double vc_pg_mean = 1, vo_pg_mean = 1;
+  double vc_pg_vms_lost = 0, vo_pg_vms_lost = 0;
 };
 AvailabilityRow ComputeAvailability(const IsolationReport& report,
                                     uint32_t machines, uint32_t replicas,

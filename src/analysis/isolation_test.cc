@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "pds/pds_update.h"
 #include "recipe/catalog.h"
 #include "store/vm_store.h"
+#include "testing/forwarding_backend.h"
 #include "testing/small_repo.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -264,6 +267,80 @@ TEST_F(IsolationTest, DamageIsAnErrorNamingThePlaceNeverANumber) {
   ASSERT_OK(b.Put("vm/vm-a/catalog", *cat));
   EXPECT_THAT(AnalyzeIsolation(*repo_, {}),
               StatusIsWith(StatusCode::kCorruption, "vm/vm-a/catalog"));
+}
+
+// A backend that places objects in 7 groups by a hash of the name, as Ceph
+// places them in placement groups.
+class GroupedBackend final : public ::vcsnap::testing::ForwardingBackend {
+ public:
+  explicit GroupedBackend(std::unique_ptr<Backend> target)
+      : ForwardingBackend(target.get()), target_(std::move(target)) {}
+  static uint64_t GroupOf(std::string_view name) {
+    return std::hash<std::string_view>{}(name) % 7;
+  }
+  Result<uint64_t> PlacementGroupOf(std::string_view name) override {
+    return GroupOf(name);
+  }
+
+ private:
+  std::unique_ptr<Backend> target_;
+};
+
+TEST_F(IsolationTest, PlacementGroupsCountTheGroupsOfTheObjectsUsed) {
+  repo_ = std::move(*Repository::InitOn(
+      std::make_unique<GroupedBackend>(std::make_unique<MemBackend>(1 << 20)),
+      ::vcsnap::testing::SmallRepoConfig()));
+  Backup("vm-a", Random(1, kImage));
+  Backup("vm-a", Random(2, kImage));
+  Backup("vm-b", Random(3, 2 << 20));
+  Result<IsolationReport> r = AnalyzeIsolation(*repo_, {});
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->placement_groups);
+  for (const char* vm : {"vm-a", "vm-b"}) {
+    SCOPED_TRACE(vm);
+    // The groups of every object listed that the VM depends on: nothing is
+    // forgotten, so all its blocks, packs, indexes, recipes and catalog.
+    std::set<uint64_t> groups;
+    const std::string prefix = "vm/" + std::string(vm) + "/";
+    for (const ObjectInfo& o : *repo_->backend().List(prefix)) {
+      const std::string rest = o.name.substr(prefix.size());
+      if (rest == "catalog" || rest.starts_with("snap/") ||
+          rest.starts_with("recipes/") ||
+          (rest.starts_with("store/") &&
+           (rest.find("/b") != std::string::npos || rest.ends_with("/index") ||
+            rest.ends_with("/head")))) {
+        groups.insert(GroupedBackend::GroupOf(o.name));
+      }
+    }
+    const VmDependencies& d = Of(*r, vm);
+    EXPECT_EQ(d.vm_pgs, groups.size());
+    EXPECT_EQ(d.pds_pgs, 0u);
+    EXPECT_GE(d.vo_pgs, 1u);
+    EXPECT_LE(d.vo_pgs, 7u);
+  }
+  // Availability by group: 3 of 10 machines down, 3 replicas.
+  AvailabilityRow row = ComputeAvailability(*r, 10, 3, 5, 3);
+  const double loss = 1.0 / 120;
+  const VmDependencies& a = Of(*r, "vm-a");
+  const VmDependencies& b = Of(*r, "vm-b");
+  EXPECT_NEAR(row.vc_pg_mean,
+              (std::pow(1 - loss, a.vm_pgs) + std::pow(1 - loss, b.vm_pgs)) / 2,
+              1e-12);
+  EXPECT_NEAR(row.vo_pg_mean,
+              (std::pow(1 - loss, a.vo_pgs) + std::pow(1 - loss, b.vo_pgs)) / 2,
+              1e-12);
+  // Fewer groups than blocks: losing by group is less likely.
+  EXPECT_GT(row.vc_pg_mean, row.vc_mean);
+}
+
+TEST_F(IsolationTest, NoPlacementGroupsOnPlainBackends) {
+  Backup("vm-a", Random(1, 2 << 20));
+  Result<IsolationReport> r = AnalyzeIsolation(*repo_, {});
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->placement_groups);
+  EXPECT_EQ(Of(*r, "vm-a").vm_pgs, 0u);
+  AvailabilityRow row = ComputeAvailability(*r, 10, 3, 5, 3);
+  EXPECT_EQ(row.vc_pg_mean, 1.0);
 }
 
 TEST(IsolationAvailability, FollowsThePaperModelPerVm) {

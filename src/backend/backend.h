@@ -124,6 +124,14 @@ class Backend {
     return Status::NotSupported(Describe() + " does not report its copies of " +
                                 std::string(name));
   }
+  // The placement group of the object `name` (existing or not): objects of
+  // one group are stored, and lost, together. A number unique in the store
+  // (on Ceph: pool ID << 32 | PG). NotSupported when the backend places each
+  // object on its own. For the fault-isolation analysis.
+  virtual Result<uint64_t> PlacementGroupOf(std::string_view name) {
+    return Status::NotSupported(Describe() + " has no placement groups (" +
+                                std::string(name) + ")");
+  }
 };
 
 // True for the bytes an object name component may hold: [A-Za-z0-9._-].

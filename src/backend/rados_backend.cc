@@ -414,4 +414,13 @@ Result<uint32_t> RadosBackend::CopiesOf(std::string_view name) {
                           " not in the answer of 'osd pool ls'");
 }
 
+Result<uint64_t> RadosBackend::PlacementGroupOf(std::string_view name) {
+  VCSNAP_RETURN_IF_ERROR(ValidateObjectName(name));
+  librados::IoCtx& io = impl_->For(name);
+  uint32_t pg = 0;
+  int r = io.get_object_pg_hash_position2(std::string(name), &pg);
+  if (r < 0) return ErrnoToStatus("placement group of", name, -r);
+  return static_cast<uint64_t>(io.get_id()) << 32 | pg;
+}
+
 }  // namespace vcsnap

@@ -74,6 +74,9 @@ class RadosBackend final : public Backend {
   // The `size` of the pool holding `name` (a monitor command). NotSupported
   // for an erasure-coded pool (copies do not describe it).
   Result<uint32_t> CopiesOf(std::string_view name) override;
+  // Pool ID << 32 | the PG librados computes for `name` in its pool and
+  // namespace (no round trip: from the client's OSD map).
+  Result<uint64_t> PlacementGroupOf(std::string_view name) override;
 
   // The pool holding `name`'s object (tests and fault analysis).
   const std::string& PoolOf(std::string_view name) const;

@@ -13,8 +13,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <rados/librados.hpp>
 #include <random>
+#include <set>
 
 #include "backend/backend_conformance.h"
 #include "testing/status_matchers.h"
@@ -94,6 +96,26 @@ class RawPool {
   ~RawPool() {
     io_.close();
     cluster_.shutdown();
+  }
+  // The placement group the monitors map `oid` to ("osd map"), as
+  // PlacementGroupOf numbers it; ~0 on failure.
+  uint64_t MonitorPg(const std::string& pool, const std::string& oid) {
+    librados::bufferlist in, out;
+    std::string err;
+    std::string cmd = R"({"prefix": "osd map", "format": "json", "pool": ")" +
+                      pool + R"(", "object": ")" + oid + R"(", "nspace": ")" +
+                      io_.get_namespace() + R"("})";
+    EXPECT_EQ(cluster_.mon_command(cmd, in, &out, &err), 0) << err;
+    // {"pool_id": 3, ..., "pgid": "3.a", ...}
+    nlohmann::json j = nlohmann::json::parse(out.to_str(), nullptr, false);
+    if (!j.is_object() || !j.contains("pgid")) {
+      ADD_FAILURE() << out.to_str();
+      return ~uint64_t{0};
+    }
+    std::string pgid = j["pgid"].get<std::string>();
+    size_t dot = pgid.find('.');
+    return std::stoull(pgid.substr(0, dot)) << 32 |
+           std::stoull(pgid.substr(dot + 1), nullptr, 16);
   }
   bool Exists(const std::string& oid) {
     uint64_t size;
@@ -266,6 +288,30 @@ TEST_F(RadosTest, CopiesAreThePoolSizeOfEachObject) {
   ASSERT_OK(split);
   EXPECT_EQ(Copies(**split, "vm/a/catalog"), 3u);
   EXPECT_EQ(Copies(**split, "pds/g00000001/b000000"), 2u);
+}
+
+TEST_F(RadosTest, PlacementGroupsAreTheMonitorsMapping) {
+  const std::string ns = FreshNamespace();
+  auto b = OpenUrl(Url(ns, true), true);
+  ASSERT_OK(b);
+  RawPool vm(kVmPool, ns), pds(kPdsPool, ns);
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 40; i++) {
+    std::string name = "vm/a/store/c0001/g00000001/b" + std::to_string(i);
+    Result<uint64_t> pg = (*b)->PlacementGroupOf(name);
+    ASSERT_OK(pg);
+    EXPECT_EQ(*pg, vm.MonitorPg(kVmPool, name)) << name;
+    seen.insert(*pg);
+    std::string pname = "pds/g00000001/b" + std::to_string(i);
+    Result<uint64_t> ppg = (*b)->PlacementGroupOf(pname);
+    ASSERT_OK(ppg);
+    EXPECT_EQ(*ppg, pds.MonitorPg(kPdsPool, pname)) << pname;
+    EXPECT_NE(*ppg >> 32, *pg >> 32);  // another pool
+  }
+  EXPECT_GT(seen.size(), 4u);  // 40 names over the pool's 16 groups
+  EXPECT_LE(seen.size(), 16u);
+  EXPECT_THAT((*b)->PlacementGroupOf("../x"),
+              StatusIs(StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -173,6 +173,7 @@ class IsolationCommand final : public Command {
     j["pds_replicas"] = pds_replicas_;
     j["replicas_from"] = replicas_source_;
     j["pds_replicas_from"] = pds_replicas_source_;
+    j["placement_groups"] = r.placement_groups;
     j["vms"] = nlohmann::json::array();
     for (const VmDependencies& d : r.vms) {
       j["vms"].push_back({{"vm", d.vm},
@@ -182,6 +183,11 @@ class IsolationCommand final : public Command {
                           {"meta_objects", d.meta_objects},
                           {"vo_blocks", d.vo_blocks},
                           {"vo_meta_objects", d.vo_meta_objects}});
+      if (r.placement_groups) {
+        j["vms"].back()["vm_pgs"] = d.vm_pgs;
+        j["vms"].back()["pds_pgs"] = d.pds_pgs;
+        j["vms"].back()["vo_pgs"] = d.vo_pgs;
+      }
     }
     j["sharing"] = {{"vm_store", SharingJson(r.vm_store)},
                     {"pds", SharingJson(r.pds)},
@@ -197,6 +203,13 @@ class IsolationCommand final : public Command {
                                    {"vo_worst", a.vo_worst},
                                    {"vc_vms_lost", a.vc_vms_lost},
                                    {"vo_vms_lost", a.vo_vms_lost}});
+      if (r.placement_groups) {
+        nlohmann::json& row = j["availability"].back();
+        row["vc_pg_mean"] = a.vc_pg_mean;
+        row["vo_pg_mean"] = a.vo_pg_mean;
+        row["vc_pg_vms_lost"] = a.vc_pg_vms_lost;
+        row["vo_pg_vms_lost"] = a.vo_pg_vms_lost;
+      }
     }
     std::printf("%s\n", j.dump().c_str());
   }
@@ -260,6 +273,30 @@ class IsolationCommand final : public Command {
       std::printf("  %4u %11.5f%% %11.5f%% %11.5f%% %11.5f%% %12.4f %12.4f\n",
                   a.failed, 100 * a.block, 100 * a.pds_block, 100 * a.vc_mean,
                   100 * a.vo_mean, a.vc_vms_lost, a.vo_vms_lost);
+    }
+    if (r.placement_groups) PrintPlacementGroups(r, rows);
+  }
+
+  // Ceph: the same with a placement group as the unit of loss.
+  void PrintPlacementGroups(const IsolationReport& r,
+                            const std::vector<AvailabilityRow>& rows) const {
+    std::printf(
+        "\nplacement groups each VM's objects are in (objects of a group are "
+        "lost together)\n");
+    std::printf("  %-20s %10s %10s %10s\n", "vm", "VC VM pool", "VC PDS", "VO");
+    for (const VmDependencies& d : r.vms) {
+      std::printf("  %-20s %10llu %10llu %10llu\n", d.vm.c_str(),
+                  static_cast<unsigned long long>(d.vm_pgs),
+                  static_cast<unsigned long long>(d.pds_pgs),
+                  static_cast<unsigned long long>(d.vo_pgs));
+    }
+    std::printf("\nsnapshot availability by placement group, d failed\n");
+    std::printf("  %4s %12s %12s %12s %12s\n", "d", "VC mean", "VO mean",
+                "VC VMs lost", "VO VMs lost");
+    for (const AvailabilityRow& a : rows) {
+      std::printf("  %4u %11.5f%% %11.5f%% %12.4f %12.4f\n", a.failed,
+                  100 * a.vc_pg_mean, 100 * a.vo_pg_mean, a.vc_pg_vms_lost,
+                  a.vo_pg_vms_lost);
     }
   }
 

@@ -6,10 +6,14 @@
 # the end every snapshot restores byte-exact and `check --read-data` passes.
 # The unit tests crash a simulated backend at every call; this one checks
 # the same promises with temp files, renames and fsyncs of a real directory.
-# Usage: kill-test.sh path/to/vcsnap path/to/vcsnap-fleetgen
+# Usage: kill-test.sh path/to/vcsnap path/to/vcsnap-fleetgen [normal|asan]
+# The sanitizer flavour (every command ~5x slower) kills each backup at two
+# moments instead of four and restores every other snapshot at the end; the
+# normal flavour does it all.
 set -uo pipefail
 vcsnap="$1"
 fleetgen="$2"
+flavour="${3:-normal}"
 tmp="$(mktemp -d)"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 fails=0
@@ -67,6 +71,7 @@ declare -A day_of  # "vm/id" -> the day whose image that snapshot holds
   >/dev/null || { echo "FAIL: fleetgen"; exit 1; }
 run "$vcsnap" --repo "$r" init
 delays=(0.02 0.06 0.12 0.25)
+[[ "$flavour" == asan ]] && delays=(0.02 0.12)
 for day in 0 1 2 3; do
   for vm in vm-00 vm-01; do
     img="$f/$vm/day-0$day.img"
@@ -146,8 +151,11 @@ cmp -s "$tmp/killed.img" "$f/vm-01/day-03.img" ||
   fail "restore after killed restores differs"
 # Every snapshot left restores byte-exact.
 restored=0
+every=1
+[[ "$flavour" == asan ]] && every=2
 for vm in vm-00 vm-01; do
-  for id in $("$vcsnap" --repo "$r" snapshots --vm "$vm" | awk 'NR > 1 { print $2 }'); do
+  for id in $("$vcsnap" --repo "$r" snapshots --vm "$vm" |
+    awk -v every="$every" 'NR > 1 && (NR - 2) % every == 0 { print $2 }'); do
     day=${day_of[$vm/$id]:-}
     [ -n "$day" ] || { fail "$vm snapshot $id: no day recorded"; continue; }
     out="$tmp/restored.img"

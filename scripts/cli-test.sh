@@ -142,7 +142,7 @@ expect 0 '"failed":3.*"pds_replicas":3' -- "$vcsnap" --repo "$r" isolation --mac
 expect 0 " 10 +99.92579% " -- "$vcsnap" --repo "$r" isolation --failures 10
 expect 1 "^vcsnap: error: .*default replicas \(3, PDS 5\) exceed --machines \(4\)" -- "$vcsnap" --repo "$r" isolation --machines 4
 expect 2 "^vcsnap: error: .*cannot exceed --machines" -- "$vcsnap" --repo "$r" isolation --machines 4 --replicas 5
-expect 0 "4 machines, 3 replicas per block \(default\), PDS 2 \(--flag\)" -- "$vcsnap" --repo "$r" isolation --machines 4 --pds-replicas 2
+expect 0 "4 machines, 3 replicas per block \(default\), PDS 2 \(given\)" -- "$vcsnap" --repo "$r" isolation --machines 4 --pds-replicas 2
 expect 2 "^vcsnap: error: .*--failures: 12 is more than --machines" -- "$vcsnap" --repo "$r" isolation --machines 10 --failures 2,12
 expect 2 "^vcsnap: error: .*at least 1" -- "$vcsnap" --repo "$r" isolation --replicas 0
 # serving a snapshot read-only over NBD (nbdkit and the plugin)

@@ -72,7 +72,7 @@ class IsolationCommand final : public Command {
                          const std::string& prefix, uint32_t* replicas,
                          std::string* source) const {
     if (flag->count() > 0) {
-      *source = "--flag";
+      *source = "given";
       return Status::Ok();
     }
     Result<uint32_t> copies = repo.backend().CopiesOf(prefix + "x");
@@ -137,15 +137,17 @@ class IsolationCommand final : public Command {
           std::to_string(pds_replicas_) + ") exceed --machines (" +
           std::to_string(machines_) + "): give --replicas/--pds-replicas");
     }
+    bool progress = false;  // a progress line is open on stderr
     if (StderrIsTerminal()) {
-      options_.on_vm = [](size_t i, size_t n, const std::string& vm) {
+      options_.on_vm = [&progress](size_t i, size_t n, const std::string& vm) {
         std::fprintf(stderr, "\rreading VM %zu of %zu: %-40s", i + 1, n,
                      vm.c_str());
-        if (i + 1 == n) std::fprintf(stderr, "\n");
+        progress = true;
       };
     }
-    VCSNAP_ASSIGN_OR_RETURN(IsolationReport r,
-                            AnalyzeIsolation(*repo, options_));
+    Result<IsolationReport> analysed = AnalyzeIsolation(*repo, options_);
+    if (progress) std::fprintf(stderr, "\n");
+    VCSNAP_ASSIGN_OR_RETURN(IsolationReport r, std::move(analysed));
     std::vector<AvailabilityRow> rows;
     for (uint32_t d : failures_) {
       rows.push_back(

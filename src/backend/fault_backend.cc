@@ -56,6 +56,11 @@ bool FaultBackend::crashed() const {
   return crashed_;
 }
 
+std::string FaultBackend::failed_call() const {
+  std::lock_guard lock(mu_);
+  return failed_call_;
+}
+
 uint64_t FaultBackend::op_count() const {
   std::lock_guard lock(mu_);
   return ops_;
@@ -72,6 +77,11 @@ FaultBackend::Gate FaultBackend::Admit(OpKind kind, std::string_view name) {
   }
   if (fail_at_ != 0 && ops_ == fail_at_) {
     fail_at_ = 0;
+    static constexpr const char* kNames[] = {"put",    "create", "get",
+                                             "read",   "append", "sync",
+                                             "delete", "stat",   "list"};
+    failed_call_ = std::string(kNames[static_cast<size_t>(kind)]) + " " +
+                   std::string(name);
     return Gate::kFail;
   }
   for (const KindFault& f : kind_faults_) {

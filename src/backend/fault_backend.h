@@ -80,6 +80,8 @@ class FaultBackend final : public Backend {
   void ClearFaults();
 
   bool crashed() const;
+  // "<kind> <name>" of the call that the last FailNth failed ("" if none).
+  std::string failed_call() const;
   // Calls made so far, failed or not.
   uint64_t op_count() const;
 
@@ -135,6 +137,7 @@ class FaultBackend final : public Backend {
   uint64_t crash_at_ = 0;  // absolute op number; 0 = none
   bool apply_then_crash_ = false;
   bool crashed_ = false;
+  std::string failed_call_;  // guarded by mu_
   std::vector<KindFault> kind_faults_;
   std::vector<CorruptSpec> corrupt_;
   std::map<std::string, DurableSize, std::less<>> unsynced_;

@@ -94,8 +94,10 @@ TEST_P(FaultBackendTest, FailNthFailsExactlyThatCall) {
   f().FailNth(3);
   EXPECT_OK(f().Put("a", AsBytes("1")));
   EXPECT_OK(f().Put("b", AsBytes("2")));
+  EXPECT_EQ(f().failed_call(), "");
   EXPECT_THAT(f().Put("c", AsBytes("3")),
               StatusIsWith(StatusCode::kIOError, "injected fault"));
+  EXPECT_EQ(f().failed_call(), "put c");
   EXPECT_OK(f().Put("d", AsBytes("4")));
   EXPECT_EQ(f().op_count() - before, 4u);
   EXPECT_THAT(t().Get("c"), StatusIs(StatusCode::kNotFound));

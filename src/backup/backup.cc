@@ -168,6 +168,12 @@ Status BackupJob::Prepare() {
   if (!marker.ok() && !marker.IsAlreadyExists()) return marker;
   VCSNAP_RETURN_IF_ERROR(PinPds());
   VCSNAP_ASSIGN_OR_RETURN(catalog_, LoadCatalog(backend_, vm()));
+  if (!catalog_.stored) {
+    // A VM's first backup commits its empty catalog before anything else:
+    // from now on snapshot recipes without a catalog mean a lost catalog.
+    VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend_, vm(), catalog_));
+    catalog_.stored = true;
+  }
   VCSNAP_RETURN_IF_ERROR(LoadParent());
   VCSNAP_ASSIGN_OR_RETURN(store_,
                           VmStore::Open(&backend_, vm(), repo_.config()));

@@ -78,15 +78,39 @@ Result<Catalog> DecodeCatalog(ByteView bytes, std::string_view identity) {
   return c;
 }
 
+namespace {
+
+// No catalog object: a VM without backups, unless snapshot recipes say that
+// the catalog was lost.
+Result<Catalog> MissingCatalog(Backend& backend, const std::string& vm) {
+  const std::string prefix = SnapshotRecipePrefix(vm);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> recipes,
+                          backend.List(prefix));
+  if (recipes.empty()) return Catalog{};
+  std::string names;
+  for (size_t i = 0; i < recipes.size() && i < 3; ++i) {
+    names += (i > 0 ? ", " : "") + recipes[i].name;
+  }
+  if (recipes.size() > 3) names += ", ...";
+  return Status::Corruption(
+      "VM " + vm + ": the catalog " + CatalogName(vm) + " is missing but " +
+      std::to_string(recipes.size()) + " snapshot recipe(s) are stored (" +
+      names + "): the catalog was lost; `vcsnap recover --vm " + vm +
+      "` rebuilds it from them");
+}
+
+}  // namespace
+
 Result<Catalog> LoadCatalog(Backend& backend, const std::string& vm) {
   const std::string name = CatalogName(vm);
   Result<Bytes> raw = backend.Get(name);
   if (!raw.ok()) {
-    if (raw.status().IsNotFound()) return Catalog{};
+    if (raw.status().IsNotFound()) return MissingCatalog(backend, vm);
     return raw.status().WithContext("VM " + vm);
   }
   Result<Catalog> c = DecodeCatalog(*raw, name);
   if (!c.ok()) return c.status().WithContext("VM " + vm);
+  c->stored = true;
   return c;
 }
 

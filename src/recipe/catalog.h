@@ -37,6 +37,9 @@ struct CatalogEntry {
 struct Catalog {
   uint32_t next_id = 1;
   std::vector<CatalogEntry> entries;  // ascending id (= oldest first)
+  // Not encoded: true when read from the VM's catalog object, false for the
+  // empty catalog of a VM that has none yet.
+  bool stored = false;
 
   const CatalogEntry* Find(uint32_t id) const;
   const CatalogEntry* Latest() const;
@@ -45,7 +48,12 @@ struct Catalog {
 Bytes EncodeCatalog(const Catalog& catalog, std::string_view identity);
 Result<Catalog> DecodeCatalog(ByteView bytes, std::string_view identity);
 
-// The VM's catalog; an empty one (next_id 1) if the VM has none yet.
+// The VM's catalog; an empty one (next_id 1, stored false) if the VM has
+// none yet: neither a catalog object nor a snapshot recipe. A VM's first
+// backup commits its empty catalog before it writes anything else, so
+// snapshot recipes without a catalog mean a lost catalog: Corruption naming
+// them (never an empty catalog, which would let a backup start over at ID 1
+// and gc sweep every chunk).
 Result<Catalog> LoadCatalog(Backend& backend, const std::string& vm);
 // Atomically replaces the VM's catalog. Durable on OK: the commit point.
 Status CommitCatalog(Backend& backend, const std::string& vm,

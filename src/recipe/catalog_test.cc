@@ -47,7 +47,9 @@ TEST(Catalog, LoadMissingIsEmptyAndCommitIsAtomic) {
   ASSERT_OK(empty);
   EXPECT_TRUE(empty->entries.empty());
   EXPECT_EQ(empty->next_id, 1u);
+  EXPECT_FALSE(empty->stored);
   ASSERT_OK(CommitCatalog(fault, "vm1", SampleCatalog()));
+  EXPECT_TRUE(LoadCatalog(fault, "vm1")->stored);
   Catalog bigger = SampleCatalog();
   bigger.entries.push_back({4, 3, 300, 1, 1, 1, 0, 0});
   bigger.next_id = 5;
@@ -59,6 +61,26 @@ TEST(Catalog, LoadMissingIsEmptyAndCommitIsAtomic) {
   fault.CorruptReads(CatalogName("vm1"), 20);
   EXPECT_THAT(LoadCatalog(fault, "vm1"),
               StatusIsWith(StatusCode::kCorruption, "VM vm1"));
+}
+
+// Snapshot recipes without a catalog: the catalog was lost. Never an empty
+// catalog then (a backup would start over at ID 1, gc would sweep all).
+TEST(Catalog, SnapshotRecipesWithoutACatalogAreALostCatalog) {
+  MemBackend mem;
+  ASSERT_OK(mem.Put(SnapshotRecipeName("vm1", 2), AsBytes("x")));
+  ASSERT_OK(mem.Put(SnapshotRecipeName("vm10", 1), AsBytes("x")));
+  EXPECT_THAT(
+      LoadCatalog(mem, "vm1"),
+      StatusIsWith(StatusCode::kCorruption,
+                   "VM vm1: the catalog vm/vm1/catalog is missing but 1 "
+                   "snapshot recipe(s) are stored (vm/vm1/snap/2)"));
+  EXPECT_THAT(LoadCatalog(mem, "vm1"),
+              StatusIsWith(StatusCode::kCorruption, "vcsnap recover --vm vm1"));
+  // Another VM's recipes (a name that starts alike) do not count.
+  ASSERT_OK(mem.Delete(SnapshotRecipeName("vm1", 2)));
+  ASSERT_OK(LoadCatalog(mem, "vm1"));
+  ASSERT_OK(CommitCatalog(mem, "vm10", Catalog{}));
+  EXPECT_TRUE(LoadCatalog(mem, "vm10")->stored);
 }
 
 TEST(Catalog, ResolveSnapshotId) {

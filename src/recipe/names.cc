@@ -36,6 +36,10 @@ std::string CatalogName(std::string_view vm) {
 std::string SnapshotRecipeName(std::string_view vm, uint32_t snapshot_id) {
   return VmPrefix(vm) + "snap/" + std::to_string(snapshot_id);
 }
+
+std::string SnapshotRecipePrefix(std::string_view vm) {
+  return VmPrefix(vm) + "snap/";
+}
 std::string RecipePackName(std::string_view vm, uint32_t snapshot_id,
                            uint32_t pack) {
   return VmPrefix(vm) + "recipes/" + std::to_string(snapshot_id) + "." +

@@ -33,6 +33,7 @@ std::string VmPrefix(std::string_view vm);  // "vm/<vm>/"
 std::string LeaseName(std::string_view vm);
 std::string CatalogName(std::string_view vm);
 std::string SnapshotRecipeName(std::string_view vm, uint32_t snapshot_id);
+std::string SnapshotRecipePrefix(std::string_view vm);  // "vm/<vm>/snap/"
 std::string RecipePackName(std::string_view vm, uint32_t snapshot_id,
                            uint32_t pack);
 

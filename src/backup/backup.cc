@@ -163,9 +163,11 @@ Status BackupJob::Prepare() {
     }
   }
   VCSNAP_ASSIGN_OR_RETURN(chunker_, MakeChunker(repo_.config()));
-  VCSNAP_ASSIGN_OR_RETURN(lease_, Lease::Acquire(&backend_, vm(), "backup"));
+  // The marker first: a VM with objects but no marker reads as one whose
+  // marker was lost (recipe/catalog.h ListAllVms).
   Status marker = backend_.Create(VmMarkerName(vm()), ByteView());
   if (!marker.ok() && !marker.IsAlreadyExists()) return marker;
+  VCSNAP_ASSIGN_OR_RETURN(lease_, Lease::Acquire(&backend_, vm(), "backup"));
   VCSNAP_RETURN_IF_ERROR(PinPds());
   VCSNAP_ASSIGN_OR_RETURN(catalog_, LoadCatalog(backend_, vm()));
   if (!catalog_.stored) {

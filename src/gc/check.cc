@@ -13,6 +13,7 @@
 
 #include "chunk/segment.h"
 #include "gc/check_data.h"
+#include "gc/check_meta.h"
 #include "recipe/catalog.h"
 #include "recipe/dropped.h"
 #include "recipe/names.h"
@@ -224,6 +225,7 @@ Status VmChecker::CheckStructure() {
         }
         return Status::Ok();
       }));
+  CheckVmMetadata(backend_, vm_, &result_);
   // CheckData streams the store in reference order.
   std::sort(vm_uses_.begin(), vm_uses_.end(),
             [](const VmChunkUse& a, const VmChunkUse& b) {
@@ -284,9 +286,18 @@ void Merge(CheckResult from, CheckResult* into) {
 Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   CheckResult result;
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
-                          ListVmNames(repo.backend()));
+  VCSNAP_ASSIGN_OR_RETURN(AllVms all, ListAllVms(repo.backend()));
+  for (const std::string& vm : all.unmarked) {
+    result.problems.push_back(
+        "VM " + vm + ": its marker " + VmMarkerName(vm) +
+        " is missing, so `snapshots`, `gc`, `compact` and `pds update` "
+        "skip the VM; `vcsnap recover --vm " +
+        vm + "` restores it");
+  }
+  const std::vector<std::string>& vms = all.vms;
   PdsStore pds(&repo.backend());
+  VCSNAP_RETURN_IF_ERROR(
+      CheckPublishedPds(repo.backend(), pds, options.read_data, &result));
   PdsVerdicts verdicts;  // a PDS chunk is read once per check
   // VM k's data is read (on options.threads threads) while VM k+1's
   // structure is checked; results are merged in VM order.

@@ -14,6 +14,11 @@
 //               each group is read and decompressed once (gc/check_data.h).
 //               One VM's data is read while the next VM's structure is
 //               checked; problems still come out VM by VM.
+//  metadata     the published PDS (pointer, index; with read_data every
+//               chunk of it) and each VM's derived metadata (counting
+//               filter, gc state, fingerprint runs): gc/check_meta.h. VMs
+//               are found by listing (recipe/catalog.h ListAllVms), so a VM
+//               whose vms/<vm> marker was lost is checked and reported.
 //
 // Problems are collected, not fatal: the check goes on and reports them all.
 // Only failures of the check itself (e.g. the repository cannot be listed)
@@ -55,6 +60,10 @@ struct CheckResult {
   uint64_t references = 0;  // distinct chunk references checked (per VM)
   uint64_t bytes_read = 0;  // with read_data: chunk bytes re-hashed; a chunk
                             // counts once (a PDS chunk once per check)
+  // With read_data: chunks of the published PDS generation re-hashed from
+  // its index (gc/check_meta.h), whether snapshots use them or not.
+  uint64_t pds_chunks_read = 0;
+  uint64_t pds_bytes_read = 0;
   std::vector<std::string> problems;
   // VMs that changed under each of the attempts to check them (a backup,
   // forget, gc or compaction beside the check): their problems may come from

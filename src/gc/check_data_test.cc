@@ -200,17 +200,59 @@ TEST_F(CheckDataTest, DamagedPdsChunkIsReportedForEveryVmUsingIt) {
   ASSERT_TRUE(clean->problems.empty()) << clean->problems[0];
   fault_.CorruptReads(PdsBlockName(*gen, 0), 100);
   const std::vector<std::string> problems = Problems(2);
-  size_t c = 0, d = 0;
+  size_t c = 0, d = 0, pds = 0;
   for (const std::string& p : problems) {
     c += p.rfind("VM c snapshot 1 segment ", 0) == 0;
     d += p.rfind("VM d snapshot 1 segment ", 0) == 0;
+    // And once by the pass over the whole published generation.
+    pds +=
+        p.rfind("PDS generation " + std::to_string(*gen) + " chunk ", 0) == 0;
     EXPECT_NE(p.find("pds g" + std::to_string(*gen) + "+0:"), std::string::npos)
         << p;
     EXPECT_NE(p.find("checksum mismatch"), std::string::npos) << p;
   }
   EXPECT_EQ(c, 1u);
   EXPECT_EQ(d, 1u);
-  EXPECT_EQ(problems.size(), 2u);
+  EXPECT_EQ(pds, 1u);
+  EXPECT_EQ(problems.size(), 3u);
+}
+
+// A damaged popular chunk that no snapshot uses yet is found too: the next
+// backups would reference it without reading it. So is a damaged index.
+TEST_F(CheckDataTest, TheWholePublishedPdsIsVerified) {
+  Init(CompressionKind::kZstd);
+  const Bytes img = Image(4);
+  Backup("a", img);
+  Backup("b", img);
+  ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
+  Result<uint32_t> gen = ReadCurrentPds(mem_);
+  ASSERT_OK(gen);
+  Result<CheckResult> clean = RunCheck(*repo_, {true, 2});
+  ASSERT_OK(clean);
+  ASSERT_TRUE(clean->problems.empty()) << clean->problems[0];
+  Result<PdsGenerationInfo> info = PdsStore(&mem_).GetGenerationInfo(*gen);
+  ASSERT_OK(info);
+  EXPECT_EQ(clean->pds_chunks_read, info->chunks);
+  EXPECT_EQ(clean->pds_bytes_read, info->chunk_bytes);
+  fault_.CorruptReads(PdsBlockName(*gen, 0), 100);
+  Result<CheckResult> structure = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(structure);
+  EXPECT_TRUE(structure->problems.empty());  // the data is not read
+  std::vector<std::string> problems = Problems(2);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind(
+                "PDS generation " + std::to_string(*gen) + " chunk ", 0),
+            0u)
+      << problems[0];
+  fault_.ClearFaults();
+  fault_.CorruptReads("pds/index/" + std::to_string(*gen) + "/p0", 40);
+  structure = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(structure);
+  ASSERT_EQ(structure->problems.size(), 1u);
+  EXPECT_EQ(structure->problems[0].rfind(
+                "PDS generation " + std::to_string(*gen) + " index: ", 0),
+            0u)
+      << structure->problems[0];
 }
 
 }  // namespace

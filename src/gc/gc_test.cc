@@ -501,6 +501,30 @@ TEST_F(GcTest, CheckNamesDamageByPlace) {
     EXPECT_NE(c->problems[0].find("VM vm snapshot"), std::string::npos);
     fault_->ClearFaults();
   }
+  // Derived metadata: the counting filter, the gc state (forget wrote one),
+  // a fingerprint run.
+  ASSERT_OK(RunForget(*repo_, {"vm", {"1"}, {}, false}));
+  ASSERT_TRUE(CheckPasses(false));
+  for (const char* object : {"vm/vm/cbf", "vm/vm/gcstate", "vm/vm/fps/2-0.0"}) {
+    SCOPED_TRACE(object);
+    ASSERT_OK(mem_->Stat(object));
+    fault_->CorruptReads(object, 20);
+    c = RunCheck(*repo_, {false, 2});
+    ASSERT_OK(c);
+    ASSERT_EQ(c->problems.size(), 1u);
+    EXPECT_EQ(c->problems[0].rfind("VM vm: ", 0), 0u) << c->problems[0];
+    EXPECT_NE(c->problems[0].find(object), std::string::npos) << c->problems[0];
+    fault_->ClearFaults();
+  }
+  // A VM whose marker is lost is still checked, and reported.
+  ASSERT_OK(mem_->Delete("vms/vm"));
+  c = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(c);
+  ASSERT_EQ(c->problems.size(), 1u);
+  EXPECT_EQ(c->problems[0].rfind("VM vm: its marker vms/vm is missing", 0), 0u)
+      << c->problems[0];
+  EXPECT_EQ(c->vms, 1u);
+  EXPECT_EQ(c->snapshots, 1u);
 }
 
 // A bad reference is checked once but reported at every distinct recipe

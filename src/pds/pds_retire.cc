@@ -58,8 +58,10 @@ Result<std::set<uint32_t>> ListRetiring(Backend& backend) {
 // generation is found.
 Status ScanReferences(Backend& backend, const std::set<uint32_t>& wanted,
                       std::set<uint32_t>* found, PdsRetireResult* result) {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, ListVmNames(backend));
-  for (const std::string& vm : vms) {
+  // Every VM with data, also one whose marker was lost: its snapshots may
+  // use the generation too.
+  VCSNAP_ASSIGN_OR_RETURN(AllVms all, ListAllVms(backend));
+  for (const std::string& vm : all.vms) {
     VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
     if (found->size() == wanted.size()) return Status::Ok();
     std::vector<RecipeUse> uses;

@@ -1,6 +1,8 @@
 #include "recipe/catalog.h"
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "format/envelope.h"
 #include "recipe/names.h"
@@ -129,6 +131,28 @@ Result<std::vector<std::string>> ListVmNames(Backend& backend) {
   for (const ObjectInfo& o : markers)
     vms.push_back(o.name.substr(prefix.size()));
   return vms;
+}
+
+Result<AllVms> ListAllVms(Backend& backend) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> marked,
+                          ListVmNames(backend));
+  const std::string prefix = "vm/";  // VmPrefix(vm) without the VM
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend.List(prefix));
+  std::set<std::string> all(marked.begin(), marked.end());
+  AllVms out;
+  for (const ObjectInfo& o : objects) {
+    std::string_view rest = std::string_view(o.name).substr(prefix.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) continue;
+    std::string vm(rest.substr(0, slash));
+    // A lease alone is a command starting on (or refusing) a VM: no data.
+    if (o.name == LeaseName(vm)) continue;
+    if (all.insert(vm).second) out.unmarked.push_back(std::move(vm));
+  }
+  out.vms.assign(all.begin(), all.end());
+  std::sort(out.unmarked.begin(), out.unmarked.end());
+  return out;
 }
 
 Result<uint32_t> ResolveSnapshotId(const Catalog& catalog,

@@ -63,6 +63,17 @@ Status CommitCatalog(Backend& backend, const std::string& vm,
 // creates), sorted.
 Result<std::vector<std::string>> ListVmNames(Backend& backend);
 
+struct AllVms {
+  std::vector<std::string> vms;       // every VM, sorted
+  std::vector<std::string> unmarked;  // those of them without a marker
+};
+// Every VM with a marker or with any object under vm/<vm>/ besides its
+// lease: a VM whose marker was lost is still found (`unmarked`). Lists every
+// object of every VM, so its cost grows with the repository: for check, and for
+// decisions that delete data other VMs may use (PDS retirement), not for
+// backups.
+Result<AllVms> ListAllVms(Backend& backend);
+
 // Parses a snapshot ID as users type it: a number, or "latest".
 // InvalidArgument for anything else; NotFound if absent from `catalog`.
 Result<uint32_t> ResolveSnapshotId(const Catalog& catalog,

@@ -83,6 +83,22 @@ TEST(Catalog, SnapshotRecipesWithoutACatalogAreALostCatalog) {
   EXPECT_TRUE(LoadCatalog(mem, "vm10")->stored);
 }
 
+TEST(Catalog, ListAllVmsFindsVmsThatLostTheirMarker) {
+  MemBackend mem;
+  ASSERT_OK(mem.Put(VmMarkerName("a"), ByteView()));
+  ASSERT_OK(mem.Put(CatalogName("a"), AsBytes("x")));
+  ASSERT_OK(mem.Put(VmMarkerName("c"), ByteView()));  // no objects yet
+  ASSERT_OK(mem.Put(SnapshotRecipeName("b", 1), AsBytes("x")));
+  ASSERT_OK(mem.Put(LeaseName("d"), AsBytes("x")));  // a lease alone
+  ASSERT_OK(mem.Put(LeaseName("e"), AsBytes("x")));
+  ASSERT_OK(mem.Put(CatalogName("e"), AsBytes("x")));
+  auto all = ListAllVms(mem);
+  ASSERT_OK(all);
+  EXPECT_EQ(all->vms, (std::vector<std::string>{"a", "b", "c", "e"}));
+  EXPECT_EQ(all->unmarked, (std::vector<std::string>{"b", "e"}));
+  EXPECT_EQ(*ListVmNames(mem), (std::vector<std::string>{"a", "c"}));
+}
+
 TEST(Catalog, ResolveSnapshotId) {
   Catalog c = SampleCatalog();
   EXPECT_EQ(*ResolveSnapshotId(c, "v", "latest"), 3u);

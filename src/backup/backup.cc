@@ -262,8 +262,18 @@ Status BackupJob::LoadFilter() {
         2 * recipe_.image_size / repo_.config().chunk_avg + 1024));
     return Status::Ok();
   }
-  VCSNAP_ASSIGN_OR_RETURN(std::optional<VmFilter> stored,
-                          LoadVmFilter(backend_, vm()));
+  Result<std::optional<VmFilter>> loaded = LoadVmFilter(backend_, vm());
+  if (!loaded.ok() && !loaded.status().IsCorruption() &&
+      loaded.status().code() != StatusCode::kNotSupported) {
+    return loaded.status();
+  }
+  if (!loaded.ok()) {
+    // Derived data: a damaged filter is rebuilt like a missing one.
+    AddNote("the counting filter is unreadable (" + loaded.status().message() +
+            "); rebuilt from the parent's recipes");
+  }
+  std::optional<VmFilter> stored =
+      loaded.ok() ? std::move(*loaded) : std::nullopt;
   if (stored.has_value() && stored->snapshot == parent_->id) {
     filter_ = std::move(*stored);
     return Status::Ok();

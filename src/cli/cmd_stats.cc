@@ -60,7 +60,9 @@ class StatsCommand final : public Command {
       }
       uint64_t logical = 0;
       for (const CatalogEntry& e : cat.entries) logical += e.logical_bytes;
-      VCSNAP_ASSIGN_OR_RETURN(GcState g, LoadGcState(repo->backend(), vm));
+      std::string gc_note;  // a damaged gc state is shown, not fatal
+      VCSNAP_ASSIGN_OR_RETURN(
+          GcState g, LoadGcStateOrFresh(repo->backend(), vm, &gc_note));
       vm_json.push_back({{"vm", vm},
                          {"snapshots", cat.entries.size()},
                          {"logical_bytes", logical},
@@ -72,6 +74,7 @@ class StatsCommand final : public Command {
                          {"fp_rate", g.last_fp_rate},
                          {"estimated_leak_chunks", g.EstimatedLeakChunks()},
                          {"repair_due", g.RepairDue()}});
+      if (!gc_note.empty()) vm_json.back()["gc_state_problem"] = gc_note;
       char line[256];
       std::snprintf(line, sizeof(line),
                     "  %-16s %4zu snapshots %10s logical %10s stored  R=%llu "
@@ -83,6 +86,7 @@ class StatsCommand final : public Command {
                     100 * g.last_fp_rate, g.EstimatedLeakChunks(),
                     g.RepairDue() ? "  (gc due: R > tau/eps)" : "");
       vm_text += line;
+      if (!gc_note.empty()) vm_text += "    " + gc_note + "\n";
     }
     if (json_) {
       nlohmann::json j;

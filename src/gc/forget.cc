@@ -244,15 +244,23 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   std::vector<uint64_t> dead = std::move(candidates);
   FpEstimator fp;
   Bytes scratch;  // one buffer for all summaries
+  auto test = [&](const BloomView& summary) {
+    std::erase_if(dead, [&](uint64_t r) { return summary.MayContain(r); });
+    fp.Add(summary);
+  };
   for (const CatalogEntry& e : remaining.entries) {
-    VCSNAP_RETURN_IF_ERROR(WithSummary(
-        backend, o.vm, e.id,
-        [&](const BloomView& summary) {
-          std::erase_if(dead,
-                        [&](uint64_t r) { return summary.MayContain(r); });
-          fp.Add(summary);
-        },
-        &scratch));
+    Status s = WithSummary(backend, o.vm, e.id, test, &scratch);
+    if (s.IsCorruption() || s.code() == StatusCode::kNotSupported) {
+      // A damaged summary may hold anything: keep every candidate (a leak
+      // that gc repairs), never guess.
+      test(BloomView::ContainsEverything());
+      result.notes.push_back("snapshot " + std::to_string(e.id) +
+                             ": its summary is unreadable (" + s.message() +
+                             "), so no chunk was deleted; `vcsnap gc --vm " +
+                             o.vm + "` reclaims them");
+      continue;
+    }
+    VCSNAP_RETURN_IF_ERROR(s);
   }
   result.fp_rate = fp.Rate();
   result.chunks_kept_by_summary = result.candidate_chunks - dead.size();
@@ -290,7 +298,10 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
     else if (!s.IsNotFound())
       return s;
   }
-  VCSNAP_ASSIGN_OR_RETURN(GcState state, LoadGcState(backend, o.vm));
+  std::string note;
+  VCSNAP_ASSIGN_OR_RETURN(GcState state,
+                          LoadGcStateOrFresh(backend, o.vm, &note));
+  if (!note.empty()) result.notes.push_back(std::move(note));
   state.approx_deletes += doomed.size();
   state.last_fp_rate = result.fp_rate;
   state.chunks_deleted += result.chunks_deleted;

@@ -33,6 +33,21 @@ Result<GcState> LoadGcState(Backend& backend, const std::string& vm) {
   return s;
 }
 
+Result<GcState> LoadGcStateOrFresh(Backend& backend, const std::string& vm,
+                                   std::string* note) {
+  note->clear();
+  Result<GcState> s = LoadGcState(backend, vm);
+  if (s.ok() || (!s.status().IsCorruption() &&
+                 s.status().code() != StatusCode::kNotSupported)) {
+    return s;
+  }
+  *note = "the gc state is unreadable (" + s.status().message() +
+          "): started afresh, so the leak estimate restarts from zero; `vcsnap "
+          "gc --vm " +
+          vm + "` measures the real leak";
+  return GcState{};
+}
+
 Status SaveGcState(Backend& backend, const std::string& vm, const GcState& s) {
   nlohmann::json j = {{"approx_deletes", s.approx_deletes},
                       {"last_fp_rate", s.last_fp_rate},

@@ -40,6 +40,12 @@ struct GcState {
 };
 
 Result<GcState> LoadGcState(Backend& backend, const std::string& vm);
+// For the commands that update it (forget, gc): a damaged state (Corruption,
+// or a version this build cannot read) is bookkeeping only, so they start
+// from a fresh one instead of failing, and say so in `note` (empty
+// otherwise). Storage errors are returned.
+Result<GcState> LoadGcStateOrFresh(Backend& backend, const std::string& vm,
+                                   std::string* note);
 Status SaveGcState(Backend& backend, const std::string& vm,
                    const GcState& state);
 

@@ -412,6 +412,44 @@ TEST_F(GcTest, ForgettingEverythingThenGcAndCompactLeavesAlmostNothing) {
   EXPECT_TRUE(Restores("vm", 5, img));
 }
 
+// Damaged derived metadata never stops a forget and never deletes more: a
+// damaged summary of a live snapshot keeps every candidate, a damaged gc
+// state starts afresh; both are said in the notes, and gc repairs both.
+TEST_F(GcTest, ForgetWithDamagedSummaryOrGcStateKeepsEverythingAndSaysSo) {
+  std::mt19937_64 rng(5);
+  Bytes img = Initial(5);
+  std::vector<bool> dirty;
+  std::vector<Bytes> days;
+  ASSERT_OK(Backup("vm", img, nullptr));
+  days.push_back(img);
+  for (int day = 1; day <= 3; ++day) {
+    Mutate(&img, rng, &dirty);
+    ASSERT_OK(Backup("vm", img, &dirty));
+    days.push_back(img);
+  }
+  ASSERT_OK(RunForget(*repo_, {"vm", {"1"}, {}, false}));  // a gc state
+  ASSERT_OK(mem_->Put("vm/vm/summary/3", AsBytes("not a summary")));
+  ASSERT_OK(mem_->Put("vm/vm/gcstate", AsBytes("not a state")));
+  auto r = RunForget(*repo_, {"vm", {"2"}, {}, false});
+  ASSERT_OK(r);
+  EXPECT_GT(r->candidate_chunks, 0u);
+  EXPECT_EQ(r->chunks_deleted, 0u);
+  ASSERT_EQ(r->notes.size(), 2u);
+  EXPECT_NE(r->notes[0].find("snapshot 3: its summary is unreadable"),
+            std::string::npos)
+      << r->notes[0];
+  EXPECT_NE(r->notes[1].find("the gc state is unreadable"), std::string::npos)
+      << r->notes[1];
+  EXPECT_EQ(LoadGcState(*mem_, "vm")->approx_deletes, 1u);  // afresh
+  EXPECT_TRUE(Restores("vm", 3, days[2]));
+  EXPECT_TRUE(Restores("vm", 4, days[3]));
+  auto gc = RunGc(*repo_, "vm");
+  ASSERT_OK(gc);
+  EXPECT_GT(gc->leaked_chunks, 0u);  // what the forget kept
+  EXPECT_TRUE(Restores("vm", 3, days[2]));
+  EXPECT_TRUE(Restores("vm", 4, days[3]));
+}
+
 TEST_F(GcTest, ForgetRefusesProtectedAndUnknownAndWaitsForTheLease) {
   Bytes img = Initial(5);
   ASSERT_OK(Backup("vm", img, nullptr));

@@ -26,6 +26,8 @@
 
 #include "gc/reliability_test.h"
 #include "gc/sweep.h"
+#include "pds/pds_table.h"
+#include "recipe/names.h"
 #include "store/pds_store.h"
 
 namespace vcsnap {
@@ -67,8 +69,22 @@ std::string KindOf(const std::string& name) {
   return std::regex_replace(name, digits, "N");
 }
 
+// Derived metadata: rebuilt, reset or only advisory. Damage to it must not
+// stop the next backup nor a forget of the VM. (A deletion log is not: a
+// damaged one stops forget, gc and compact of its VM -- never a backup or a
+// restore -- because which chunks it logged is then unknown.)
+bool Derived(const std::string& kind) {
+  for (const char* d : {"/cbf", "/gcstate", "/fps/", "/summary/", "/dropped/",
+                        "pds/index/", "pds/current", "vms/"}) {
+    if (kind.find(d) != std::string::npos) return true;
+  }
+  return false;
+}
+
 struct DamageTally {
   uint64_t trials = 0;
+  uint64_t backup_refused = 0;
+  uint64_t forget_refused = 0;
   uint64_t check = 0;      // check (structure) reported it
   uint64_t read_data = 0;  // only check --read-data did
   uint64_t restore = 0;    // some restore failed
@@ -123,10 +139,27 @@ class ReliabilityDamageTest : public ReliabilityTest {
     return !c.ok() || !c->problems.empty();
   }
 
-  // The deletion commands, each allowed to refuse.
-  void Delete() {
+  // The next night's backup of VM v, with the PDS if its index loads (as
+  // the CLI does). Never wrong bytes; false if it was refused.
+  bool NextBackup(int v) {
+    std::mt19937_64 rng(kSeed + 2);
+    ChangeDisk(v, rng);
+    auto pds = LoadCurrentPdsIndex(*mem_, /*file_index=*/false);
+    BackupOptions o = Options(v);
+    o.pds = pds.ok() ? pds->get() : nullptr;
+    Result<BackupResult> r = RunBackup(*repo_, o);
+    if (!r.ok()) return false;
+    model_[v].live[r->snapshot] = model_[v].image;
+    model_[v].dirty.assign(kGranules, false);
+    EXPECT_NE(Restore(v, r->snapshot, model_[v].image), RestoreOutcome::kWrong)
+        << "the new snapshot restored wrong bytes";
+    return true;
+  }
+
+  // The deletion commands, each allowed to refuse. False if forget refused.
+  bool Delete() {
     // A forget that commits the catalog and then fails has forgotten.
-    (void)RunForget(*repo_, {Vm(0), {"2"}, {}, false});
+    Status forgot = RunForget(*repo_, {Vm(0), {"2"}, {}, false}).status();
     auto catalog = LoadCatalog(*mem_, Vm(0));
     if (catalog.ok() && catalog->Find(2) == nullptr) model_[0].live.erase(2);
     for (int v = 0; v < 2; ++v) {
@@ -134,6 +167,7 @@ class ReliabilityDamageTest : public ReliabilityTest {
       (void)RunCompact(*repo_, Vm(v), 0.0);
     }
     (void)RunPdsUpdate(*repo_, {0.5, 0});
+    return forgot.ok();
   }
 
   void Trial(const std::string& name, const Damage& d, DamageTally* t) {
@@ -164,7 +198,16 @@ class ReliabilityDamageTest : public ReliabilityTest {
           << "check --read-data passed but a snapshot does not restore";
       ++t->unnoticed;
     }
-    Delete();
+    const bool derived = Derived(KindOf(name));
+    // The damaged object's VM (vm1 for shared objects).
+    if (!NextBackup(name.starts_with(VmPrefix(Vm(0))) ? 0 : 1)) {
+      ++t->backup_refused;
+      EXPECT_FALSE(derived) << "damaged derived metadata stopped a backup";
+    }
+    if (!Delete()) {
+      ++t->forget_refused;
+      EXPECT_FALSE(derived) << "damaged derived metadata stopped a forget";
+    }
     ASSERT_TRUE(TryOpen());
     const auto after = Restorable();
     for (const auto& [v, id] : before) {
@@ -190,15 +233,17 @@ TEST_F(ReliabilityDamageTest, DamageIsNeverWrongDataNorADeletionOfLiveData) {
       if (HasFatalFailure()) return;
     }
   }
-  std::printf("%-34s %6s %6s %9s %7s %9s\n", "object", "trials", "check",
-              "read-data", "restore", "unnoticed");
+  std::printf("%-30s %6s %6s %9s %7s %9s %7s %7s\n", "object", "trials",
+              "check", "read-data", "restore", "unnoticed", "backup", "forget");
   for (const auto& [kind, t] : tallies) {
-    std::printf("%-34s %6llu %6llu %9llu %7llu %9llu\n", kind.c_str(),
-                static_cast<unsigned long long>(t.trials),
+    std::printf("%-30s %6llu %6llu %9llu %7llu %9llu %7llu %7llu\n",
+                kind.c_str(), static_cast<unsigned long long>(t.trials),
                 static_cast<unsigned long long>(t.check),
                 static_cast<unsigned long long>(t.read_data),
                 static_cast<unsigned long long>(t.restore),
-                static_cast<unsigned long long>(t.unnoticed));
+                static_cast<unsigned long long>(t.unnoticed),
+                static_cast<unsigned long long>(t.backup_refused),
+                static_cast<unsigned long long>(t.forget_refused));
   }
 }
 

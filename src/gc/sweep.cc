@@ -121,7 +121,10 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
   VCSNAP_ASSIGN_OR_RETURN(uint64_t runs,
                           DeleteUncommittedRuns(backend, vm, catalog.next_id));
   result.orphan_objects += runs;
-  VCSNAP_ASSIGN_OR_RETURN(GcState state, LoadGcState(backend, vm));
+  // A damaged state is replaced below: that is part of the repair.
+  std::string note;
+  VCSNAP_ASSIGN_OR_RETURN(GcState state,
+                          LoadGcStateOrFresh(backend, vm, &note));
   result.approx_deletes_before = state.approx_deletes;
   state = GcState{};
   state.last_repair_unix = static_cast<uint64_t>(std::time(nullptr));

@@ -177,8 +177,30 @@ expect 1 "damaged: VM web2 snapshot 1 segment" -- "$vcsnap" --repo "$r" check --
 expect 1 "^vcsnap: error: .*VM web2 snapshot 1 segment" -- "$vcsnap" --repo "$r" restore --vm web2 --snapshot 1 --output "$tmp/bad.img"
 [[ ! -e "$tmp/bad.img" ]] && pass=$((pass + 1)) || { echo "FAIL: a failed restore left an output file"; fails=$((fails + 1)); }
 
+# a damaged PDS index costs the night's cross-VM dedup, not its backups
+for part in "$r"/pds/index/*/p0; do printf 'XXXX' | dd of="$part" bs=1 seek=30 conv=notrunc status=none; done
+expect 0 "warning: the PDS index is unreadable .*backing up without cross-VM dedup" -- "$vcsnap" --repo "$r" backup --vm web3 --image "$img"
+expect 1 "damaged: PDS generation [0-9]+ index: " -- "$vcsnap" --repo "$r" check
+
+# a lost catalog stops the VM's commands until `recover` rebuilds it
+rm "$r/vm/web1/catalog"
+expect 1 "^vcsnap: error: .*the catalog was lost; .vcsnap recover --vm web1" -- "$vcsnap" --repo "$r" snapshots --vm web1
+expect 1 "^vcsnap: error: .*the catalog was lost" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$tmp/d1.img"
+expect 1 "damaged: VM web1: .*the catalog was lost" -- "$vcsnap" --repo "$r" check --vm web1
+expect 0 "would rebuild the catalog of VM web1 \(missing\): snapshots 3; next snapshot ID [5-9]" -- "$vcsnap" --repo "$r" recover --vm web1 --dry-run
+expect 0 "rebuilt the catalog of VM web1 \(missing\): snapshots 3; next" -- "$vcsnap" --repo "$r" recover --vm web1
+expect 0 "the catalog of VM web1 is intact" -- "$vcsnap" --repo "$r" recover --vm web1
+expect 0 "restored snapshot 3 of web1" -- "$vcsnap" --repo "$r" restore --vm web1 --snapshot 3 --output "$tmp/rec3.img" --verify --force
+cmp -s "$tmp/rec3.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: the recovered snapshot differs"; fails=$((fails + 1)); }
+# a lost marker: the VM is still checked, and recover restores it
+rm "$r/vms/web1"
+expect 1 "damaged: VM web1: its marker vms/web1 is missing" -- "$vcsnap" --repo "$r" check
+expect 0 '"marker_restored":true' -- "$vcsnap" --repo "$r" recover --vm web1 --json
+expect 0 "checked 1 VMs, 1 snapshots, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1 --read-data
+expect 1 "^vcsnap: error: .*no objects to recover" -- "$vcsnap" --repo "$r" recover --vm nobody
+
 expect 0 "Usage" -- "$vcsnap" --help
-for sub in init stats backup snapshots restore serve unlock forget protect gc compact check pds isolation; do
+for sub in init stats backup snapshots restore serve unlock forget protect gc compact check recover pds isolation; do
   expect 0 "Usage" -- "$vcsnap" "$sub" --help
 done
 expect 0 "vcsnap [0-9]" -- "$vcsnap" --version

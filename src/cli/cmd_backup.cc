@@ -162,9 +162,20 @@ class BackupCommand final : public Command {
 
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
-    // One PDS index for every job of this process.
-    VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<PdsIndex> pds,
-                            LoadPdsIndex(*repo, pds_mode_));
+    // One PDS index for every job of this process. A damaged index costs
+    // only the night's cross-VM dedup, never the night's backups.
+    Result<std::unique_ptr<PdsIndex>> loaded = LoadPdsIndex(*repo, pds_mode_);
+    if (!loaded.ok() && !loaded.status().IsCorruption() &&
+        loaded.status().code() != StatusCode::kNotSupported) {
+      return loaded.status();
+    }
+    if (!loaded.ok()) {
+      std::fprintf(stderr,
+                   "vcsnap: warning: the PDS index is unreadable (%s): backing "
+                   "up without cross-VM dedup (level 3); run `vcsnap check`\n",
+                   loaded.status().message().c_str());
+    }
+    std::unique_ptr<PdsIndex> pds = loaded.ok() ? std::move(*loaded) : nullptr;
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const size_t parallel = std::min<size_t>(parallel_, jobs_.size());
     std::vector<Result<BackupResult>> results(

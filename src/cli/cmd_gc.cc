@@ -224,8 +224,13 @@ class CheckCommand final : public Command {
     sub->add_flag("--read-data", o_.read_data,
                   "also read and re-hash every referenced chunk");
     sub->add_option("--threads", o_.threads, "threads (0: all cores)");
+    sub->add_option("--vm", o_.vm,
+                    "only this VM (default: the whole repository)");
     sub->add_flag("--json", json_, "print the result as JSON");
     return sub;
+  }
+  Status Validate() override {
+    return o_.vm.empty() ? Status::Ok() : ValidateVmName(o_.vm);
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));

@@ -53,6 +53,7 @@ std::unique_ptr<Command> MakeGcCommand();
 std::unique_ptr<Command> MakeProtectCommand();
 std::unique_ptr<Command> MakeCompactCommand();
 std::unique_ptr<Command> MakeCheckCommand();
+std::unique_ptr<Command> MakeRecoverCommand();
 std::unique_ptr<Command> MakeIsolationCommand();
 
 // The PDS index in force, for backups: "memory" (in-process table), "file"

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   commands.push_back(vcsnap::cli::MakeCompactCommand());
   commands.push_back(vcsnap::cli::MakePdsCommand());
   commands.push_back(vcsnap::cli::MakeCheckCommand());
+  commands.push_back(vcsnap::cli::MakeRecoverCommand());
   commands.push_back(vcsnap::cli::MakeIsolationCommand());
   commands.push_back(vcsnap::cli::MakeStatsCommand());
   std::vector<std::pair<CLI::App*, Command*>> subs;

@@ -286,7 +286,12 @@ void Merge(CheckResult from, CheckResult* into) {
 Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   CheckResult result;
-  VCSNAP_ASSIGN_OR_RETURN(AllVms all, ListAllVms(repo.backend()));
+  AllVms all;
+  if (!options.vm.empty()) {
+    all.vms = {options.vm};
+  } else {
+    VCSNAP_ASSIGN_OR_RETURN(all, ListAllVms(repo.backend()));
+  }
   for (const std::string& vm : all.unmarked) {
     result.problems.push_back(
         "VM " + vm + ": its marker " + VmMarkerName(vm) +
@@ -296,8 +301,10 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   }
   const std::vector<std::string>& vms = all.vms;
   PdsStore pds(&repo.backend());
-  VCSNAP_RETURN_IF_ERROR(
-      CheckPublishedPds(repo.backend(), pds, options.read_data, &result));
+  if (options.vm.empty()) {
+    VCSNAP_RETURN_IF_ERROR(
+        CheckPublishedPds(repo.backend(), pds, options.read_data, &result));
+  }
   PdsVerdicts verdicts;  // a PDS chunk is read once per check
   // VM k's data is read (on options.threads threads) while VM k+1's
   // structure is checked; results are merged in VM order.

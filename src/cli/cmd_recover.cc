@@ -1,0 +1,92 @@
+// recover: rebuilds a VM's lost or damaged catalog and its lost marker.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "gc/recover.h"
+#include "recipe/names.h"
+
+namespace vcsnap::cli {
+namespace {
+
+class RecoverCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand(
+        "recover",
+        "rebuild a VM's lost or damaged catalog (and lost marker) from its "
+        "snapshot recipes");
+    sub->add_option("--vm", o_.vm, "VM name")->required();
+    sub->add_flag("--dry-run", o_.dry_run, "only show what would be done");
+    sub->add_flag("--json", json_, "print the result as JSON");
+    return sub;
+  }
+  Status Validate() override { return ValidateVmName(o_.vm); }
+  Status Run(const GlobalOptions& global) override {
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(RecoverResult r, RunRecover(*repo, o_));
+    if (json_) {
+      nlohmann::json j = {{"vm", o_.vm},
+                          {"dry_run", o_.dry_run},
+                          {"marker_restored", r.marker_restored},
+                          {"catalog_problem", r.catalog_problem},
+                          {"catalog_rebuilt", r.catalog_rebuilt},
+                          {"snapshots", r.snapshots},
+                          {"skipped", r.skipped},
+                          {"next_id", r.next_id},
+                          {"problems", r.problems}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      Print(r);
+    }
+    if (!r.problems.empty()) {
+      return Status::Corruption(std::to_string(r.problems.size()) +
+                                " problems in the recovered snapshots (listed "
+                                "above); forget the damaged ones");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  void Print(const RecoverResult& r) const {
+    if (r.marker_restored) {
+      std::printf("%s the marker of VM %s\n",
+                  o_.dry_run ? "would restore" : "restored", o_.vm.c_str());
+    }
+    if (r.catalog_problem.empty()) {
+      std::printf("the catalog of VM %s is intact: nothing to rebuild\n",
+                  o_.vm.c_str());
+      return;
+    }
+    for (const std::string& s : r.skipped) {
+      std::fprintf(stderr, "vcsnap: skipped (damaged): %s\n", s.c_str());
+    }
+    std::string ids;
+    for (uint32_t id : r.snapshots) ids += " " + std::to_string(id);
+    if (ids.empty()) ids = " none";
+    std::printf(
+        "%s the catalog of VM %s (%s): snapshots%s; next snapshot ID %u\n",
+        o_.dry_run ? "would rebuild" : "rebuilt", o_.vm.c_str(),
+        r.catalog_problem.c_str(), ids.c_str(), r.next_id);
+    if (o_.dry_run) return;
+    std::printf(
+        "  protection flags are not kept in snapshot recipes: protect the "
+        "snapshots again where needed; the next backup reads every segment\n");
+    for (const std::string& p : r.problems) {
+      std::fprintf(stderr, "vcsnap: damaged: %s\n", p.c_str());
+    }
+  }
+
+  RecoverOptions o_;
+  bool json_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeRecoverCommand() {
+  return std::make_unique<RecoverCommand>();
+}
+
+}  // namespace vcsnap::cli

@@ -1,0 +1,120 @@
+#include "gc/recover.h"
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "gc/check.h"
+#include "recipe/catalog.h"
+#include "recipe/lease.h"
+#include "recipe/names.h"
+#include "recipe/snapshot_recipe.h"
+
+namespace vcsnap {
+namespace {
+
+// The snapshot ID an object of the VM carries, if any: snap/<id>,
+// recipes/<id>.<n>, summary/<id>, dropped/<id>, fps/<id>-<n>.<p>.
+std::optional<uint32_t> IdOf(std::string_view rest) {
+  for (std::string_view dir :
+       {"snap/", "recipes/", "summary/", "dropped/", "fps/"}) {
+    if (!rest.starts_with(dir)) continue;
+    rest.remove_prefix(dir.size());
+    uint32_t id = 0;
+    auto [end, ec] =
+        std::from_chars(rest.data(), rest.data() + rest.size(), id);
+    if (ec != std::errc() || end == rest.data()) return std::nullopt;
+    return id;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<RecoverResult> RunRecover(Repository& repo,
+                                 const RecoverOptions& options) {
+  VCSNAP_RETURN_IF_ERROR(ValidateVmName(options.vm));
+  const std::string& vm = options.vm;
+  Backend& backend = repo.backend();
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                          Lease::Acquire(&backend, vm, "recover"));
+  RecoverResult result;
+  const std::string prefix = VmPrefix(vm);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend.List(prefix));
+  if (objects.empty() ||
+      (objects.size() == 1 && objects[0].name == LeaseName(vm))) {
+    return Status::NotFound("VM " + vm + " has no objects to recover from");
+  }
+  // The marker.
+  Result<ObjectInfo> marker = backend.Stat(VmMarkerName(vm));
+  if (!marker.ok() && !marker.status().IsNotFound()) return marker.status();
+  if (!marker.ok()) {
+    result.marker_restored = true;
+    if (!options.dry_run) {
+      Status s = backend.Create(VmMarkerName(vm), ByteView());
+      if (!s.ok() && !s.IsAlreadyExists()) return s;
+    }
+  }
+  // The catalog: intact, missing or damaged.
+  const std::string name = CatalogName(vm);
+  Result<Bytes> raw = backend.Get(name);
+  if (raw.ok()) {
+    Result<Catalog> c = DecodeCatalog(*raw, name);
+    if (c.ok()) return result;
+    result.catalog_problem = c.status().message();
+  } else if (raw.status().IsNotFound()) {
+    result.catalog_problem = "missing";
+  } else {
+    return raw.status();
+  }
+  // Rebuild from the snapshot recipes.
+  Catalog catalog;
+  uint32_t max_id = 0;
+  for (const ObjectInfo& o : objects) {
+    std::string_view rest = std::string_view(o.name).substr(prefix.size());
+    std::optional<uint32_t> id = IdOf(rest);
+    if (!id.has_value()) continue;
+    max_id = std::max(max_id, *id);
+    if (!rest.starts_with("snap/") || o.name != SnapshotRecipeName(vm, *id)) {
+      continue;
+    }
+    Result<SnapshotRecipe> s = LoadSnapshotRecipe(backend, vm, *id);
+    if (!s.ok()) {
+      result.skipped.push_back(o.name + ": " + s.status().message());
+      continue;
+    }
+    CatalogEntry e;
+    e.id = s->id;
+    e.parent = s->parent;
+    e.time_unix = s->time_unix;
+    e.image_size = s->image_size;
+    e.logical_bytes = s->stats.logical;
+    e.stored_bytes = s->stats.stored_bytes;
+    e.pds_generation = s->pds_generation;
+    catalog.entries.push_back(e);
+  }
+  std::sort(
+      catalog.entries.begin(), catalog.entries.end(),
+      [](const CatalogEntry& a, const CatalogEntry& b) { return a.id < b.id; });
+  for (const CatalogEntry& e : catalog.entries) {
+    result.snapshots.push_back(e.id);
+  }
+  catalog.next_id = max_id + 2;
+  result.next_id = catalog.next_id;
+  if (options.dry_run) return result;
+  if (raw.ok()) VCSNAP_RETURN_IF_ERROR(backend.Put(name + ".damaged", *raw));
+  VCSNAP_RETURN_IF_ERROR(lease->Verify());
+  VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend, vm, catalog));
+  result.catalog_rebuilt = true;
+  VCSNAP_RETURN_IF_ERROR(lease->Release());
+  CheckOptions check;
+  check.vm = vm;
+  VCSNAP_ASSIGN_OR_RETURN(CheckResult checked, RunCheck(repo, check));
+  result.problems = std::move(checked.problems);
+  return result;
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,62 @@
+// File: gc/recover.h
+//
+// RunRecover (`vcsnap recover --vm V`): rebuilds a VM's lost or damaged
+// catalog from its snapshot recipes, and restores a lost vms/<vm> marker --
+// the way back from recipe/catalog.h's "the catalog was lost" and from
+// check's "its marker is missing".
+//
+//  - Runs under the VM's lease. With a catalog that decodes, only a missing
+//    marker is restored and the catalog is left alone.
+//  - Every snapshot recipe vm/<vm>/snap/<id> that decodes (and names its own
+//    ID) becomes a catalog entry: parent, time, sizes and PDS generation come
+//    from the recipe. Undecodable ones are listed in `skipped`. Protection
+//    flags are not stored in snapshot recipes: recovered snapshots are
+//    unprotected.
+//  - next_id = 2 + the largest snapshot ID any object of the VM carries
+//    (snapshot recipes, recipe packs, summaries, dropped lists, fingerprint
+//    runs): IDs are never reused, and the skipped ID makes the next backup
+//    distrust a CBT bitmap, which may be relative to a newer snapshot that
+//    was forgotten.
+//  - A damaged catalog's bytes are kept as vm/<vm>/catalog.damaged.
+//  - A snapshot recipe that a backup wrote but never committed is recovered
+//    too (its data was complete when the recipe was written); one that a
+//    forget failed to remove may reference deleted chunks. So the VM's
+//    structure is checked after the rebuild and check's problems returned:
+//    they name such snapshots for the operator to forget.
+//
+// Thread safety: takes the VM's lease; safe beside commands on other VMs.
+
+#ifndef VCSNAP_GC_RECOVER_H_
+#define VCSNAP_GC_RECOVER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "repo/repository.h"
+
+namespace vcsnap {
+
+struct RecoverOptions {
+  std::string vm;
+  bool dry_run = false;  // say what would be done, change nothing
+};
+
+struct RecoverResult {
+  bool marker_restored = false;
+  // Why the catalog needed a rebuild ("missing", or its decode error);
+  // empty when it was intact.
+  std::string catalog_problem;
+  bool catalog_rebuilt = false;      // false when intact or dry run
+  std::vector<uint32_t> snapshots;   // recovered IDs, ascending
+  std::vector<std::string> skipped;  // undecodable recipes, with why
+  uint32_t next_id = 0;
+  std::vector<std::string> problems;  // check of the VM after a rebuild
+};
+
+Result<RecoverResult> RunRecover(Repository& repo,
+                                 const RecoverOptions& options);
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_GC_RECOVER_H_

@@ -1,0 +1,131 @@
+// RunRecover: a lost or damaged catalog rebuilt from the snapshot recipes,
+// a lost marker restored; what no command may do while the catalog is lost.
+
+#include "gc/recover.h"
+
+#include "gc/forget.h"
+#include "gc/gc_test.h"
+#include "gc/sweep.h"
+#include "recipe/names.h"
+#include "testing/status_matchers.h"
+
+namespace vcsnap {
+namespace {
+
+using ::vcsnap::testing::StatusIs;
+using ::vcsnap::testing::StatusIsWith;
+
+class RecoverTest : public GcTest {
+ protected:
+  // Four daily snapshots, the newest forgotten, snapshot 1 protected.
+  void History() {
+    std::mt19937_64 rng(3);
+    Bytes img = Initial(3);
+    ASSERT_OK(Backup("vm", img, nullptr));
+    days_.push_back(img);
+    for (int day = 1; day <= 3; ++day) {
+      Mutate(&img, rng, &dirty_);
+      ASSERT_OK(Backup("vm", img, &dirty_));
+      days_.push_back(img);
+    }
+    ASSERT_OK(RunForget(*repo_, {"vm", {"4"}, {}, false}));
+    ASSERT_OK(SetProtected(*repo_, "vm", "1", true));
+    auto c = LoadCatalog(*mem_, "vm");
+    ASSERT_OK(c);
+    before_ = *c;
+  }
+  std::vector<Bytes> days_;
+  std::vector<bool> dirty_;
+  Catalog before_;
+};
+
+TEST_F(RecoverTest, ALostCatalogStopsEveryCommandUntilRecoverRebuildsIt) {
+  History();
+  ASSERT_OK(mem_->Delete(CatalogName("vm")));
+  // Nothing starts over, nothing is swept.
+  EXPECT_THAT(Backup("vm", days_[3], nullptr),
+              StatusIsWith(StatusCode::kCorruption, "the catalog was lost"));
+  EXPECT_THAT(RunGc(*repo_, "vm"),
+              StatusIsWith(StatusCode::kCorruption, "vcsnap recover --vm vm"));
+  EXPECT_THAT(RunForget(*repo_, {"vm", {"1"}, {}, false}),
+              StatusIs(StatusCode::kCorruption));
+  auto check = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(check);
+  ASSERT_EQ(check->problems.size(), 1u);
+  EXPECT_NE(check->problems[0].find("the catalog was lost"), std::string::npos);
+
+  auto dry = RunRecover(*repo_, {"vm", true});
+  ASSERT_OK(dry);
+  EXPECT_EQ(dry->catalog_problem, "missing");
+  EXPECT_FALSE(dry->catalog_rebuilt);
+  EXPECT_EQ(dry->snapshots, (std::vector<uint32_t>{1, 2, 3}));
+  EXPECT_THAT(LoadCatalog(*mem_, "vm"), StatusIs(StatusCode::kCorruption));
+
+  auto r = RunRecover(*repo_, {"vm", false});
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->catalog_rebuilt);
+  EXPECT_FALSE(r->marker_restored);
+  EXPECT_TRUE(r->problems.empty()) << r->problems[0];
+  EXPECT_GE(r->next_id, 6u);  // 4 was forgotten: never reused, one skipped
+  auto after = LoadCatalog(*mem_, "vm");
+  ASSERT_OK(after);
+  EXPECT_EQ(after->next_id, r->next_id);
+  ASSERT_EQ(after->entries.size(), before_.entries.size());
+  for (size_t i = 0; i < after->entries.size(); ++i) {
+    CatalogEntry want = before_.entries[i];
+    want.flags = 0;  // protection is not in the snapshot recipes
+    EXPECT_EQ(after->entries[i], want) << i;
+  }
+  for (uint32_t id = 1; id <= 3; ++id) {
+    EXPECT_TRUE(Restores("vm", id, days_[id - 1]));
+  }
+  EXPECT_TRUE(CheckPasses(true));
+  // The next backup's bitmap may be relative to a forgotten snapshot: it is
+  // not trusted, and the snapshot is right.
+  Bytes img = days_[2];
+  std::mt19937_64 rng(8);
+  Mutate(&img, rng, &dirty_);
+  auto next = Backup("vm", img, &dirty_);
+  ASSERT_OK(next);
+  EXPECT_EQ(next->snapshot, r->next_id);
+  EXPECT_EQ(next->stats.level1, 0u);
+  EXPECT_TRUE(Restores("vm", next->snapshot, img));
+}
+
+TEST_F(RecoverTest, ADamagedCatalogIsKeptAsideAndDamagedRecipesSkipped) {
+  History();
+  auto original = mem_->Get(CatalogName("vm"));
+  ASSERT_OK(original);
+  Bytes bad = *original;
+  bad[bad.size() / 2] ^= 1;
+  ASSERT_OK(mem_->Put(CatalogName("vm"), bad));
+  ASSERT_OK(mem_->Put(SnapshotRecipeName("vm", 2), AsBytes("garbage")));
+  auto r = RunRecover(*repo_, {"vm", false});
+  ASSERT_OK(r);
+  EXPECT_NE(r->catalog_problem.find("checksum"), std::string::npos)
+      << r->catalog_problem;
+  EXPECT_EQ(r->snapshots, (std::vector<uint32_t>{1, 3}));
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].rfind("vm/vm/snap/2: ", 0), 0u) << r->skipped[0];
+  EXPECT_EQ(*mem_->Get(CatalogName("vm") + ".damaged"), bad);
+  EXPECT_TRUE(Restores("vm", 1, days_[0]));
+  EXPECT_TRUE(Restores("vm", 3, days_[2]));
+}
+
+TEST_F(RecoverTest, ALostMarkerIsRestoredAndAnIntactCatalogLeftAlone) {
+  History();
+  ASSERT_OK(mem_->Delete(VmMarkerName("vm")));
+  EXPECT_TRUE(ListVmNames(*mem_)->empty());
+  auto r = RunRecover(*repo_, {"vm", false});
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->marker_restored);
+  EXPECT_TRUE(r->catalog_problem.empty());
+  EXPECT_FALSE(r->catalog_rebuilt);
+  EXPECT_EQ(*ListVmNames(*mem_), std::vector<std::string>{"vm"});
+  EXPECT_EQ(LoadCatalog(*mem_, "vm")->entries, before_.entries);  // flags
+  EXPECT_THAT(RunRecover(*repo_, {"nothing", false}),
+              StatusIsWith(StatusCode::kNotFound, "no objects"));
+}
+
+}  // namespace
+}  // namespace vcsnap

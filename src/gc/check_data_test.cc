@@ -55,6 +55,15 @@ class CheckDataTest : public ::testing::Test {
     o.pds = pds;
     ASSERT_OK(RunBackup(*repo_, o));
   }
+  // VMs "a" and "b" backed up from `img`, then a PDS of their chunks
+  // published; its generation.
+  Result<uint32_t> TwoVmsAndAPds(const Bytes& img) {
+    Init(CompressionKind::kZstd);
+    Backup("a", img);
+    Backup("b", img);
+    VCSNAP_RETURN_IF_ERROR(RunPdsUpdate(*repo_, {0.5, 0}).status());
+    return ReadCurrentPds(mem_);
+  }
   std::vector<std::string> Problems(unsigned threads) {
     Result<CheckResult> c = RunCheck(*repo_, {true, threads});
     EXPECT_OK(c);
@@ -184,12 +193,8 @@ TEST_F(CheckDataTest, LostBlockIsReportedForEveryChunkInIt) {
 // Two VMs whose first backups use the same PDS chunks: a damaged PDS block
 // is reported for each of them, by its own place.
 TEST_F(CheckDataTest, DamagedPdsChunkIsReportedForEveryVmUsingIt) {
-  Init(CompressionKind::kZstd);
   const Bytes img = Image(4);
-  Backup("a", img);
-  Backup("b", img);
-  ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
-  Result<uint32_t> gen = ReadCurrentPds(mem_);
+  Result<uint32_t> gen = TwoVmsAndAPds(img);
   ASSERT_OK(gen);
   auto table = PdsTable::Load(mem_, *gen);
   ASSERT_OK(table);
@@ -220,12 +225,7 @@ TEST_F(CheckDataTest, DamagedPdsChunkIsReportedForEveryVmUsingIt) {
 // A damaged popular chunk that no snapshot uses yet is found too: the next
 // backups would reference it without reading it. So is a damaged index.
 TEST_F(CheckDataTest, TheWholePublishedPdsIsVerified) {
-  Init(CompressionKind::kZstd);
-  const Bytes img = Image(4);
-  Backup("a", img);
-  Backup("b", img);
-  ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
-  Result<uint32_t> gen = ReadCurrentPds(mem_);
+  Result<uint32_t> gen = TwoVmsAndAPds(Image(4));
   ASSERT_OK(gen);
   Result<CheckResult> clean = RunCheck(*repo_, {true, 2});
   ASSERT_OK(clean);

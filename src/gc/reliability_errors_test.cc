@@ -36,7 +36,8 @@ struct Command {
 
 // Commands of more calls are sampled: pds update makes ~640, mostly reads
 // of the VMs' fingerprint runs, and would be three quarters of the suite.
-constexpr uint64_t kMaxTrials = 150;
+// Under a sanitizer (5-10x slower) fewer.
+constexpr uint64_t kMaxTrials = kSanitizerStride == 1 ? 150 : 20;
 
 struct ErrorTally {
   uint64_t calls = 0;   // backend calls of a clean run

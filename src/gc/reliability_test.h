@@ -31,7 +31,7 @@
 namespace vcsnap {
 
 #if defined(__SANITIZE_ADDRESS__)
-inline constexpr uint64_t kSanitizerStride = 3;
+inline constexpr uint64_t kSanitizerStride = 6;
 #else
 inline constexpr uint64_t kSanitizerStride = 1;
 #endif

@@ -198,6 +198,7 @@ expect 1 "damaged: VM web1: its marker vms/web1 is missing" -- "$vcsnap" --repo 
 expect 0 '"marker_restored":true' -- "$vcsnap" --repo "$r" recover --vm web1 --json
 expect 0 "checked 1 VMs, 1 snapshots, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1 --read-data
 expect 1 "^vcsnap: error: .*no objects to recover" -- "$vcsnap" --repo "$r" recover --vm nobody
+expect 1 "^vcsnap: error: .*no VM named 'nobody'" -- "$vcsnap" --repo "$r" check --vm nobody
 
 expect 0 "Usage" -- "$vcsnap" --help
 for sub in init stats backup snapshots restore serve unlock forget protect gc compact check recover pds isolation; do

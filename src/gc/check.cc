@@ -288,6 +288,17 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   CheckResult result;
   AllVms all;
   if (!options.vm.empty()) {
+    VCSNAP_RETURN_IF_ERROR(ValidateVmName(options.vm));
+    Result<ObjectInfo> marker = repo.backend().Stat(VmMarkerName(options.vm));
+    if (!marker.ok() && !marker.status().IsNotFound()) return marker.status();
+    if (!marker.ok()) {
+      VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                              repo.backend().List(VmPrefix(options.vm)));
+      if (objects.empty()) {
+        return Status::NotFound("no VM named '" + options.vm + "'");
+      }
+      all.unmarked = {options.vm};
+    }
     all.vms = {options.vm};
   } else {
     VCSNAP_ASSIGN_OR_RETURN(all, ListAllVms(repo.backend()));

@@ -178,7 +178,11 @@ void VmChecker::CheckDeletionMetadata(uint32_t id) {
 Status VmChecker::CheckStructure() {
   Result<Catalog> catalog = LoadCatalog(backend_, vm_);
   if (!catalog.ok()) {
-    Problem("VM " + vm_, catalog.status());
+    // LoadCatalog's messages name the VM already.
+    const std::string where = "VM " + vm_;
+    const std::string& m = catalog.status().message();
+    result_.problems.push_back(m.starts_with(where + ": ") ? m
+                                                           : where + ": " + m);
     return Status::Ok();
   }
   VCSNAP_ASSIGN_OR_RETURN(store_,

@@ -245,6 +245,19 @@ TEST_F(CheckDataTest, TheWholePublishedPdsIsVerified) {
             0u)
       << problems[0];
   fault_.ClearFaults();
+  // The pointer lost: the sealed generation is still there, unpublished.
+  Result<Bytes> pointer = mem_.Get("pds/current");
+  ASSERT_OK(pointer);
+  ASSERT_OK(mem_.Delete("pds/current"));
+  structure = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(structure);
+  ASSERT_EQ(structure->problems.size(), 1u);
+  EXPECT_EQ(
+      structure->problems[0].rfind(
+          "PDS: 1 generation(s) are stored but pds/current is missing", 0),
+      0u)
+      << structure->problems[0];
+  ASSERT_OK(mem_.Put("pds/current", *pointer));
   fault_.CorruptReads("pds/index/" + std::to_string(*gen) + "/p0", 40);
   structure = RunCheck(*repo_, {false, 2});
   ASSERT_OK(structure);

@@ -17,7 +17,21 @@ Status CheckPublishedPds(Backend& backend, PdsStore& pds, bool read_data,
   };
   Result<uint32_t> current = ReadCurrentPds(backend);
   if (!current.ok()) {
-    if (!current.status().IsNotFound()) problem("PDS", current.status());
+    if (!current.status().IsNotFound()) {
+      problem("PDS", current.status());
+      return Status::Ok();
+    }
+    // No pointer: fine when no generation was ever sealed.
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> sealed,
+                            pds.ListGenerations());
+    if (!sealed.empty()) {
+      problem("PDS",
+              Status::NotFound(
+                  std::to_string(sealed.size()) +
+                  " generation(s) are stored but pds/current is missing (lost, "
+                  "or a first `pds update` is running): backups run without "
+                  "level 3 until `vcsnap pds update` publishes one"));
+    }
     return Status::Ok();
   }
   const uint32_t g = *current;

@@ -8,6 +8,8 @@
 #include "gc/check.h"
 #include "gc/forget.h"
 #include "gc/gc_test.h"
+#include "pds/pds_table.h"
+#include "pds/pds_update.h"
 #include "recipe/catalog.h"
 #include "recipe/names.h"
 #include "testing/forwarding_backend.h"
@@ -91,6 +93,58 @@ TEST_F(CheckConcurrencyTest, AVmChangingUnderEveryAttemptIsSaidToHaveChanged) {
       << c->problems.back();
   EXPECT_EQ(c->unsettled_vms, std::vector<std::string>{"vm"});
   ASSERT_TRUE(CheckPasses(true));  // and it was only the changes
+}
+
+// A `pds update` beside the check publishes a new generation and retires
+// the one check was reading: not damage; every time, it is said.
+TEST_F(CheckConcurrencyTest, APdsUpdateDuringCheckIsNotReportedAsDamage) {
+  for (int times : {1, 3}) {
+    SCOPED_TRACE(times);
+    SetUp();
+    const Bytes img = Initial(4);
+    ASSERT_OK(Backup("a", img, nullptr));
+    ASSERT_OK(Backup("b", img, nullptr));
+    ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));  // generation 1, unused
+    std::vector<uint32_t> published;
+    auto hook = std::make_unique<ChangeOnGet>(mem_.get());
+    hook->times = times;
+    hook->change = [&] {
+      ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
+      published.push_back(*ReadCurrentPds(*mem_));
+    };
+    ChangeOnGet* h = hook.get();
+    auto repo = Repository::OpenOn(std::move(hook));
+    ASSERT_OK(repo);
+    // Each attempt reads the index meta of the generation in force first.
+    auto retarget = [&] {
+      h->trigger =
+          "pds/index/" + std::to_string(*ReadCurrentPds(*mem_)) + "/meta";
+    };
+    retarget();
+    auto wrapped = h->change;
+    h->change = [&, wrapped] {
+      wrapped();
+      retarget();
+    };
+    Result<CheckResult> c = RunCheck(**repo, {true, 2});
+    ASSERT_OK(c);
+    ASSERT_EQ(published.size(), static_cast<size_t>(times));
+    // The generation checked first was retired under it.
+    EXPECT_FALSE(mem_->Stat("pds/index/1/meta").ok());
+    if (times == 1) {
+      EXPECT_TRUE(c->problems.empty()) << c->problems[0];
+      EXPECT_GT(c->pds_chunks_read, 0u);
+    } else {
+      ASSERT_GE(c->problems.size(), 2u);
+      EXPECT_EQ(c->problems.back().rfind(
+                    "PDS: a new generation was published during each of 3 "
+                    "checks",
+                    0),
+                0u)
+          << c->problems.back();
+    }
+    ASSERT_TRUE(CheckPasses(true));
+  }
 }
 
 }  // namespace

@@ -7,7 +7,13 @@
 //                     read_data, every chunk that index lists is read and
 //                     re-hashed against the fingerprint the index gives it:
 //                     popular chunks no snapshot uses yet are what the next
-//                     backups will reference without reading them.
+//                     backups will reference without reading them. A
+//                     generation replaced (and retired) by a `pds update`
+//                     while it was checked is checked again on the new one
+//                     (3 attempts, the last one's problems said to be
+//                     possibly from the change), as check does for VMs.
+//                     Also reports a lost pds/current beside sealed
+//                     generations.
 //  CheckVmMetadata    a VM's derived metadata decodes: its counting filter,
 //                     gc state and fingerprint runs. Damage there loses no
 //                     snapshot (a backup rebuilds the filter, forget starts

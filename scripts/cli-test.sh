@@ -199,6 +199,12 @@ expect 0 '"marker_restored":true' -- "$vcsnap" --repo "$r" recover --vm web1 --j
 expect 0 "checked 1 VMs, 1 snapshots, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1 --read-data
 expect 1 "^vcsnap: error: .*no objects to recover" -- "$vcsnap" --repo "$r" recover --vm nobody
 expect 1 "^vcsnap: error: .*no VM named 'nobody'" -- "$vcsnap" --repo "$r" check --vm nobody
+# a damaged gc state is shown by stats, and forget/gc replace it
+printf 'garbage' > "$r/vm/web1/gcstate"
+expect 0 "the gc state is unreadable .*: no leak estimate; .vcsnap gc --vm web1. measures" -- "$vcsnap" --repo "$r" stats
+expect 1 "damaged: VM web1: .*gcstate" -- "$vcsnap" --repo "$r" check --vm web1
+expect 0 '"leaked_chunks":0' -- "$vcsnap" --repo "$r" gc --vm web1 --json
+expect 0 "checked 1 VMs, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1
 
 expect 0 "Usage" -- "$vcsnap" --help
 for sub in init stats backup snapshots restore serve unlock forget protect gc compact check recover pds isolation; do

@@ -60,9 +60,19 @@ class StatsCommand final : public Command {
       }
       uint64_t logical = 0;
       for (const CatalogEntry& e : cat.entries) logical += e.logical_bytes;
-      std::string gc_note;  // a damaged gc state is shown, not fatal
-      VCSNAP_ASSIGN_OR_RETURN(
-          GcState g, LoadGcStateOrFresh(repo->backend(), vm, &gc_note));
+      // A damaged gc state is shown, not fatal (forget and gc replace it).
+      std::string gc_note;
+      Result<GcState> loaded = LoadGcState(repo->backend(), vm);
+      if (!loaded.ok() && !loaded.status().IsCorruption() &&
+          loaded.status().code() != StatusCode::kNotSupported) {
+        return loaded.status();
+      }
+      if (!loaded.ok()) {
+        gc_note = "the gc state is unreadable (" + loaded.status().message() +
+                  "): no leak estimate; `vcsnap gc --vm " + vm +
+                  "` measures the leak and rewrites it";
+      }
+      const GcState g = loaded.ok() ? *loaded : GcState{};
       vm_json.push_back({{"vm", vm},
                          {"snapshots", cat.entries.size()},
                          {"logical_bytes", logical},

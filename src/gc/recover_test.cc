@@ -6,6 +6,8 @@
 #include "gc/forget.h"
 #include "gc/gc_test.h"
 #include "gc/sweep.h"
+#include "pds/pds_table.h"
+#include "pds/pds_update.h"
 #include "recipe/names.h"
 #include "testing/status_matchers.h"
 
@@ -125,6 +127,25 @@ TEST_F(RecoverTest, ALostMarkerIsRestoredAndAnIntactCatalogLeftAlone) {
   EXPECT_EQ(LoadCatalog(*mem_, "vm")->entries, before_.entries);  // flags
   EXPECT_THAT(RunRecover(*repo_, {"nothing", false}),
               StatusIsWith(StatusCode::kNotFound, "no objects"));
+}
+
+// PDS retirement finds a VM by its objects: a lost marker does not let it
+// retire a generation that VM's snapshots use.
+TEST_F(RecoverTest, ALostMarkerDoesNotLetRetirementDeleteItsGeneration) {
+  const Bytes img = Initial(6);
+  ASSERT_OK(Backup("a", img, nullptr));
+  ASSERT_OK(Backup("b", img, nullptr));
+  ASSERT_OK(RunPdsUpdate(*repo_, {0.5, 0}));
+  auto table = PdsTable::Load(*mem_, 1);
+  ASSERT_OK(table);
+  auto c = Backup("c", img, nullptr, table->get());  // only c uses gen 1
+  ASSERT_OK(c);
+  ASSERT_GT(c->stats.level3, 0u);
+  ASSERT_OK(mem_->Delete(VmMarkerName("c")));
+  auto update = RunPdsUpdate(*repo_, {0.5, 0});
+  ASSERT_OK(update);
+  EXPECT_EQ(update->retire.referenced, std::vector<uint32_t>{1});
+  EXPECT_TRUE(Restores("c", 1, img));
 }
 
 }  // namespace

@@ -263,8 +263,7 @@ Status BackupJob::LoadFilter() {
     return Status::Ok();
   }
   Result<std::optional<VmFilter>> loaded = LoadVmFilter(backend_, vm());
-  if (!loaded.ok() && !loaded.status().IsCorruption() &&
-      loaded.status().code() != StatusCode::kNotSupported) {
+  if (!loaded.ok() && !loaded.status().IsUnreadable()) {
     return loaded.status();
   }
   if (!loaded.ok()) {

@@ -165,8 +165,7 @@ class BackupCommand final : public Command {
     // One PDS index for every job of this process. A damaged index costs
     // only the night's cross-VM dedup, never the night's backups.
     Result<std::unique_ptr<PdsIndex>> loaded = LoadPdsIndex(*repo, pds_mode_);
-    if (!loaded.ok() && !loaded.status().IsCorruption() &&
-        loaded.status().code() != StatusCode::kNotSupported) {
+    if (!loaded.ok() && !loaded.status().IsUnreadable()) {
       return loaded.status();
     }
     if (!loaded.ok()) {

@@ -63,8 +63,7 @@ class StatsCommand final : public Command {
       // A damaged gc state is shown, not fatal (forget and gc replace it).
       std::string gc_note;
       Result<GcState> loaded = LoadGcState(repo->backend(), vm);
-      if (!loaded.ok() && !loaded.status().IsCorruption() &&
-          loaded.status().code() != StatusCode::kNotSupported) {
+      if (!loaded.ok() && !loaded.status().IsUnreadable()) {
         return loaded.status();
       }
       if (!loaded.ok()) {

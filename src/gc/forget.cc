@@ -250,7 +250,7 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
   };
   for (const CatalogEntry& e : remaining.entries) {
     Status s = WithSummary(backend, o.vm, e.id, test, &scratch);
-    if (s.IsCorruption() || s.code() == StatusCode::kNotSupported) {
+    if (s.IsUnreadable()) {
       // A damaged summary may hold anything: keep every candidate (a leak
       // that gc repairs), never guess.
       test(BloomView::ContainsEverything());

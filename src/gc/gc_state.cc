@@ -37,8 +37,7 @@ Result<GcState> LoadGcStateOrFresh(Backend& backend, const std::string& vm,
                                    std::string* note) {
   note->clear();
   Result<GcState> s = LoadGcState(backend, vm);
-  if (s.ok() || (!s.status().IsCorruption() &&
-                 s.status().code() != StatusCode::kNotSupported)) {
+  if (s.ok() || !s.status().IsUnreadable()) {
     return s;
   }
   *note = "the gc state is unreadable (" + s.status().message() +

@@ -416,17 +416,8 @@ TEST_F(GcTest, ForgettingEverythingThenGcAndCompactLeavesAlmostNothing) {
 // damaged summary of a live snapshot keeps every candidate, a damaged gc
 // state starts afresh; both are said in the notes, and gc repairs both.
 TEST_F(GcTest, ForgetWithDamagedSummaryOrGcStateKeepsEverythingAndSaysSo) {
-  std::mt19937_64 rng(5);
-  Bytes img = Initial(5);
-  std::vector<bool> dirty;
-  std::vector<Bytes> days;
-  ASSERT_OK(Backup("vm", img, nullptr));
-  days.push_back(img);
-  for (int day = 1; day <= 3; ++day) {
-    Mutate(&img, rng, &dirty);
-    ASSERT_OK(Backup("vm", img, &dirty));
-    days.push_back(img);
-  }
+  const std::vector<Bytes> days = DailyBackups("vm", 5, 3);
+  ASSERT_EQ(days.size(), 4u);
   ASSERT_OK(RunForget(*repo_, {"vm", {"1"}, {}, false}));  // a gc state
   ASSERT_OK(mem_->Put("vm/vm/summary/3", AsBytes("not a summary")));
   ASSERT_OK(mem_->Put("vm/vm/gcstate", AsBytes("not a state")));

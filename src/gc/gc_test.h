@@ -101,6 +101,26 @@ class GcTest : public ::testing::Test {
     o.threads = 2;
     return RunBackup(*repo_, o);
   }
+  // A first backup of Initial(seed), then `days` daily incremental backups
+  // (Mutate with an rng seeded with `seed`, with bitmaps). Returns each
+  // snapshot's image, oldest first; fails the test on a backup error.
+  std::vector<Bytes> DailyBackups(const std::string& vm, uint64_t seed,
+                                  int days) {
+    std::mt19937_64 rng(seed);
+    Bytes img = Initial(seed);
+    std::vector<Bytes> out;
+    std::vector<bool> dirty;
+    for (int day = 0; day <= days; ++day) {
+      if (day > 0) Mutate(&img, rng, &dirty);
+      Result<BackupResult> r = Backup(vm, img, day > 0 ? &dirty : nullptr);
+      if (!r.ok()) {
+        ADD_FAILURE() << vm << " day " << day << ": " << r.status();
+        break;
+      }
+      out.push_back(img);
+    }
+    return out;
+  }
   ::testing::AssertionResult Restores(const std::string& vm, uint32_t id,
                                       const Bytes& want) {
     RestoreOptions o;

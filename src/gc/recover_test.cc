@@ -21,15 +21,8 @@ class RecoverTest : public GcTest {
  protected:
   // Four daily snapshots, the newest forgotten, snapshot 1 protected.
   void History() {
-    std::mt19937_64 rng(3);
-    Bytes img = Initial(3);
-    ASSERT_OK(Backup("vm", img, nullptr));
-    days_.push_back(img);
-    for (int day = 1; day <= 3; ++day) {
-      Mutate(&img, rng, &dirty_);
-      ASSERT_OK(Backup("vm", img, &dirty_));
-      days_.push_back(img);
-    }
+    days_ = DailyBackups("vm", 3, 3);
+    ASSERT_EQ(days_.size(), 4u);
     ASSERT_OK(RunForget(*repo_, {"vm", {"4"}, {}, false}));
     ASSERT_OK(SetProtected(*repo_, "vm", "1", true));
     auto c = LoadCatalog(*mem_, "vm");
@@ -37,7 +30,6 @@ class RecoverTest : public GcTest {
     before_ = *c;
   }
   std::vector<Bytes> days_;
-  std::vector<bool> dirty_;
   Catalog before_;
 };
 
@@ -86,8 +78,9 @@ TEST_F(RecoverTest, ALostCatalogStopsEveryCommandUntilRecoverRebuildsIt) {
   // not trusted, and the snapshot is right.
   Bytes img = days_[2];
   std::mt19937_64 rng(8);
-  Mutate(&img, rng, &dirty_);
-  auto next = Backup("vm", img, &dirty_);
+  std::vector<bool> dirty;
+  Mutate(&img, rng, &dirty);
+  auto next = Backup("vm", img, &dirty);
   ASSERT_OK(next);
   EXPECT_EQ(next->snapshot, r->next_id);
   EXPECT_EQ(next->stats.level1, 0u);

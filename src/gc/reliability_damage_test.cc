@@ -95,15 +95,6 @@ enum class RestoreOutcome { kExact, kError, kWrong };
 
 class ReliabilityDamageTest : public ReliabilityTest {
  protected:
-  // Opens the repository as a new process would; false if it refuses.
-  bool TryOpen() {
-    auto repo = Repository::OpenOn(
-        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()));
-    if (!repo.ok()) return false;
-    repo_ = std::move(*repo);
-    return true;
-  }
-
   RestoreOutcome Restore(int v, uint32_t id, const Bytes& want) {
     RestoreOptions o;
     o.vm = Vm(v);
@@ -222,7 +213,7 @@ class ReliabilityDamageTest : public ReliabilityTest {
 TEST_F(ReliabilityDamageTest, DamageIsNeverWrongDataNorADeletionOfLiveData) {
   BuildBase();
   if (HasFatalFailure()) return;
-  const uint64_t stride = TrialStride();
+  const uint64_t stride = Plan().stride;
   std::map<std::string, DamageTally> tallies;
   uint64_t trial = 0;
   for (const auto& [name, bytes] : Objects(base_)) {

@@ -34,11 +34,6 @@ struct Command {
   std::function<Status()> run;
 };
 
-// Commands of more calls are sampled: pds update makes ~640, mostly reads
-// of the VMs' fingerprint runs, and would be three quarters of the suite.
-// Under a sanitizer (5-10x slower) fewer.
-constexpr uint64_t kMaxTrials = kSanitizerStride == 1 ? 150 : 20;
-
 struct ErrorTally {
   uint64_t calls = 0;   // backend calls of a clean run
   uint64_t stride = 1;  // every stride-th call failed in turn
@@ -150,7 +145,7 @@ class ReliabilityErrorsTest : public ReliabilityTest {
 TEST_F(ReliabilityErrorsTest, AnErrorAtAnyCallOfAnyCommandLosesNothing) {
   BuildBase();
   if (HasFatalFailure()) return;
-  const uint64_t wanted = TrialStride();
+  const TrialPlan plan = Plan();
   std::map<std::string, ErrorTally> tallies;
   for (const Command& c : Commands()) {
     SCOPED_TRACE(c.name);
@@ -162,7 +157,7 @@ TEST_F(ReliabilityErrorsTest, AnErrorAtAnyCallOfAnyCommandLosesNothing) {
     t.calls = fault_->op_count() - before;
     ASSERT_GT(t.calls, 3u);
     const uint64_t stride =
-        std::max(wanted, (t.calls + kMaxTrials - 1) / kMaxTrials);
+        std::max(plan.stride, (t.calls - 1) / plan.max_per_command + 1);
     t.stride = stride;
     for (uint64_t n = 1 + (t.calls - 1) % stride; n <= t.calls; n += stride) {
       SCOPED_TRACE("call " + std::to_string(n) + " of " +
@@ -182,8 +177,11 @@ TEST_F(ReliabilityErrorsTest, AnErrorAtAnyCallOfAnyCommandLosesNothing) {
                 static_cast<unsigned long long>(t.absorbed),
                 static_cast<unsigned long long>(t.lease_left));
     // Most failed calls must surface: a command that shrugs off every
-    // error would be hiding them.
-    EXPECT_GT(t.errors, t.trials / 2) << name;
+    // error would be hiding them. (Judged on 10 trials or more: a sparse
+    // sample may hit only the best-effort lease release at the end.)
+    if (t.trials >= 10) {
+      EXPECT_GT(t.errors, t.trials / 2) << name;
+    }
   }
 }
 

@@ -74,6 +74,12 @@ class [[nodiscard]] Status final {
   bool IsNotFound() const { return code_ == StatusCode::kNotFound; }
   bool IsAlreadyExists() const { return code_ == StatusCode::kAlreadyExists; }
   bool IsCorruption() const { return code_ == StatusCode::kCorruption; }
+  // Stored bytes this build cannot use: they fail their checks, or are in a
+  // format version it does not know.
+  bool IsUnreadable() const {
+    return code_ == StatusCode::kCorruption ||
+           code_ == StatusCode::kNotSupported;
+  }
 
   // Returns a copy whose message is "<context>: <message>". OK stays OK.
   Status WithContext(std::string_view context) const;

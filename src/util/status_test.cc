@@ -29,6 +29,10 @@ TEST(Status, CodesMessagesAndContext) {
   EXPECT_TRUE(io.WithContext("x").retryable());
   EXPECT_EQ(Status::Busy("held").code(), StatusCode::kBusy);
   EXPECT_EQ(StatusCodeName(StatusCode::kNotSupported), "NotSupported");
+  EXPECT_TRUE(s.IsUnreadable());
+  EXPECT_TRUE(Status::NotSupported("version 9").IsUnreadable());
+  EXPECT_FALSE(io.IsUnreadable());
+  EXPECT_FALSE(Status::NotFound("gone").IsUnreadable());
 }
 
 Status FailsWhen(bool fail) {

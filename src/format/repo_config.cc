@@ -11,9 +11,13 @@
 namespace vcsnap {
 namespace {
 
-constexpr uint16_t kConfigVersion = 1;
-constexpr size_t kConfigBodySize =
+// Version 1: unencrypted repositories (written by every vcsnap). Version 2
+// adds the encryption byte; it is written only for encrypted repositories,
+// so that a vcsnap that does not know encryption refuses them.
+constexpr uint16_t kConfigVersion = 2;
+constexpr size_t kConfigBodySizeV1 =
     16 + 8 + 4 + 1 + 4 * 3 + 1 + 1 + 1 + 4 + 8 + 8;
+constexpr size_t kConfigBodySizeV2 = kConfigBodySizeV1 + 1;
 
 const EnvelopeSpec kConfigSpec{
     {'V', 'C', 'C', 'F'}, "repository config", 1, kConfigVersion, 4096};
@@ -53,6 +57,13 @@ RepoConfig RepoConfig::NewDefault() {
   return c;
 }
 
+RepoConfig RepoConfig::NewEncrypted() {
+  RepoConfig c = NewDefault();
+  c.encryption = EncryptionKind::kAes256Gcm;
+  c.hash = HashKind::kHmacSha256;
+  return c;
+}
+
 Status RepoConfig::Validate() const {
   if (!IsPowerOfTwo(segment_size) || segment_size < (64u << 10) ||
       segment_size > (64u << 20)) {
@@ -74,8 +85,18 @@ Status RepoConfig::Validate() const {
         std::to_string(chunk_min) + "/" + std::to_string(chunk_avg) + "/" +
         std::to_string(chunk_max) + ")");
   }
-  if (hash != HashKind::kSha256) {
+  if (hash != HashKind::kSha256 && hash != HashKind::kHmacSha256) {
     return Bad("unknown hash " + std::to_string(static_cast<int>(hash)));
+  }
+  if (encryption != EncryptionKind::kNone &&
+      encryption != EncryptionKind::kAes256Gcm) {
+    return Bad("unknown encryption " +
+               std::to_string(static_cast<int>(encryption)));
+  }
+  if ((hash == HashKind::kHmacSha256) != encrypted()) {
+    return Bad(
+        "keyed fingerprints (HMAC-SHA256) go with encryption, and only with "
+        "it");
   }
   if (compression != CompressionKind::kNone &&
       compression != CompressionKind::kLz4 &&
@@ -127,6 +148,10 @@ Bytes EncodeRepoConfig(const RepoConfig& c) {
   w.U32(c.group_chunks);
   w.U64(c.container_size);
   w.U64(c.max_object_size);
+  if (!c.encrypted()) {
+    return EncodeEnvelope(kConfigSpec, 1, kConfigObjectName, body);
+  }
+  w.U8(static_cast<uint8_t>(c.encryption));
   return EncodeEnvelope(kConfigSpec, kConfigVersion, kConfigObjectName, body);
 }
 
@@ -134,10 +159,12 @@ Result<RepoConfig> DecodeRepoConfig(ByteView bytes) {
   VCSNAP_ASSIGN_OR_RETURN(
       DecodedEnvelope env,
       DecodeEnvelope(kConfigSpec, kConfigObjectName, bytes));
-  if (env.body.size() != kConfigBodySize) {
-    return Status::Corruption(
-        "repository config: body is " + std::to_string(env.body.size()) +
-        " bytes, expected " + std::to_string(kConfigBodySize));
+  const size_t want = env.version == 1 ? kConfigBodySizeV1 : kConfigBodySizeV2;
+  if (env.body.size() != want) {
+    return Status::Corruption("repository config: version " +
+                              std::to_string(env.version) + " body is " +
+                              std::to_string(env.body.size()) +
+                              " bytes, expected " + std::to_string(want));
   }
   ByteReader r(env.body, "repository config");
   RepoConfig c;
@@ -159,6 +186,15 @@ Result<RepoConfig> DecodeRepoConfig(ByteView bytes) {
   VCSNAP_ASSIGN_OR_RETURN(c.group_chunks, r.U32("group chunks"));
   VCSNAP_ASSIGN_OR_RETURN(c.container_size, r.U64("container size"));
   VCSNAP_ASSIGN_OR_RETURN(c.max_object_size, r.U64("object size limit"));
+  if (env.version >= 2) {
+    VCSNAP_ASSIGN_OR_RETURN(uint8_t enc, r.U8("encryption"));
+    c.encryption = static_cast<EncryptionKind>(enc);
+    if (!c.encrypted()) {
+      return Status::Corruption(
+          "repository config: version 2 is only written for encrypted "
+          "repositories, but says encryption none");
+    }
+  }
   Status valid = c.Validate();
   if (!valid.ok()) {
     return Status::Corruption("repository config: " + valid.message());

@@ -12,9 +12,11 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "format/crypto.h"
 #include "util/bytes.h"
 #include "util/result.h"
 
@@ -24,7 +26,8 @@ inline constexpr std::string_view kConfigObjectName = "config";
 
 // DO NOT CHANGE the numeric values: they are stored.
 enum class ChunkerKind : uint8_t { kGear = 1, kFixed = 2 };
-enum class HashKind : uint8_t { kSha256 = 1 };
+enum class HashKind : uint8_t { kSha256 = 1, kHmacSha256 = 2 };
+enum class EncryptionKind : uint8_t { kNone = 0, kAes256Gcm = 1 };
 enum class CompressionKind : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2 };
 
 std::string_view CompressionName(CompressionKind kind);
@@ -49,9 +52,19 @@ struct RepoConfig {
   uint32_t group_chunks = 256;   // target chunks per chunk group
   uint64_t container_size = 1ull << 30;
   uint64_t max_object_size = 64ull << 20;
+  // kAes256Gcm: chunk data sealed with AES-256-GCM and fingerprints keyed
+  // (hash must then be kHmacSha256, and only then). Stored from version 2.
+  EncryptionKind encryption = EncryptionKind::kNone;
+  // NOT stored: the keys of an encrypted repository, set by Repository once
+  // a key slot opened (repo/repository.h). Null for an unencrypted one.
+  std::shared_ptr<const RepoKeys> keys;
+
+  bool encrypted() const { return encryption != EncryptionKind::kNone; }
 
   // A config with these defaults, a fresh random repo_id and the current time.
   static RepoConfig NewDefault();
+  // NewDefault() set up for encryption (kAes256Gcm, kHmacSha256).
+  static RepoConfig NewEncrypted();
 
   // InvalidArgument naming the first parameter out of range (see the doc for
   // the ranges). Decode() applies it too, as Corruption.

@@ -1,6 +1,7 @@
 #include "format/repo_config.h"
 
 #include "testing/status_matchers.h"
+#include "util/coding.h"
 
 namespace vcsnap {
 namespace {
@@ -65,6 +66,47 @@ TEST(RepoConfig, CorruptionIsDetected) {
               StatusIs(StatusCode::kCorruption));
   EXPECT_THAT(DecodeRepoConfig(AsBytes("not a config at all, just text")),
               StatusIsWith(StatusCode::kCorruption, "bad magic"));
+}
+
+TEST(RepoConfig, EncryptedConfigsAreVersion2AndPlainOnesStayVersion1) {
+  RepoConfig plain = RepoConfig::NewDefault();
+  Bytes p = EncodeRepoConfig(plain);
+  EXPECT_EQ(DecodeFixed16(p.data() + 4), 1);  // older readers still read it
+  auto dp = DecodeRepoConfig(p);
+  ASSERT_OK(dp);
+  EXPECT_FALSE(dp->encrypted());
+  EXPECT_EQ(dp->hash, HashKind::kSha256);
+
+  RepoConfig enc = RepoConfig::NewEncrypted();
+  ASSERT_OK(enc.Validate());
+  Bytes e = EncodeRepoConfig(enc);
+  EXPECT_EQ(DecodeFixed16(e.data() + 4), 2);  // older readers refuse it
+  EXPECT_EQ(e.size(), p.size() + 1);
+  auto de = DecodeRepoConfig(e);
+  ASSERT_OK(de);
+  EXPECT_EQ(de->encryption, EncryptionKind::kAes256Gcm);
+  EXPECT_EQ(de->hash, HashKind::kHmacSha256);
+  EXPECT_EQ(de->keys, nullptr);  // keys are never stored in the config
+  for (size_t i = 0; i < e.size(); ++i) {
+    Bytes c = e;
+    c[i] ^= 0x10;
+    EXPECT_FALSE(DecodeRepoConfig(c).ok()) << i;
+  }
+}
+
+TEST(RepoConfig, EncryptionAndKeyedFingerprintsGoTogether) {
+  RepoConfig c = RepoConfig::NewDefault();
+  c.hash = HashKind::kHmacSha256;
+  EXPECT_THAT(c.Validate(),
+              StatusIsWith(StatusCode::kInvalidArgument, "keyed fingerprints"));
+  c = RepoConfig::NewEncrypted();
+  c.hash = HashKind::kSha256;
+  EXPECT_THAT(c.Validate(),
+              StatusIsWith(StatusCode::kInvalidArgument, "keyed fingerprints"));
+  c = RepoConfig::NewEncrypted();
+  c.encryption = static_cast<EncryptionKind>(7);
+  EXPECT_THAT(c.Validate(),
+              StatusIsWith(StatusCode::kInvalidArgument, "encryption"));
 }
 
 TEST(RepoConfig, ParseCompression) {

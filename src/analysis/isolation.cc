@@ -362,7 +362,7 @@ Result<IsolationReport> AnalyzeIsolation(Repository& repo,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
                           ListVmNames(repo.backend()));
   std::sort(vms.begin(), vms.end());
-  PdsStore pds(&repo.backend());
+  PdsStore pds(&repo.backend(), repo.config().keys.get());
   report.placement_groups =
       repo.backend().PlacementGroupOf(VoBlockName(0)).ok();
   std::vector<VmScan> scans;

@@ -78,7 +78,7 @@ class PdsLifecycle : public ::testing::Test {
   }
   bool RestoresTo(const std::string& vm, const std::string& snap,
                   const std::string& path) {
-    PdsStore pds(&repo_->backend());
+    PdsStore pds(&repo_->backend(), repo_->config().keys.get());
     RestoreOptions o;
     o.vm = vm;
     o.snapshot = snap;
@@ -193,7 +193,7 @@ TEST_F(PdsLifecycle, ABackupRemovesTheRunsOfACrashedAttempt) {
 }
 
 std::vector<uint32_t> Published(Backend& backend) {
-  PdsStore store(&backend);
+  PdsStore store(&backend, nullptr);
   return *store.ListGenerations();
 }
 

@@ -26,8 +26,8 @@ TEST(SegmentDeduper, ACopiedChunkMissingFromTheParentIsNeverStored) {
                          &stats);
   Bytes data(8192, 0x41);  // stale bytes where the copied chunk would be
   std::vector<ChunkInfo> chunks;
-  ChunkInfo fresh = DescribeChunk(data, 0, 4096);
-  ChunkInfo copied = DescribeChunk(data, 4096, 4096);
+  ChunkInfo fresh = DescribeChunk(data, 0, 4096, nullptr);
+  ChunkInfo copied = DescribeChunk(data, 4096, 4096, nullptr);
   copied.fp[0] ^= 1;  // the parent's fingerprint, not these bytes'
   copied.reused = true;
   chunks = {fresh, copied};

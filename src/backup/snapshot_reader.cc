@@ -110,7 +110,7 @@ Status SnapshotReader::Assemble(uint64_t index, Bytes* buf,
                                 std::to_string(e.length));
     }
     if (options_.verify) {
-      if (Sha256(*data) != e.fp) {
+      if (ChunkFingerprint(store_->keys(), *data) != e.fp) {
         return Status::Corruption("chunk at image offset " +
                                   std::to_string(at) +
                                   " does not match its fingerprint");

@@ -270,14 +270,17 @@ Result<std::unique_ptr<Chunker>> MakeFixedChunker(uint32_t size) {
 Result<std::unique_ptr<Chunker>> MakeChunker(const RepoConfig& config) {
   Status s = config.Validate();
   if (!s.ok()) return s;
-  switch (config.chunker) {
-    case ChunkerKind::kGear:
-      return MakeGearChunker(config.chunk_min, config.chunk_avg,
-                             config.chunk_max);
-    case ChunkerKind::kFixed:
-      return MakeFixedChunker(config.chunk_avg);
+  if (config.encrypted() && config.keys == nullptr) {
+    return Status::InvalidArgument(
+        "the repository is encrypted and its key was not given");
   }
-  return Status::InvalidArgument("unknown chunker kind");
+  Result<std::unique_ptr<Chunker>> c =
+      config.chunker == ChunkerKind::kGear
+          ? MakeGearChunker(config.chunk_min, config.chunk_avg,
+                            config.chunk_max)
+          : MakeFixedChunker(config.chunk_avg);
+  if (c.ok()) (*c)->set_fingerprint_keys(config.keys);
+  return c;
 }
 
 }  // namespace vcsnap

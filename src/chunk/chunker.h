@@ -63,6 +63,17 @@ class Chunker {  // immutable after construction; thread-safe (const methods)
 
   // Largest chunk Split() may produce.
   virtual uint32_t max_chunk() const = 0;
+
+  // The keys chunks are fingerprinted with (ChunkFingerprint): those of the
+  // encrypted repository MakeChunker() was given, else null (SHA-256).
+  const RepoKeys* fingerprint_keys() const { return keys_.get(); }
+  // Set once, by MakeChunker(), before the chunker is shared.
+  void set_fingerprint_keys(std::shared_ptr<const RepoKeys> keys) {
+    keys_ = std::move(keys);
+  }
+
+ private:
+  std::shared_ptr<const RepoKeys> keys_;
 };
 
 // Zero-run threshold of chunking format version 1. DO NOT CHANGE.
@@ -93,7 +104,9 @@ Result<std::unique_ptr<Chunker>> MakeGearChunker(const GearParams& params);
 Result<std::unique_ptr<Chunker>> MakeFixedChunker(uint32_t size);
 
 // The chunker a repository uses: kGear with chunk_min/avg/max, or kFixed with
-// chunk size chunk_avg. InvalidArgument when the config does not validate.
+// chunk size chunk_avg, fingerprinting with the repository's keys.
+// InvalidArgument when the config does not validate, or is encrypted and
+// carries no keys.
 Result<std::unique_ptr<Chunker>> MakeChunker(const RepoConfig& config);
 
 }  // namespace vcsnap

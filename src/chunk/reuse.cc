@@ -135,7 +135,8 @@ Status Reuse(const Chunker& chunker, ByteView segment,
           short_window = true;
           return false;
         }
-        out->push_back(DescribeChunk(segment, start, end - start));
+        out->push_back(DescribeChunk(segment, start, end - start,
+                                     chunker.fingerprint_keys()));
         start = end;
         if (!ours_restartable || end < dirty[k].end) return true;
         while (j < m && end_of(j) < end) ++j;

@@ -42,13 +42,14 @@ bool IsAllZero(ByteView data) {
   return acc == 0;
 }
 
-ChunkInfo DescribeChunk(ByteView segment, uint32_t offset, uint32_t length) {
+ChunkInfo DescribeChunk(ByteView segment, uint32_t offset, uint32_t length,
+                        const RepoKeys* keys) {
   ChunkInfo c;
   c.offset = offset;
   c.length = length;
   ByteView bytes = segment.subspan(offset, length);
   c.zero = IsAllZero(bytes);
-  if (!c.zero) c.fp = Sha256(bytes);
+  if (!c.zero) c.fp = ChunkFingerprint(keys, bytes);
   return c;
 }
 
@@ -74,7 +75,8 @@ void ChunkSegment(const Chunker& chunker, ByteView segment,
   out->reserve(ends.size());
   uint32_t start = 0;
   for (uint32_t end : ends) {
-    out->push_back(DescribeChunk(segment, start, end - start));
+    out->push_back(
+        DescribeChunk(segment, start, end - start, chunker.fingerprint_keys()));
     start = end;
   }
 }

@@ -53,12 +53,15 @@ struct ChunkInfo {
 bool IsAllZero(ByteView data);
 
 // The chunk of `segment` at [offset, offset + length): marked zero when all
-// its bytes are, else hashed. REQUIRES: the range lies inside `segment`.
-ChunkInfo DescribeChunk(ByteView segment, uint32_t offset, uint32_t length);
+// its bytes are, else fingerprinted (ChunkFingerprint with `keys`).
+// REQUIRES: the range lies inside `segment`.
+ChunkInfo DescribeChunk(ByteView segment, uint32_t offset, uint32_t length,
+                        const RepoKeys* keys);
 
 // Replaces *out with the chunks of `segment` (one whole segment or the short
 // last one) in order: offsets ascending, contiguous, covering the segment.
-// Zero chunks are marked and not hashed; every other chunk gets its SHA-256.
+// Zero chunks are marked and not hashed; every other chunk gets its
+// fingerprint (keyed with chunker.fingerprint_keys() when set).
 void ChunkSegment(const Chunker& chunker, ByteView segment,
                   std::vector<ChunkInfo>* out);
 

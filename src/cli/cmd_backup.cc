@@ -161,7 +161,7 @@ class BackupCommand final : public Command {
   }
 
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     // One PDS index for every job of this process. A damaged index costs
     // only the night's cross-VM dedup, never the night's backups.
     Result<std::unique_ptr<PdsIndex>> loaded = LoadPdsIndex(*repo, pds_mode_);

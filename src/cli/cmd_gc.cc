@@ -47,7 +47,7 @@ class ForgetCommand final : public Command {
     return Status::Ok();
   }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(ForgetResult r, RunForget(*repo, o_));
     if (json_) {
       nlohmann::json j = {{"vm", o_.vm},
@@ -108,7 +108,7 @@ class ProtectCommand final : public Command {
   }
   Status Validate() override { return ValidateVmName(vm_); }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(uint32_t id,
                             SetProtected(*repo, vm_, snapshot_, !off_));
     std::printf("snapshot %u of %s is %s\n", id, vm_.c_str(),
@@ -135,7 +135,7 @@ class GcCommand final : public Command {
     return vm_.empty() ? Status::Ok() : ValidateVmName(vm_);
   }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
                             TargetVms(*repo, vm_));
     nlohmann::json all = nlohmann::json::array();
@@ -187,7 +187,7 @@ class CompactCommand final : public Command {
     return vm_.empty() ? Status::Ok() : ValidateVmName(vm_);
   }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
                             TargetVms(*repo, vm_));
     uint64_t before = 0, after = 0;
@@ -233,7 +233,7 @@ class CheckCommand final : public Command {
     return o_.vm.empty() ? Status::Ok() : ValidateVmName(o_.vm);
   }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     o_.progress = !json_;
     VCSNAP_ASSIGN_OR_RETURN(CheckResult r, RunCheck(*repo, o_));
     const double rate =

@@ -29,6 +29,9 @@ class InitCommand final : public Command {
     sub->add_option("--container-size", container_size_,
                     "target size of a VM store container")
         ->capture_default_str();
+    sub->add_option("--encryption", encryption_,
+                    "aes-256-gcm or none; default: aes-256-gcm when a key "
+                    "file is given (--key-file / VCSNAP_KEY_FILE), else none");
     sub->add_option("--block-size", block_size_,
                     "largest data block (storage object) of a container, "
                     "1MiB..128MiB: the unit of the fault-isolation model")
@@ -37,6 +40,11 @@ class InitCommand final : public Command {
   }
 
   Status Validate() override {
+    if (encryption_ != "" && encryption_ != "none" &&
+        encryption_ != "aes-256-gcm") {
+      return Status::InvalidArgument("unknown --encryption '" + encryption_ +
+                                     "' (expected aes-256-gcm or none)");
+    }
     config_ = RepoConfig::NewDefault();
     VCSNAP_ASSIGN_OR_RETURN(config_.compression,
                             ParseCompression(compression_));
@@ -60,22 +68,48 @@ class InitCommand final : public Command {
   }
 
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Init(global.repo, config_));
+    const bool encrypt = encryption_ == "aes-256-gcm" ||
+                         (encryption_.empty() && !global.key_file.empty());
+    if (encrypt && global.key_file.empty()) {
+      return Status::InvalidArgument(
+          "--encryption aes-256-gcm needs --key-file PATH (a new random key "
+          "is written there when the file does not exist)");
+    }
+    if (!encrypt && !global.key_file.empty()) {
+      return Status::InvalidArgument(
+          "--encryption none, but a key file is given (--key-file or "
+          "VCSNAP_KEY_FILE)");
+    }
+    std::unique_ptr<Repository> repo;
+    if (encrypt) {
+      config_.encryption = EncryptionKind::kAes256Gcm;
+      config_.hash = HashKind::kHmacSha256;
+      VCSNAP_RETURN_IF_ERROR(CreateKeyFileIfAsked(global.key_file));
+      VCSNAP_ASSIGN_OR_RETURN(RepoKey key, LoadKeyFile(global.key_file));
+      VCSNAP_ASSIGN_OR_RETURN(repo,
+                              Repository::Init(global.repo, config_, &key));
+    } else {
+      VCSNAP_ASSIGN_OR_RETURN(repo, Repository::Init(global.repo, config_));
+    }
     const RepoConfig& c = repo->config();
     std::printf(
         "created vcsnap repository %s at %s\n"
         "  segment size   %s\n"
-        "  chunks         gear CDC, min %s / avg %s / max %s, SHA-256\n"
+        "  chunks         gear CDC, min %s / avg %s / max %s, %s\n"
         "  compression    %s\n"
-        "  containers     %s, blocks of at most %s\n",
+        "  containers     %s, blocks of at most %s\n"
+        "  encryption     %s\n",
         c.RepoIdHex().c_str(), global.repo.c_str(),
         FormatByteSize(c.segment_size).c_str(),
         FormatByteSize(c.chunk_min).c_str(),
         FormatByteSize(c.chunk_avg).c_str(),
         FormatByteSize(c.chunk_max).c_str(),
+        c.encrypted() ? "HMAC-SHA256 (keyed)" : "SHA-256",
         std::string(CompressionName(c.compression)).c_str(),
         FormatByteSize(c.container_size).c_str(),
-        FormatByteSize(c.max_object_size).c_str());
+        FormatByteSize(c.max_object_size).c_str(),
+        c.encrypted() ? ("AES-256-GCM, key file " + global.key_file).c_str()
+                      : "none");
     return Status::Ok();
   }
 
@@ -85,6 +119,7 @@ class InitCommand final : public Command {
   std::string avg_chunk_ = "4KiB";
   std::string container_size_ = "1GiB";
   std::string block_size_ = "64MiB";
+  std::string encryption_;  // "", "none" or "aes-256-gcm"
   RepoConfig config_;
 };
 

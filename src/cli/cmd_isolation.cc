@@ -125,7 +125,7 @@ class IsolationCommand final : public Command {
   }
 
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_RETURN_IF_ERROR(CopiesFromStore(*repo, replicas_option_, "vm/",
                                            &replicas_, &replicas_source_));
     VCSNAP_RETURN_IF_ERROR(CopiesFromStore(*repo, pds_replicas_option_, "pds/",

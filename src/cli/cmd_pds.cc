@@ -111,7 +111,7 @@ class PdsCommand final : public Command {
   }
 
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     if (retire_->parsed()) return Retire(*repo);
     if (load_->parsed()) {
       Result<uint32_t> current = ReadCurrentPds(repo->backend());

@@ -25,7 +25,7 @@ class RecoverCommand final : public Command {
   }
   Status Validate() override { return ValidateVmName(o_.vm); }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(RecoverResult r, RunRecover(*repo, o_));
     if (json_) {
       nlohmann::json j = {{"vm", o_.vm},

@@ -54,7 +54,7 @@ class ServeCommand final : public Command {
     return ValidateVmName(o_.vm);
   }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(Catalog catalog,
                             LoadCatalog(repo->backend(), o_.vm));
     VCSNAP_ASSIGN_OR_RETURN(o_.snapshot,
@@ -63,6 +63,11 @@ class ServeCommand final : public Command {
     // nbdkit runs in the background from another directory: a local path
     // goes to it absolute, a location with a scheme as given.
     o_.repo = global.repo;
+    if (!global.key_file.empty()) {
+      std::error_code ec;
+      o_.key_file = std::filesystem::absolute(global.key_file, ec).string();
+      if (ec) o_.key_file = global.key_file;
+    }
     if (global.repo.find("://") == std::string::npos) {
       std::error_code ec;
       std::string abs = std::filesystem::absolute(global.repo, ec).string();

@@ -33,7 +33,7 @@ class SnapshotsCommand final : public Command {
   }
 
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     std::vector<std::string> vms;
     if (vm_.empty()) {
       VCSNAP_ASSIGN_OR_RETURN(vms, ListVmNames(repo->backend()));
@@ -107,9 +107,9 @@ class RestoreCommand final : public Command {
   }
   Status Validate() override { return ValidateVmName(o_.vm); }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     o_.progress = !json_;
-    PdsStore pds(&repo->backend());
+    PdsStore pds(&repo->backend(), repo->config().keys.get());
     o_.pds = [&pds](const PdsRef& ref) { return pds.Get(ref); };
     VCSNAP_ASSIGN_OR_RETURN(RestoreResult r, RunRestore(*repo, o_));
     if (json_) {
@@ -153,7 +153,7 @@ class UnlockCommand final : public Command {
     return pds_ ? Status::Ok() : ValidateVmName(vm_);
   }
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     if (pins_) return RemovePins(repo->backend());
     const std::string object = pds_ ? "pds/lease" : LeaseName(vm_);
     const std::string what = pds_ ? "the PDS" : "VM " + vm_;

@@ -25,7 +25,7 @@ class StatsCommand final : public Command {
   }
 
   Status Run(const GlobalOptions& global) override {
-    VCSNAP_ASSIGN_OR_RETURN(auto repo, Repository::Open(global.repo));
+    VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
                             repo->backend().List(""));
     struct Area {

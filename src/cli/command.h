@@ -28,7 +28,8 @@ class App;
 namespace vcsnap::cli {
 
 struct GlobalOptions {
-  std::string repo;  // --repo or VCSNAP_REPO
+  std::string repo;      // --repo or VCSNAP_REPO
+  std::string key_file;  // --key-file or VCSNAP_KEY_FILE; empty: none
 };
 
 class Command {
@@ -55,6 +56,15 @@ std::unique_ptr<Command> MakeCompactCommand();
 std::unique_ptr<Command> MakeCheckCommand();
 std::unique_ptr<Command> MakeRecoverCommand();
 std::unique_ptr<Command> MakeIsolationCommand();
+std::unique_ptr<Command> MakeKeyCommand();
+
+// Opens global.repo, with the key in global.key_file when one is given
+// (cmd_key.cc).
+Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global);
+// ReadKeyFile (repo/key_file.h), its warning printed on stderr.
+Result<RepoKey> LoadKeyFile(const std::string& path);
+// CreateKeyFileIfMissing, saying on stderr when a new key was written.
+Status CreateKeyFileIfAsked(const std::string& path);
 
 // The PDS index in force, for backups: "memory" (in-process table), "file"
 // (low-memory sorted-file lookups) or a memcached location (shared across

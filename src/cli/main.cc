@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
             return l.ok() ? "" : l.status().message();
           },
           "repository location");
+  app.add_option("--key-file", global.key_file,
+                 "key file of an encrypted repository (init writes a new "
+                 "one when the file does not exist)")
+      ->envname("VCSNAP_KEY_FILE");
 
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(vcsnap::cli::MakeInitCommand());
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
   commands.push_back(vcsnap::cli::MakeRecoverCommand());
   commands.push_back(vcsnap::cli::MakeIsolationCommand());
   commands.push_back(vcsnap::cli::MakeStatsCommand());
+  commands.push_back(vcsnap::cli::MakeKeyCommand());
   std::vector<std::pair<CLI::App*, Command*>> subs;
   for (auto& c : commands) subs.emplace_back(c->Setup(app), c.get());
 

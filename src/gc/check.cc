@@ -315,7 +315,7 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
         vm + "` restores it");
   }
   const std::vector<std::string>& vms = all.vms;
-  PdsStore pds(&repo.backend());
+  PdsStore pds(&repo.backend(), repo.config().keys.get());
   if (options.vm.empty()) {
     VCSNAP_RETURN_IF_ERROR(
         CheckPublishedPds(repo.backend(), pds, options.read_data, &result));

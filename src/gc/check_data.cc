@@ -24,8 +24,8 @@ uint16_t ContainerOf(const VmChunkUse& u) {
 uint64_t CidOf(const VmChunkUse& u) { return u.vm_ref & kMaxCid; }
 
 template <typename Use>  // VmChunkUse or RecipeEntry
-bool Matches(const Use& e, ByteView data) {
-  return data.size() == e.length && Sha256(data) == e.fp;
+bool Matches(const Use& e, ByteView data, const RepoKeys* keys) {
+  return data.size() == e.length && ChunkFingerprint(keys, data) == e.fp;
 }
 
 // One container's referenced chunks and the index they are scanned with.
@@ -182,7 +182,7 @@ void DataChecker::Scan(const Task& t, Found* f) {
     if (u == uses.size() || CidOf(uses[u]) != cid) return;  // unreferenced
     done_[cw.begin + u] = 1;
     Advance(data.size());
-    if (Matches(uses[u], data)) {
+    if (Matches(uses[u], data, store_.keys())) {
       f->bytes += data.size();
     } else {
       f->problems.emplace_back(cw.begin + u, Where(uses[u]) + kMismatch);
@@ -206,7 +206,7 @@ void DataChecker::ReadPds(const Task& t, Found* f) {
     std::string verdict;
     if (!data.ok()) {
       verdict = data.status().message();
-    } else if (!Matches(e, *data)) {
+    } else if (!Matches(e, *data, pds_.keys())) {
       verdict = kMismatch;
     } else {
       f->bytes += data->size();
@@ -253,7 +253,7 @@ void DataChecker::Retry(std::vector<BadGroup> bad, Found* f) {
       Result<Bytes> data = ref.ok() ? store_.Get(*ref) : ref.status();
       if (!data.ok()) {
         f->problems.emplace_back(i, Where(use) + data.status().message());
-      } else if (!Matches(use, *data)) {
+      } else if (!Matches(use, *data, store_.keys())) {
         f->problems.emplace_back(i, Where(use) + kMismatch);
       } else {
         f->bytes += data->size();

@@ -230,7 +230,8 @@ TEST_F(CheckDataTest, TheWholePublishedPdsIsVerified) {
   Result<CheckResult> clean = RunCheck(*repo_, {true, 2});
   ASSERT_OK(clean);
   ASSERT_TRUE(clean->problems.empty()) << clean->problems[0];
-  Result<PdsGenerationInfo> info = PdsStore(&mem_).GetGenerationInfo(*gen);
+  Result<PdsGenerationInfo> info =
+      PdsStore(&mem_, nullptr).GetGenerationInfo(*gen);
   ASSERT_OK(info);
   EXPECT_EQ(clean->pds_chunks_read, info->chunks);
   EXPECT_EQ(clean->pds_bytes_read, info->chunk_bytes);

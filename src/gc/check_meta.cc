@@ -39,7 +39,7 @@ void CheckGeneration(Backend& backend, PdsStore& pds, uint32_t g,
       Status bad;
       if (!chunk.ok()) {
         bad = chunk.status();
-      } else if (Sha256(*chunk) != e.fp) {
+      } else if (ChunkFingerprint(pds.keys(), *chunk) != e.fp) {
         bad = Status::Corruption(ref.ToString() +
                                  " does not hash to its fingerprint " +
                                  ToHex(e.fp));

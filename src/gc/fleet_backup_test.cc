@@ -79,7 +79,7 @@ TEST(FleetBackup, EveryDayOfEveryVmRestoresByteExact) {
   ASSERT_OK(RunGc(**repo, fleet::VmName(0)));
   ASSERT_OK(RunCompact(**repo, fleet::VmName(0), 0.0));
 
-  PdsStore pds_store(&(*repo)->backend());
+  PdsStore pds_store(&(*repo)->backend(), (*repo)->config().keys.get());
   for (uint32_t v = 0; v < vms; ++v) {
     for (uint32_t d = 0; d < days; ++d) {
       if (v == 0 && d == 1) continue;  // forgotten

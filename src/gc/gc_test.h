@@ -44,10 +44,21 @@ class GcTest : public ::testing::Test {
     dir_ = ::vcsnap::testing::NewTempDir("gc");
     mem_ = std::make_unique<MemBackend>(1 << 20);
     fault_ = std::make_unique<FaultBackend>(mem_.get());
+    RepoConfig config = ::vcsnap::testing::SmallRepoConfig();
+    if (encrypted_) {
+      config.encryption = EncryptionKind::kAes256Gcm;
+      config.hash = HashKind::kHmacSha256;
+      key_.material.assign(48, 0);
+      RandomFill(key_.material);
+      key_.source = "the test's key";
+    }
     repo_ = std::move(*Repository::InitOn(
         std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
-        ::vcsnap::testing::SmallRepoConfig()));
+        config, key()));
   }
+
+  // The key to open the repository with: null unless encrypted_.
+  const RepoKey* key() const { return encrypted_ ? &key_ : nullptr; }
 
   // Day 0 content, then daily edits: rewrites, new data, zeroing, moves.
   void Mutate(Bytes* img, std::mt19937_64& rng, std::vector<bool>* dirty) {
@@ -129,7 +140,7 @@ class GcTest : public ::testing::Test {
     o.output = dir_ + "/out.img";
     o.force = true;
     o.verify = true;
-    PdsStore pds(&repo_->backend());
+    PdsStore pds(&repo_->backend(), repo_->config().keys.get());
     o.pds = [&pds](const PdsRef& ref) { return pds.Get(ref); };
     Result<RestoreResult> r = RunRestore(*repo_, o);
     if (!r.ok()) return ::testing::AssertionFailure() << r.status();
@@ -199,6 +210,8 @@ class GcTest : public ::testing::Test {
   std::unique_ptr<MemBackend> mem_;
   std::unique_ptr<FaultBackend> fault_;
   std::unique_ptr<Repository> repo_;
+  bool encrypted_ = false;  // set before SetUp(): an encrypted repository
+  RepoKey key_;
 };
 
 }  // namespace vcsnap

@@ -102,7 +102,7 @@ class ReliabilityDamageTest : public ReliabilityTest {
     o.output = dir_ + "/out.img";
     o.force = true;
     o.threads = 2;
-    PdsStore pds(&repo_->backend());
+    PdsStore pds(&repo_->backend(), repo_->config().keys.get());
     o.pds = [&pds](const PdsRef& ref) { return pds.Get(ref); };
     if (!RunRestore(*repo_, o).ok()) return RestoreOutcome::kError;
     return ::vcsnap::testing::ReadTestFile(o.output) == want

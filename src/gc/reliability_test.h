@@ -129,7 +129,8 @@ class ReliabilityTest : public SoakTest {
   // Opens the repository as a new process would; false if it refuses.
   bool TryOpen() {
     auto repo = Repository::OpenOn(
-        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()));
+        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
+        key());
     if (!repo.ok()) return false;
     repo_ = std::move(*repo);
     return true;

@@ -122,7 +122,7 @@ void SoakTest::RunConcurrentSeed(uint64_t seed, int rounds) {
         } else if (op.kind == "restore") {
           // No lease: a restore must work beside backups, deletions and
           // compaction of the same VM.
-          PdsStore pds(&repo_->backend());
+          PdsStore pds(&repo_->backend(), repo_->config().keys.get());
           RestoreOptions o;
           o.vm = vm;
           o.snapshot = std::to_string(op.victim);

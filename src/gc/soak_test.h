@@ -72,7 +72,8 @@ class SoakTest : public GcTest {
     for (int v = 0; v < kVms; ++v) (void)BreakLease(*mem_, Vm(v), true);
     (void)BreakLeaseObject(*mem_, "pds/lease", "the PDS", true);
     auto repo = Repository::OpenOn(
-        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()));
+        std::make_unique<::vcsnap::testing::ForwardingBackend>(fault_.get()),
+        key());
     ASSERT_OK(repo);
     repo_ = std::move(*repo);
     LoadPds();

@@ -161,7 +161,7 @@ Result<PdsRetireResult> RetirePdsGenerations(Backend& backend,
   if (!current.ok()) return result;  // no PDS yet: nothing to retire
   result.current = *current;
 
-  PdsStore store(&backend);
+  PdsStore store(&backend, /*keys=*/nullptr);  // lists and deletes only
   VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> published,
                           store.ListGenerations());
   VCSNAP_ASSIGN_OR_RETURN(std::set<uint32_t> candidates,

@@ -99,7 +99,7 @@ Status CopyChunks(Repository& repo, const std::vector<std::string>& vms,
       }
       return data.status().WithContext("PDS update: VM " + vms[c.vm]);
     }
-    if (Sha256(*data) != c.fp) {
+    if (ChunkFingerprint(pds.keys(), *data) != c.fp) {
       return Status::Corruption("PDS update: VM " + vms[c.vm] + " chunk " +
                                 ToHex(c.fp) +
                                 " does not match its fingerprint");
@@ -136,7 +136,7 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   // then reads the committed runs only: not those of a running or crashed
   // backup.
   PdsUpdateResult result;
-  PdsStore pds(&backend);
+  PdsStore pds(&backend, repo.config().keys.get());
   VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> gens, pds.ListGenerations());
   const FpKeep in_pds = InPublishedPds(gens);
   std::vector<VmFpSource> sources;

@@ -2,8 +2,57 @@
 
 #include "backend/local_backend.h"
 #include "backend/rados_backend.h"
+#include "format/key_slot.h"
 
 namespace vcsnap {
+namespace {
+
+std::string NewSlotName() {
+  uint8_t id[8];
+  RandomFill(id);
+  char hex[17];
+  for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", id[i]);
+  return std::string(kKeySlotPrefix) + hex;
+}
+
+ByteView RepoIdOf(const RepoConfig& c) {
+  return ByteView(c.repo_id.data(), c.repo_id.size());
+}
+
+// The master key from the first slot `key` opens.
+Result<Key256> Unlock(Backend& backend, const RepoConfig& config,
+                      const RepoKey* key) {
+  if (key == nullptr) {
+    return Status::InvalidArgument(
+        "the repository is encrypted: give its key file with --key-file PATH "
+        "or VCSNAP_KEY_FILE");
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> slots,
+                          backend.List(kKeySlotPrefix));
+  std::string damaged;
+  for (const ObjectInfo& o : slots) {
+    Result<Bytes> bytes = backend.Get(o.name);
+    if (!bytes.ok() && bytes.status().IsNotFound()) continue;  // removed
+    VCSNAP_RETURN_IF_ERROR(bytes.status());
+    Result<Key256> master =
+        OpenKeySlot(o.name, RepoIdOf(config), *bytes, key->material);
+    if (master.ok()) return *master;
+    if (master.status().code() != StatusCode::kInvalidArgument) {
+      damaged += (damaged.empty() ? "" : ", ") + o.name;
+    }
+  }
+  if (slots.empty()) {
+    return Status::Corruption(
+        "the repository is encrypted but has no key slot (keys/ is empty): "
+        "its data cannot be read");
+  }
+  return Status::InvalidArgument(
+      key->source + " opens none of the " + std::to_string(slots.size()) +
+      " key slots of this repository" +
+      (damaged.empty() ? "" : " (damaged: " + damaged + ")"));
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location,
                                              bool create,
@@ -30,7 +79,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location,
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(
-    const std::string& location, const RepoConfig& config) {
+    const std::string& location, const RepoConfig& config, const RepoKey* key) {
   VCSNAP_RETURN_IF_ERROR(config.Validate());
   VCSNAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Backend> backend,
@@ -41,15 +90,21 @@ Result<std::unique_ptr<Repository>> Repository::Init(
                                    " bytes; the config asks for " +
                                    std::to_string(config.max_object_size));
   }
-  Result<std::unique_ptr<Repository>> r = InitOn(std::move(backend), config);
+  Result<std::unique_ptr<Repository>> r =
+      InitOn(std::move(backend), config, key);
   if (!r.ok()) return r.status().WithContext(location);
   (*r)->location_ = location;
   return r;
 }
 
 Result<std::unique_ptr<Repository>> Repository::InitOn(
-    std::unique_ptr<Backend> backend, const RepoConfig& config) {
+    std::unique_ptr<Backend> backend, const RepoConfig& config,
+    const RepoKey* key) {
   VCSNAP_RETURN_IF_ERROR(config.Validate());
+  if (config.encrypted() && key == nullptr) {
+    return Status::InvalidArgument(
+        "an encrypted repository needs a key file (--key-file PATH)");
+  }
   Result<ObjectInfo> existing = backend->Stat(kConfigObjectName);
   if (existing.ok()) {
     return Status::AlreadyExists("already a vcsnap repository");
@@ -61,18 +116,31 @@ Result<std::unique_ptr<Repository>> Repository::InitOn(
         "not empty and not a vcsnap repository (holds " + objects[0].name +
         "); refusing to initialise it");
   }
+  // The key slot goes first, so that a visible config always opens.
+  Key256 master{};
+  std::string slot;
+  RepoConfig opened = config;
+  if (config.encrypted()) {
+    RandomFill(master);
+    slot = NewSlotName();
+    VCSNAP_RETURN_IF_ERROR(backend->Create(
+        slot, EncodeKeySlot(slot, RepoIdOf(config), master, key->material)));
+    opened.keys = std::make_shared<const RepoKeys>(
+        RepoKeys::FromMaster(master, RepoIdOf(config)));
+  }
   Status s = backend->Create(kConfigObjectName, EncodeRepoConfig(config));
+  if (!s.ok() && !slot.empty()) (void)backend->Delete(slot);
   if (s.IsAlreadyExists()) {
     return Status::AlreadyExists("already a vcsnap repository");
   }
   VCSNAP_RETURN_IF_ERROR(s);
   std::string where = backend->Describe();
   return std::unique_ptr<Repository>(
-      new Repository(std::move(backend), config, where));
+      new Repository(std::move(backend), opened, where, master));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(
-    const std::string& location) {
+    const std::string& location, const RepoKey* key) {
   Result<std::unique_ptr<Backend>> backend =
       OpenBackend(location, /*create=*/false, kMaxObjectSizeCeiling);
   if (!backend.ok()) {
@@ -83,7 +151,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(
     }
     return backend.status();
   }
-  Result<std::unique_ptr<Repository>> r = OpenOn(std::move(*backend));
+  Result<std::unique_ptr<Repository>> r = OpenOn(std::move(*backend), key);
   if (!r.ok()) {
     if (r.status().IsNotFound()) {
       return Status::NotFound(location +
@@ -99,16 +167,40 @@ Result<std::unique_ptr<Repository>> Repository::Open(
       std::unique_ptr<Backend> sized,
       OpenBackend(location, /*create=*/false, config.max_object_size));
   return std::unique_ptr<Repository>(
-      new Repository(std::move(sized), config, location));
+      new Repository(std::move(sized), config, location, (*r)->master_));
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenOn(
-    std::unique_ptr<Backend> backend) {
+    std::unique_ptr<Backend> backend, const RepoKey* key) {
   VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend->Get(kConfigObjectName));
   VCSNAP_ASSIGN_OR_RETURN(RepoConfig config, DecodeRepoConfig(raw));
+  Key256 master{};
+  if (config.encrypted()) {
+    VCSNAP_ASSIGN_OR_RETURN(master, Unlock(*backend, config, key));
+    config.keys = std::make_shared<const RepoKeys>(
+        RepoKeys::FromMaster(master, RepoIdOf(config)));
+  }
   std::string where = backend->Describe();
   return std::unique_ptr<Repository>(
-      new Repository(std::move(backend), config, where));
+      new Repository(std::move(backend), config, where, master));
+}
+
+Result<std::string> Repository::AddKey(const RepoKey& key) {
+  if (!config_.encrypted()) {
+    return Status::InvalidArgument("the repository is not encrypted");
+  }
+  std::string slot = NewSlotName();
+  VCSNAP_RETURN_IF_ERROR(backend_->Create(
+      slot, EncodeKeySlot(slot, RepoIdOf(config_), master_, key.material)));
+  return slot;
+}
+
+Result<std::vector<std::string>> Repository::ListKeySlots() {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> slots,
+                          backend_->List(kKeySlotPrefix));
+  std::vector<std::string> out;
+  for (const ObjectInfo& o : slots) out.push_back(o.name);
+  return out;
 }
 
 }  // namespace vcsnap

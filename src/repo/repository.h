@@ -8,14 +8,22 @@
 // or a Ceph RADOS location "rados://POOL[/NAMESPACE][?...]"
 // (backend/rados_location.h); other schemes are NotSupported.
 //
+// Encryption. An encrypted repository (config.encryption != kNone) opens
+// only with a key: the material of a key file that opens one of its key
+// slots (format/key_slot.h). Open then puts the derived keys into
+// config().keys, from where the stores and the chunker take them. A key given
+// for an unencrypted repository is ignored.
+//
 // Thread safety: after Open/Init returns, config() is immutable and backend()
 // is thread-safe (see backend.h); the Repository may be shared by threads.
+// AddKey is not thread-safe against itself.
 
 #ifndef VCSNAP_REPO_REPOSITORY_H_
 #define VCSNAP_REPO_REPOSITORY_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
 #include "format/repo_config.h"
@@ -23,23 +31,43 @@
 
 namespace vcsnap {
 
+// A key for an encrypted repository: key material (KeyMaterialFromFile) and
+// where it came from ("key file /etc/vcsnap/key"), for messages.
+struct RepoKey {
+  Bytes material;
+  std::string source;
+};
+
 class Repository {
  public:
   // Creates a repository at `location` with `config` (validated first).
   // AlreadyExists if one is there; InvalidArgument if the location holds
   // other objects. Exclusive: of two concurrent inits exactly one succeeds.
+  // An encrypted config needs `key` (InvalidArgument without): a new random
+  // master key is made and wrapped in the first key slot for it.
   static Result<std::unique_ptr<Repository>> Init(const std::string& location,
-                                                  const RepoConfig& config);
+                                                  const RepoConfig& config,
+                                                  const RepoKey* key = nullptr);
 
   // Opens an existing repository. NotFound "... is not a vcsnap repository"
   // when there is none; Corruption/NotSupported for a damaged or newer config.
-  static Result<std::unique_ptr<Repository>> Open(const std::string& location);
+  // Encrypted: InvalidArgument without `key` or when it opens no key slot;
+  // Corruption when the repository has no key slot at all.
+  static Result<std::unique_ptr<Repository>> Open(const std::string& location,
+                                                  const RepoKey* key = nullptr);
 
   // Same, over an already opened backend (tests: MemBackend, FaultBackend).
   static Result<std::unique_ptr<Repository>> InitOn(
-      std::unique_ptr<Backend> backend, const RepoConfig& config);
+      std::unique_ptr<Backend> backend, const RepoConfig& config,
+      const RepoKey* key = nullptr);
   static Result<std::unique_ptr<Repository>> OpenOn(
-      std::unique_ptr<Backend> backend);
+      std::unique_ptr<Backend> backend, const RepoKey* key = nullptr);
+
+  // Encrypted repositories: wraps the master key for `key` in a new slot and
+  // returns the slot's object name. InvalidArgument when unencrypted.
+  Result<std::string> AddKey(const RepoKey& key);
+  // The key slot objects ("keys/..."), sorted.
+  Result<std::vector<std::string>> ListKeySlots();
 
   const RepoConfig& config() const { return config_; }
   Backend& backend() const { return *backend_; }
@@ -47,14 +75,16 @@ class Repository {
 
  private:
   Repository(std::unique_ptr<Backend> backend, RepoConfig config,
-             std::string location)
+             std::string location, const Key256& master)
       : backend_(std::move(backend)),
-        config_(config),
-        location_(std::move(location)) {}
+        config_(std::move(config)),
+        location_(std::move(location)),
+        master_(master) {}
 
   std::unique_ptr<Backend> backend_;
   RepoConfig config_;
   std::string location_;
+  Key256 master_{};  // zero for an unencrypted repository
 };
 
 // Opens the backend a location names. `create` makes a missing local

@@ -2,7 +2,8 @@
 //
 // nbdkit-vcsnap-plugin.so: an nbdkit plugin that exports one committed
 // snapshot read-only (`vcsnap serve` starts nbdkit with it; serve.h). Keys:
-//   repo=PATH  vm=NAME  snapshot=ID|latest  [verify=1]  [cache=SEGMENTS]
+//   repo=PATH  [key-file=PATH]  vm=NAME  snapshot=ID|latest  [verify=1]
+//   [cache=SEGMENTS]
 //   [wait=SECONDS]  (how long to wait for the VM's lease to pin the snapshot)
 // After nbdkit forks, the plugin opens the repository, pins the snapshot
 // (recipe/pin.h: forget refuses it, retention keeps it while it is served)
@@ -29,12 +30,14 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "backup/snapshot_reader.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
 #include "recipe/pin.h"
+#include "repo/key_file.h"
 #include "repo/repository.h"
 #include "serve/serve.h"
 #include "store/pds_store.h"
@@ -46,7 +49,7 @@ using vcsnap::Result;
 using vcsnap::Status;
 
 struct State {
-  std::string repo, vm, snapshot = "latest";
+  std::string repo, key_file, vm, snapshot = "latest";
   bool verify = false;
   uint64_t cache_segments = 32;
   uint64_t wait_seconds = 60;
@@ -86,6 +89,8 @@ int Config(const char* key, const char* value) {
   const std::string k = key;
   if (k == "repo") {
     s.repo = value;
+  } else if (k == "key-file") {
+    s.key_file = value;
   } else if (k == "vm") {
     s.vm = value;
   } else if (k == "snapshot") {
@@ -110,8 +115,8 @@ int Config(const char* key, const char* value) {
     if (!ParseCount(key, value, &s.wait_seconds)) return -1;
   } else {
     nbdkit_error(
-        "unknown parameter '%s' (repo, vm, snapshot, verify, cache, "
-        "wait)",
+        "unknown parameter '%s' (repo, key-file, vm, snapshot, verify, "
+        "cache, wait)",
         key);
     return -1;
   }
@@ -132,8 +137,14 @@ int ConfigComplete() {
 int AfterFork() {
   try {
     State& s = S();
+    std::optional<vcsnap::RepoKey> key;
+    if (!s.key_file.empty()) {
+      Result<vcsnap::RepoKey> k = vcsnap::ReadKeyFile(s.key_file);
+      if (!k.ok()) return Fail(k.status());
+      key = std::move(*k);
+    }
     Result<std::unique_ptr<vcsnap::Repository>> repo =
-        vcsnap::Repository::Open(s.repo);
+        vcsnap::Repository::Open(s.repo, key ? &*key : nullptr);
     if (!repo.ok()) return Fail(repo.status());
     s.repository = std::move(*repo);
     vcsnap::Backend* backend = &s.repository->backend();
@@ -143,7 +154,8 @@ int AfterFork() {
                             std::chrono::seconds(s.wait_seconds), &id);
     if (!pin.ok()) return Fail(pin.status());
     s.pin = std::move(*pin);
-    s.pds = std::make_unique<vcsnap::PdsStore>(backend);
+    s.pds = std::make_unique<vcsnap::PdsStore>(
+        backend, s.repository->config().keys.get());
     vcsnap::SnapshotReaderOptions o;
     o.vm = s.vm;
     o.snapshot = std::to_string(id);
@@ -269,7 +281,8 @@ static struct nbdkit_plugin plugin = [] {
   p.config = Config;
   p.config_complete = ConfigComplete;
   p.config_help =
-      "repo=PATH vm=NAME [snapshot=ID|latest] [verify=0|1] [cache=SEGMENTS] "
+      "repo=PATH [key-file=PATH] vm=NAME [snapshot=ID|latest] [verify=0|1] "
+      "[cache=SEGMENTS] "
       "[wait=SECONDS]";
   p.open = Open;
   p.get_size = GetSize;

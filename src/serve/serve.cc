@@ -90,6 +90,7 @@ Result<std::vector<std::string>> NbdkitCommand(const ServeOptions& o) {
   if (!o.run.empty()) argv.insert(argv.end(), {"--run", o.run});
   argv.push_back(plugin);
   argv.push_back("repo=" + o.repo);
+  if (!o.key_file.empty()) argv.push_back("key-file=" + o.key_file);
   argv.push_back("vm=" + o.vm);
   argv.push_back("snapshot=" + std::to_string(o.snapshot));
   argv.push_back(std::string("verify=") + (o.verify ? "1" : "0"));

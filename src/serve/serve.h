@@ -24,7 +24,8 @@ namespace vcsnap {
 inline constexpr uint64_t kMaxServeCacheSegments = 4096;
 
 struct ServeOptions {
-  std::string repo;  // repository path
+  std::string repo;      // repository path
+  std::string key_file;  // encrypted repository: its key file (absolute)
   std::string vm;
   uint32_t snapshot = 0;
   std::string socket;   // Unix socket path, or

@@ -11,6 +11,16 @@ namespace vcsnap {
 namespace {
 
 constexpr char kMagic[4] = {'V', 'C', 'S', 'G'};
+constexpr uint8_t kFlagSealed = 1;  // DO NOT CHANGE: stored
+
+// Associated data of a sealed group: its header and its VM.
+Bytes GroupAad(ByteView header, std::string_view vm) {
+  Bytes aad;
+  ByteWriter w(&aad);
+  w.Raw(header.first(kGroupHeaderSize));
+  w.Raw(vm);
+  return aad;
+}
 
 Status Bad(const GroupPlace& place, const std::string& what) {
   return Status::Corruption(place.Describe() + ": " + what);
@@ -33,6 +43,7 @@ GroupHeader ParseFixed(ByteView b) {
   h.count = DecodeFixed32(b.data() + 20);
   h.raw_len = DecodeFixed32(b.data() + 24);
   h.payload_len = DecodeFixed32(b.data() + 28);
+  h.sealed = (b[7] & kFlagSealed) != 0;
   return h;
 }
 
@@ -44,8 +55,14 @@ Status CheckHeader(ByteView b, const GroupHeader& h, const GroupPlace& place,
                                 std::to_string(h.version) +
                                 " (this vcsnap reads version 1)");
   }
-  if (!ValidCodec(b[6]) || b[7] != 0 || DecodeFixed16(b.data() + 10) != 0) {
+  if (!ValidCodec(b[6]) || (b[7] & ~kFlagSealed) != 0 ||
+      DecodeFixed16(b.data() + 10) != 0) {
     return Bad(place, "unknown codec or flags in group header");
+  }
+  if (h.sealed != (place.keys != nullptr)) {
+    return Bad(place, h.sealed ? "sealed (encrypted) group, but the "
+                                 "repository is not encrypted"
+                               : "unsealed group in an encrypted repository");
   }
   if (h.container != place.container) {
     return Bad(place, "misplaced group: header names container " +
@@ -84,21 +101,35 @@ Bytes EncodeGroup(CompressionKind codec, int level, uint16_t container,
                   ByteView raw, const GroupPlace& place, Bytes* scratch) {
   bool packed = Compress(codec, level, raw, scratch);
   ByteView payload = packed ? ByteView(*scratch) : raw;
+  const bool sealed = place.keys != nullptr;
   Bytes out;
-  out.reserve(GroupOverhead(lens.size()) + payload.size());
+  out.reserve(GroupOverhead(lens.size()) + payload.size() +
+              (sealed ? kSealOverhead : 0));
   ByteWriter w(&out);
   w.Raw(std::string_view(kMagic, 4));
   w.U16(kGroupVersion);
   w.U8(static_cast<uint8_t>(packed ? codec : CompressionKind::kNone));
-  w.U8(0);
+  w.U8(sealed ? kFlagSealed : 0);
   w.U16(container);
   w.U16(0);
   w.U64(first_cid);
   w.U32(static_cast<uint32_t>(lens.size()));
   w.U32(static_cast<uint32_t>(raw.size()));
   w.U32(static_cast<uint32_t>(payload.size()));
-  for (uint32_t len : lens) w.U32(len);
-  w.Raw(payload);
+  if (!sealed) {
+    for (uint32_t len : lens) w.U32(len);
+    w.Raw(payload);
+  } else {
+    Bytes plain;
+    plain.reserve(4 * lens.size() + payload.size());
+    ByteWriter pw(&plain);
+    for (uint32_t len : lens) pw.U32(len);
+    pw.Raw(payload);
+    const Bytes aad = GroupAad(out, place.vm);
+    const size_t at = out.size();
+    out.resize(at + plain.size() + kSealOverhead);
+    Seal(place.keys->data, aad, plain, out.data() + at);
+  }
   w.U64(Checksum64(out, GroupSeed(place.block_name, place.offset)));
   return out;
 }
@@ -120,11 +151,14 @@ Result<GroupHeader> PeekGroupHeader(ByteView bytes, const GroupPlace& place,
 namespace {
 
 // Verifies a whole group and parses its header and lengths into lens/offs;
-// the caller decodes the payload (DecodePayload).
+// *body is set to the lens-and-payload region (inside `bytes`, or inside
+// *opened for a sealed group); the caller decodes the payload
+// (DecodePayload).
 Result<GroupHeader> VerifyAndParse(ByteView bytes, const GroupPlace& place,
                                    const GroupLimits& limits,
                                    std::vector<uint32_t>* lens,
-                                   std::vector<uint32_t>* offs) {
+                                   std::vector<uint32_t>* offs, Bytes* opened,
+                                   ByteView* body) {
   if (bytes.size() < kGroupHeaderSize + kGroupTrailerSize) {
     return Bad(place, "truncated group: " + std::to_string(bytes.size()) +
                           " bytes, shorter than an empty group");
@@ -147,9 +181,20 @@ Result<GroupHeader> VerifyAndParse(ByteView bytes, const GroupPlace& place,
                    ": group declares " + std::to_string(h.total_len()) +
                    " bytes, holds " + std::to_string(bytes.size()));
   }
+  const size_t body_len = 4 * size_t{h.count} + h.payload_len;
+  if (h.sealed) {
+    opened->resize(body_len);
+    VCSNAP_RETURN_IF_ERROR(
+        Open(place.keys->data, GroupAad(bytes, place.vm),
+             bytes.subspan(kGroupHeaderSize, body_len + kSealOverhead),
+             opened->data(), place.Describe()));
+    *body = ByteView(*opened);
+  } else {
+    *body = bytes.subspan(kGroupHeaderSize, body_len);
+  }
   lens->resize(h.count);
   offs->resize(h.count);
-  const uint8_t* lp = bytes.data() + kGroupHeaderSize;
+  const uint8_t* lp = body->data();
   uint64_t sum = 0;
   for (uint32_t i = 0; i < h.count; ++i) {
     uint32_t len = DecodeFixed32(lp + 4 * i);
@@ -177,15 +222,16 @@ Status CheckRawPayload(const GroupHeader& h, const GroupPlace& place) {
   return Status::Ok();
 }
 
-ByteView Payload(ByteView bytes, const GroupHeader& h) {
-  return bytes.subspan(kGroupHeaderSize + 4 * size_t{h.count}, h.payload_len);
+// The payload inside the body VerifyAndParse found.
+ByteView Payload(ByteView body, const GroupHeader& h) {
+  return body.subspan(4 * size_t{h.count}, h.payload_len);
 }
 
 // Decompresses a verified group's payload into out[0, h.raw_len).
 // REQUIRES: h.codec != kNone.
-Status DecodePayload(ByteView bytes, const GroupHeader& h,
+Status DecodePayload(ByteView body, const GroupHeader& h,
                      const GroupPlace& place, uint8_t* out) {
-  Status s = Decompress(h.codec, Payload(bytes, h), out, h.raw_len);
+  Status s = Decompress(h.codec, Payload(body, h), out, h.raw_len);
   if (!s.ok()) return Bad(place, s.message());
   return Status::Ok();
 }
@@ -197,8 +243,11 @@ Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
                                                   const GroupLimits& limits,
                                                   bool header_only) {
   auto g = std::make_shared<DecodedGroup>();
+  Bytes opened;
+  ByteView body;
   VCSNAP_ASSIGN_OR_RETURN(
-      GroupHeader h, VerifyAndParse(bytes, place, limits, &g->lens, &g->offs));
+      GroupHeader h,
+      VerifyAndParse(bytes, place, limits, &g->lens, &g->offs, &opened, &body));
   g->first_cid = h.first_cid;
   if (header_only) return g;
   VCSNAP_RETURN_IF_ERROR(CheckRawPayload(h, place));
@@ -206,11 +255,11 @@ Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
   g->raw_len = h.raw_len;
   if (h.codec == CompressionKind::kNone) {
     if (h.raw_len > 0) {
-      std::memcpy(g->data.get(), Payload(bytes, h).data(), h.raw_len);
+      std::memcpy(g->data.get(), Payload(body, h).data(), h.raw_len);
     }
     return g;
   }
-  VCSNAP_RETURN_IF_ERROR(DecodePayload(bytes, h, place, g->data.get()));
+  VCSNAP_RETURN_IF_ERROR(DecodePayload(body, h, place, g->data.get()));
   return g;
 }
 
@@ -222,13 +271,14 @@ uint32_t GroupView::live() const {
 
 Status DecodeGroupView(ByteView bytes, const GroupPlace& place,
                        const GroupLimits& limits, GroupView* view) {
-  VCSNAP_ASSIGN_OR_RETURN(
-      GroupHeader h,
-      VerifyAndParse(bytes, place, limits, &view->lens, &view->offs));
+  ByteView body;
+  VCSNAP_ASSIGN_OR_RETURN(GroupHeader h,
+                          VerifyAndParse(bytes, place, limits, &view->lens,
+                                         &view->offs, &view->opened_, &body));
   view->first_cid = h.first_cid;
   VCSNAP_RETURN_IF_ERROR(CheckRawPayload(h, place));
   if (h.codec == CompressionKind::kNone) {
-    view->data = Payload(bytes, h);
+    view->data = Payload(body, h);
     return Status::Ok();
   }
   if (view->capacity_ < h.raw_len) {
@@ -236,7 +286,7 @@ Status DecodeGroupView(ByteView bytes, const GroupPlace& place,
     view->capacity_ = h.raw_len;
   }
   view->data = ByteView(view->buffer_.get(), h.raw_len);
-  return DecodePayload(bytes, h, place, view->buffer_.get());
+  return DecodePayload(body, h, place, view->buffer_.get());
 }
 
 Bytes RebindGroup(ByteView group, const GroupPlace& to) {

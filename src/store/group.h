@@ -15,6 +15,13 @@
 // offset in block): a group copied to another place, or a stale group of an
 // older container generation, fails verification.
 //
+// Encrypted repositories seal each group (flags bit 0): lens[] and payload
+// become nonce | AES-256-GCM(lens ‖ payload) | tag, with the 32-byte header
+// and the VM name as associated data, so a group opens only in its own VM,
+// container and CID range (it may move between generations, as compaction
+// moves it). Whether groups must be sealed follows GroupPlace::keys: a
+// sealed group without keys, or an unsealed one with keys, is Corruption.
+//
 // Decoding never trusts a length before checking it against the bytes held
 // and against GroupLimits; every error names the place (VM, container,
 // generation, block, offset).
@@ -31,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "format/crypto.h"
 #include "format/repo_config.h"
 #include "util/bytes.h"
 #include "util/result.h"
@@ -52,6 +60,9 @@ struct GroupPlace {
   uint32_t generation = 0;
   std::string_view block_name;  // object name of the data block
   uint64_t offset = 0;          // of the group inside the block
+  // Encrypted repository: groups here are sealed with keys->data. Not part
+  // of the identity in errors.
+  const RepoKeys* keys = nullptr;
   std::string Describe() const;
 };
 
@@ -67,7 +78,8 @@ inline size_t GroupOverhead(size_t count) {
   return kGroupHeaderSize + 4 * count + kGroupTrailerSize;
 }
 
-// Encodes a group. `lens` has one entry per CID (bit 31 = absent); `raw` is
+// Encodes a group (sealed iff place.keys). `lens` has one entry per CID
+// (bit 31 = absent); `raw` is
 // the concatenation of the present chunks. Compresses with codec/level and
 // falls back to raw storage when that does not shrink the payload. `scratch`
 // is a reusable buffer. REQUIRES: 1 <= lens.size() <= kMaxGroupCount and the
@@ -84,8 +96,10 @@ struct GroupHeader {
   uint32_t count = 0;
   uint32_t raw_len = 0;
   uint32_t payload_len = 0;
+  bool sealed = false;
   uint64_t total_len() const {
-    return GroupOverhead(count) + uint64_t{payload_len};
+    return GroupOverhead(count) + uint64_t{payload_len} +
+           (sealed ? kSealOverhead : 0);
   }
 };
 
@@ -153,6 +167,7 @@ struct GroupView {
                                 GroupView*);
   std::unique_ptr<uint8_t[]> buffer_;
   size_t capacity_ = 0;
+  Bytes opened_;  // a sealed group's lens and payload, decrypted
 };
 
 // DecodeGroup's verification and decoding into `view`; the same errors.

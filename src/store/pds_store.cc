@@ -13,6 +13,15 @@ namespace {
 constexpr EnvelopeSpec kManifestSpec{
     {'V', 'C', 'S', 'P'}, "PDS manifest", 1, 1, 256};
 
+// Associated data of a sealed PDS record: where it lives.
+Bytes RecordAad(std::string_view block, uint64_t offset) {
+  Bytes aad;
+  ByteWriter w(&aad);
+  w.Raw(block);
+  w.U64(offset);
+  return aad;
+}
+
 std::string GenPrefixPds(uint32_t gen) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "pds/g%08x/", gen);
@@ -70,7 +79,7 @@ PdsStore::Writer::Writer(PdsStore* store, uint32_t gen, uint64_t block_size)
 
 Result<PdsRef> PdsStore::Writer::Append(ByteView chunk) {
   if (sealed_) return Status::InvalidArgument("PDS generation already sealed");
-  const uint64_t need = chunk.size() + kPdsRecordTrailer;
+  const uint64_t need = store_->RecordSize(chunk.size());
   if (need > info_.block_size || chunk.size() > UINT32_MAX) {
     return Status::InvalidArgument("PDS chunk of " +
                                    std::to_string(chunk.size()) +
@@ -86,8 +95,13 @@ Result<PdsRef> PdsStore::Writer::Append(ByteView chunk) {
   }
   const uint32_t block = info_.blocks - 1;
   const std::string name = PdsBlockName(info_.generation, block);
-  Bytes rec(chunk.begin(), chunk.end());
-  ByteWriter(&rec).U64(Checksum64(chunk, GroupSeed(name, in_block_)));
+  Bytes rec;
+  if (store_->keys_ == nullptr) {
+    rec.assign(chunk.begin(), chunk.end());
+  } else {
+    rec = vcsnap::Seal(store_->keys_->data, RecordAad(name, in_block_), chunk);
+  }
+  ByteWriter(&rec).U64(Checksum64(rec, GroupSeed(name, in_block_)));
   VCSNAP_RETURN_IF_ERROR(store_->backend_->Append(name, rec));
   const uint64_t offset = uint64_t{block} * info_.block_size + in_block_;
   if (offset > kMaxPdsOffset) return Status::InvalidArgument("PDS too large");
@@ -165,7 +179,7 @@ Result<Bytes> PdsStore::Get(const PdsRef& ref) {
   VCSNAP_ASSIGN_OR_RETURN(PdsGenerationInfo m, Manifest(ref.generation));
   const uint64_t block = ref.offset / m.block_size;
   const uint64_t in = ref.offset % m.block_size;
-  const uint64_t need = uint64_t{ref.size} + kPdsRecordTrailer;
+  const uint64_t need = RecordSize(ref.size);
   if (need > m.block_size - in || ref.offset + need > m.end_offset) {
     return Status::Corruption(ref.ToString() +
                               ": reference outside the generation");
@@ -178,10 +192,17 @@ Result<Bytes> PdsStore::Get(const PdsRef& ref) {
   if (rec.size() != need) {
     return Status::Corruption(where + ": truncated record");
   }
-  ByteView chunk = ByteView(rec).first(ref.size);
-  if (DecodeFixed64(rec.data() + ref.size) !=
-      Checksum64(chunk, GroupSeed(name, in))) {
+  const size_t body = rec.size() - kPdsRecordTrailer;
+  if (DecodeFixed64(rec.data() + body) !=
+      Checksum64(ByteView(rec).first(body), GroupSeed(name, in))) {
     return Status::Corruption(where + ": checksum mismatch");
+  }
+  if (keys_ != nullptr) {
+    Bytes chunk(ref.size);
+    VCSNAP_RETURN_IF_ERROR(Open(keys_->data, RecordAad(name, in),
+                                ByteView(rec).first(body), chunk.data(),
+                                where));
+    rec = std::move(chunk);
   }
   rec.resize(ref.size);
   if (rec.size() <= cache_.capacity()) {

@@ -11,7 +11,9 @@
 // A generation without a manifest does not exist for readers; its debris is
 // deleted when the generation is begun again. Each record is the chunk
 // followed by an XXH3-64 checksum seeded with the block name and offset, so a
-// wrong offset or size in a reference is detected, never served.
+// wrong offset or size in a reference is detected, never served. In an
+// encrypted repository (keys given) the chunk is sealed first: nonce |
+// AES-256-GCM(chunk) | tag, the block name and offset as associated data.
 //
 // Thread safety: Get and the listing calls are thread-safe and use a small
 // LRU cache of chunks. One Writer per generation at a time (the caller's
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "format/crypto.h"
 #include "store/refs.h"
 #include "util/bytes.h"
 #include "util/lru_cache.h"
@@ -68,8 +71,11 @@ class PdsStore {
     bool sealed_ = false;
   };
 
-  explicit PdsStore(Backend* backend, size_t cache_bytes = 4u << 20)
-      : backend_(backend), cache_(cache_bytes) {}
+  // `keys`: the repository's keys when it is encrypted (records sealed),
+  // else null. Not owned; must outlive the store.
+  PdsStore(Backend* backend, const RepoKeys* keys,
+           size_t cache_bytes = 4u << 20)
+      : backend_(backend), keys_(keys), cache_(cache_bytes) {}
 
   // Starts writing `generation` (>= 1). AlreadyExists if it is published;
   // deletes the debris of an unpublished attempt first.
@@ -80,6 +86,7 @@ class PdsStore {
   Result<Bytes> Get(const PdsRef& ref);
 
   Result<std::vector<uint32_t>> ListGenerations();  // published, ascending
+  const RepoKeys* keys() const { return keys_; }
   Result<PdsGenerationInfo> GetGenerationInfo(uint32_t generation);
   // Unpublishes (manifest first), then deletes the blocks.
   Status DeleteGeneration(uint32_t generation);
@@ -87,7 +94,13 @@ class PdsStore {
  private:
   Result<PdsGenerationInfo> Manifest(uint32_t generation);
 
+  // Bytes a record of a `size`-byte chunk takes.
+  uint64_t RecordSize(uint64_t size) const {
+    return size + kPdsRecordTrailer + (keys_ != nullptr ? kSealOverhead : 0);
+  }
+
   Backend* const backend_;
+  const RepoKeys* const keys_;
   std::mutex mu_;
   std::map<uint32_t, PdsGenerationInfo> manifests_;  // guarded by mu_
   struct KeyHash {                                   // (generation, offset)

@@ -4,10 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
+#include "store/group.h"
 #include "store/store_testing.h"
 #include "testing/status_matchers.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 namespace vcsnap {
 namespace {
@@ -33,9 +38,9 @@ class PdsStoreTest : public ::testing::Test {
 };
 
 TEST_F(PdsStoreTest, RoundTripAcrossBlocks) {
-  PdsStore pds(&mem_);
+  PdsStore pds(&mem_, nullptr);
   std::vector<PdsRef> refs = WriteGen(&pds, 1);
-  PdsStore reader(&mem_, 0);  // another process, no cache
+  PdsStore reader(&mem_, nullptr, 0);  // another process, no cache
   for (size_t i = 0; i < refs.size(); ++i) {
     Result<Bytes> got = reader.Get(refs[i]);
     ASSERT_OK(got);
@@ -51,7 +56,7 @@ TEST_F(PdsStoreTest, RoundTripAcrossBlocks) {
 }
 
 TEST_F(PdsStoreTest, UnsealedGenerationIsInvisibleAndRestartable) {
-  PdsStore pds(&mem_);
+  PdsStore pds(&mem_, nullptr);
   PdsRef ref;
   {
     auto w = pds.BeginGeneration(2);
@@ -66,7 +71,7 @@ TEST_F(PdsStoreTest, UnsealedGenerationIsInvisibleAndRestartable) {
 }
 
 TEST_F(PdsStoreTest, BadReferencesAreCorruption) {
-  PdsStore pds(&mem_, 0);
+  PdsStore pds(&mem_, nullptr, 0);
   std::vector<PdsRef> refs = WriteGen(&pds, 1);
   PdsRef wrong_size = refs[3];
   wrong_size.size -= 1;
@@ -82,18 +87,18 @@ TEST_F(PdsStoreTest, BadReferencesAreCorruption) {
 }
 
 TEST_F(PdsStoreTest, FlippedBitIsCorruption) {
-  PdsStore writer(&mem_);
+  PdsStore writer(&mem_, nullptr);
   std::vector<PdsRef> refs = WriteGen(&writer, 1);
   FaultBackend fault(&mem_);
   fault.CorruptReads(PdsBlockName(1, 0), refs[1].offset + 5);
-  PdsStore pds(&fault, 0);
+  PdsStore pds(&fault, nullptr, 0);
   EXPECT_THAT(pds.Get(refs[1]),
               StatusIsWith(StatusCode::kCorruption, "pds g1+"));
   EXPECT_EQ(*pds.Get(refs[0]), chunks_[0]);
 }
 
 TEST_F(PdsStoreTest, DeleteGeneration) {
-  PdsStore pds(&mem_);
+  PdsStore pds(&mem_, nullptr);
   std::vector<PdsRef> a = WriteGen(&pds, 1);
   std::vector<PdsRef> b = WriteGen(&pds, 2);
   ASSERT_EQ(*pds.Get(a[0]), chunks_[0]);
@@ -102,6 +107,56 @@ TEST_F(PdsStoreTest, DeleteGeneration) {
   EXPECT_EQ(*pds.Get(b[0]), chunks_[0]);
   EXPECT_EQ(*pds.ListGenerations(), std::vector<uint32_t>{2});
   EXPECT_TRUE(mem_.List("pds/g00000001/")->empty());
+}
+
+}  // namespace
+}  // namespace vcsnap
+
+namespace vcsnap {
+namespace {
+
+using ::vcsnap::testing::StatusIsWith;
+
+TEST_F(PdsStoreTest, SealedRecordsHideTheChunksAndOpenOnlyWithTheirKey) {
+  Key256 master;
+  RandomFill(master);
+  const RepoKeys keys = RepoKeys::FromMaster(master, ToBytes("repo"));
+  PdsStore pds(&mem_, &keys, 0);
+  std::vector<PdsRef> refs = WriteGen(&pds, 1);
+  for (size_t i = 0; i < refs.size(); ++i) {
+    ASSERT_EQ(*pds.Get(refs[i]), chunks_[i]);
+  }
+  // No chunk's bytes appear in any block (16 bytes from its middle).
+  for (const ObjectInfo& o : *mem_.List("pds/")) {
+    Bytes block = *mem_.Get(o.name);
+    for (const Bytes& c : chunks_) {
+      auto probe = ByteView(c).subspan(c.size() / 2, 16);
+      ASSERT_EQ(
+          std::search(block.begin(), block.end(), probe.begin(), probe.end()),
+          block.end())
+          << o.name;
+    }
+  }
+  // Another key, or no key: never the chunk.
+  Key256 other;
+  RandomFill(other);
+  const RepoKeys wrong = RepoKeys::FromMaster(other, ToBytes("repo"));
+  EXPECT_THAT(PdsStore(&mem_, &wrong, 0).Get(refs[2]),
+              StatusIsWith(StatusCode::kCorruption, "authentication failed"));
+  Result<Bytes> unkeyed = PdsStore(&mem_, nullptr, 0).Get(refs[2]);
+  EXPECT_FALSE(unkeyed.ok() && *unkeyed == chunks_[2]);
+  // A record re-checksummed after a flip (a forger, not random damage) fails
+  // authentication.
+  const std::string block = PdsBlockName(1, 0);
+  Bytes bytes = *mem_.Get(block);
+  const uint64_t rec = refs[0].size + kSealOverhead + kPdsRecordTrailer;
+  bytes[20] ^= 1;
+  EncodeFixed64(
+      bytes.data() + rec - 8,
+      Checksum64(ByteView(bytes).first(rec - 8), GroupSeed(block, 0)));
+  ASSERT_OK(mem_.Put(block, bytes));
+  EXPECT_THAT(pds.Get(refs[0]),
+              StatusIsWith(StatusCode::kCorruption, "authentication failed"));
 }
 
 }  // namespace

@@ -15,9 +15,15 @@ Result<std::unique_ptr<VmStore>> VmStore::Open(Backend* backend, std::string vm,
     return Status::InvalidArgument("bad VM name \"" + vm + "\"");
   }
   VCSNAP_RETURN_IF_ERROR(ValidateObjectName(StorePrefix(vm) + "x"));
+  if (config.encrypted() && config.keys == nullptr) {
+    return Status::InvalidArgument("vm " + vm +
+                                   ": the repository is encrypted and its "
+                                   "key was not given");
+  }
   const uint64_t block_limit =
       std::min<uint64_t>(config.max_object_size, backend->max_object_size());
-  const uint64_t overhead = GroupOverhead(config.group_chunks);
+  const uint64_t overhead = GroupOverhead(config.group_chunks) +
+                            (config.encrypted() ? kSealOverhead : 0);
   if (block_limit <= overhead + 4096) {
     return Status::InvalidArgument(
         "vm " + vm + ": object size limit " + std::to_string(block_limit) +
@@ -53,7 +59,7 @@ std::string VmStore::Where(uint16_t c) const {
 GroupPlace VmStore::Place(uint16_t c, uint32_t gen,
                           const std::string& block_name,
                           uint64_t offset) const {
-  return GroupPlace{vm_, c, gen, block_name, offset};
+  return GroupPlace{vm_, c, gen, block_name, offset, config_.keys.get()};
 }
 
 GroupLimits VmStore::limits() const {

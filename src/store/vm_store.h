@@ -126,6 +126,8 @@ class VmStore {
                                                const RepoConfig& config,
                                                StoreOptions options = {});
   ~VmStore();
+  // The keys groups are sealed with (encrypted repository), else null.
+  const RepoKeys* keys() const { return config_.keys.get(); }
   VmStore(const VmStore&) = delete;
   VmStore& operator=(const VmStore&) = delete;
 

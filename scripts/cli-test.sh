@@ -221,10 +221,19 @@ expect 1 "^vcsnap: error: .*key file .*other.key opens none of the 1 key slots" 
 head -c 10 /dev/urandom > "$tmp/short.key"; chmod 600 "$tmp/short.key"
 expect 1 "^vcsnap: error: .*needs at least 32" -- "$vcsnap" --repo "$e" --key-file "$tmp/short.key" snapshots
 expect 0 "added key slot keys/[0-9a-f]{16}" -- "$vcsnap" --repo "$e" --key-file "$tmp/key1" key add --new-key-file "$tmp/key2"
-[[ "$("$vcsnap" --repo "$e" --key-file "$tmp/key2" key list | grep -cE '^keys/[0-9a-f]{16}$')" == 2 ]] && pass=$((pass + 1)) || { echo "FAIL: key list does not show 2 slots"; fails=$((fails + 1)); }
+[[ "$("$vcsnap" --repo "$e" --key-file "$tmp/key2" key list | grep -cE '^keys/[0-9a-f]{16}( \*)?$')" == 2 ]] && pass=$((pass + 1)) || { echo "FAIL: key list does not show 2 slots"; fails=$((fails + 1)); }
+slot1="$("$vcsnap" --repo "$e" --key-file "$tmp/key1" key list | sed -n 's/^\(keys\/[0-9a-f]*\) \*$/\1/p')"
+expect 1 "^vcsnap: error: .*the slot of the key in use" -- "$vcsnap" --repo "$e" --key-file "$tmp/key1" key remove --slot "$slot1"
+expect 1 "^vcsnap: error: .*no key slot keys/0000" -- "$vcsnap" --repo "$e" --key-file "$tmp/key1" key remove --slot keys/0000000000000000
 expect 0 "restored snapshot 2 of web1 .*every chunk verified" -- "$vcsnap" --repo "$e" --key-file "$tmp/key2" restore --vm web1 --snapshot 2 --output "$tmp/enc2.img" --verify
 cmp -s "$tmp/enc2.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: the encrypted snapshot 2 restores differently"; fails=$((fails + 1)); }
 expect 0 ": 0 problems" -- "$vcsnap" --repo "$e" --key-file "$tmp/key1" check --read-data
+expect 0 '"encryption":"aes-256-gcm"' -- "$vcsnap" --repo "$e" --key-file "$tmp/key1" stats --json
+expect 0 '"encryption":"none"' -- "$vcsnap" --repo "$r" stats --json
+# revoke key1 with key2; then key1 opens nothing and key2 is the last slot
+expect 0 "removed key slot $slot1" -- "$vcsnap" --repo "$e" --key-file "$tmp/key2" key remove --slot "$slot1"
+expect 1 "^vcsnap: error: .*opens none of the 1 key slots" -- "$vcsnap" --repo "$e" --key-file "$tmp/key1" snapshots
+expect 0 "web1 +2 +1 " -- "$vcsnap" --repo "$e" --key-file "$tmp/key2" snapshots
 # 40 pieces of 32 bytes from the disk's data: none is stored in the clear
 # (the same probe on the unencrypted repository finds them: the control)
 probe_hits() {

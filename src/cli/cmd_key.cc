@@ -53,7 +53,14 @@ class KeyCommand final : public Command {
                      "the key file to add; a new random one is written "
                      "there when the file does not exist")
         ->required();
-    list_ = sub->add_subcommand("list", "list the key slots");
+    list_ = sub->add_subcommand(
+        "list", "list the key slots; '*' marks the one --key-file opens");
+    remove_ = sub->add_subcommand(
+        "remove",
+        "revoke a key file: delete its slot (not the one in use, "
+        "not the last)");
+    remove_->add_option("--slot", slot_, "the slot, as `key list` shows it")
+        ->required();
     return sub;
   }
 
@@ -71,16 +78,25 @@ class KeyCommand final : public Command {
                   new_key_file_.c_str());
       return Status::Ok();
     }
+    if (remove_->parsed()) {
+      VCSNAP_RETURN_IF_ERROR(repo->RemoveKey(slot_));
+      std::printf("removed key slot %s\n", slot_.c_str());
+      return Status::Ok();
+    }
     VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> slots,
                             repo->ListKeySlots());
-    for (const std::string& s : slots) std::printf("%s\n", s.c_str());
+    for (const std::string& s : slots) {
+      std::printf("%s%s\n", s.c_str(), s == repo->opened_slot() ? " *" : "");
+    }
     return Status::Ok();
   }
 
  private:
   CLI::App* add_ = nullptr;
   CLI::App* list_ = nullptr;
+  CLI::App* remove_ = nullptr;
   std::string new_key_file_;
+  std::string slot_;
 };
 
 }  // namespace

@@ -105,6 +105,7 @@ class StatsCommand final : public Command {
       j["chunk_avg"] = c.chunk_avg;
       j["chunk_max"] = c.chunk_max;
       j["compression"] = std::string(CompressionName(c.compression));
+      j["encryption"] = c.encrypted() ? "aes-256-gcm" : "none";
       j["container_size"] = c.container_size;
       j["objects"] = total.objects;
       j["stored_bytes"] = total.bytes;
@@ -115,8 +116,9 @@ class StatsCommand final : public Command {
       std::printf("%s\n", j.dump().c_str());
       return Status::Ok();
     }
-    std::printf("repository %s at %s\n", c.RepoIdHex().c_str(),
-                repo->location().c_str());
+    std::printf("repository %s at %s%s\n", c.RepoIdHex().c_str(),
+                repo->location().c_str(),
+                c.encrypted() ? " (encrypted, AES-256-GCM)" : "");
     std::printf("  %-10s %10s %12s\n", "area", "objects", "bytes");
     for (const auto& [name, a] : areas) {
       std::printf("  %-10s %10llu %12s\n", name.c_str(),

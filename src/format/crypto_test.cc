@@ -96,6 +96,10 @@ TEST(Crypto, KeyedFingerprintIsHmacSha256AndFollowsTheKey) {
       Unhex("19d35fc05da6046f8600844f071c56ae8395030c7e0d33b2bd672a2becd4305f");
   auto fa = KeyedFingerprint(a, data);
   EXPECT_EQ(Bytes(fa.begin(), fa.end()), want);
+  // Again with the same key: the cached context is re-initialised, not
+  // re-keyed, and must give the same answer.
+  EXPECT_EQ(KeyedFingerprint(a, data), fa);
+  EXPECT_EQ(KeyedFingerprint(a, data), fa);
   // The per-thread context caches the key: switching keys must not reuse it.
   auto fb = KeyedFingerprint(b, data);
   EXPECT_NE(fb, fa);

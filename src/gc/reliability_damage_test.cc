@@ -208,34 +208,55 @@ class ReliabilityDamageTest : public ReliabilityTest {
           << " restored before the deletion commands, not after";
     }
   }
+
+  // Every damage of every object (every `stride`-th of Plan()'s trials),
+  // then the tally by kind of object.
+  void RunAll(uint64_t stride_factor) {
+    BuildBase();
+    if (HasFatalFailure()) return;
+    const uint64_t stride = Plan().stride * stride_factor;
+    std::map<std::string, DamageTally> tallies;
+    uint64_t trial = 0;
+    for (const auto& [name, bytes] : Objects(base_)) {
+      for (const Damage& d : DamagesOf(name, bytes)) {
+        if (trial++ % stride != 0) continue;
+        SCOPED_TRACE(name + ": " + d.what);
+        Trial(name, d, &tallies[KindOf(name)]);
+        if (HasFatalFailure()) return;
+      }
+    }
+    std::printf("%-30s %6s %6s %9s %7s %9s %7s %7s\n", "object", "trials",
+                "check", "read-data", "restore", "unnoticed", "backup",
+                "forget");
+    for (const auto& [kind, t] : tallies) {
+      std::printf("%-30s %6llu %6llu %9llu %7llu %9llu %7llu %7llu\n",
+                  kind.c_str(), static_cast<unsigned long long>(t.trials),
+                  static_cast<unsigned long long>(t.check),
+                  static_cast<unsigned long long>(t.read_data),
+                  static_cast<unsigned long long>(t.restore),
+                  static_cast<unsigned long long>(t.unnoticed),
+                  static_cast<unsigned long long>(t.backup_refused),
+                  static_cast<unsigned long long>(t.forget_refused));
+    }
+  }
 };
 
 TEST_F(ReliabilityDamageTest, DamageIsNeverWrongDataNorADeletionOfLiveData) {
-  BuildBase();
-  if (HasFatalFailure()) return;
-  const uint64_t stride = Plan().stride;
-  std::map<std::string, DamageTally> tallies;
-  uint64_t trial = 0;
-  for (const auto& [name, bytes] : Objects(base_)) {
-    for (const Damage& d : DamagesOf(name, bytes)) {
-      if (trial++ % stride != 0) continue;
-      SCOPED_TRACE(name + ": " + d.what);
-      Trial(name, d, &tallies[KindOf(name)]);
-      if (HasFatalFailure()) return;
-    }
+  RunAll(1);
+}
+
+// The same over an encrypted repository (every third trial): its key slot
+// is one more object, and groups and PDS records are sealed.
+class EncryptedReliabilityDamageTest : public ReliabilityDamageTest {
+ protected:
+  void SetUp() override {
+    encrypted_ = true;
+    ReliabilityDamageTest::SetUp();
   }
-  std::printf("%-30s %6s %6s %9s %7s %9s %7s %7s\n", "object", "trials",
-              "check", "read-data", "restore", "unnoticed", "backup", "forget");
-  for (const auto& [kind, t] : tallies) {
-    std::printf("%-30s %6llu %6llu %9llu %7llu %9llu %7llu %7llu\n",
-                kind.c_str(), static_cast<unsigned long long>(t.trials),
-                static_cast<unsigned long long>(t.check),
-                static_cast<unsigned long long>(t.read_data),
-                static_cast<unsigned long long>(t.restore),
-                static_cast<unsigned long long>(t.unnoticed),
-                static_cast<unsigned long long>(t.backup_refused),
-                static_cast<unsigned long long>(t.forget_refused));
-  }
+};
+
+TEST_F(EncryptedReliabilityDamageTest, DamageIsNeverWrongDataNorLostLiveData) {
+  RunAll(3);
 }
 
 }  // namespace

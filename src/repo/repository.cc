@@ -1,5 +1,8 @@
 #include "repo/repository.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "backend/local_backend.h"
 #include "backend/rados_backend.h"
 #include "format/key_slot.h"
@@ -19,9 +22,9 @@ ByteView RepoIdOf(const RepoConfig& c) {
   return ByteView(c.repo_id.data(), c.repo_id.size());
 }
 
-// The master key from the first slot `key` opens.
+// The master key from the first slot `key` opens; *slot names it.
 Result<Key256> Unlock(Backend& backend, const RepoConfig& config,
-                      const RepoKey* key) {
+                      const RepoKey* key, std::string* slot) {
   if (key == nullptr) {
     return Status::InvalidArgument(
         "the repository is encrypted: give its key file with --key-file PATH "
@@ -36,7 +39,10 @@ Result<Key256> Unlock(Backend& backend, const RepoConfig& config,
     VCSNAP_RETURN_IF_ERROR(bytes.status());
     Result<Key256> master =
         OpenKeySlot(o.name, RepoIdOf(config), *bytes, key->material);
-    if (master.ok()) return *master;
+    if (master.ok()) {
+      *slot = o.name;
+      return *master;
+    }
     if (master.status().code() != StatusCode::kInvalidArgument) {
       damaged += (damaged.empty() ? "" : ", ") + o.name;
     }
@@ -135,8 +141,10 @@ Result<std::unique_ptr<Repository>> Repository::InitOn(
   }
   VCSNAP_RETURN_IF_ERROR(s);
   std::string where = backend->Describe();
-  return std::unique_ptr<Repository>(
+  auto repo = std::unique_ptr<Repository>(
       new Repository(std::move(backend), opened, where, master));
+  repo->opened_slot_ = slot;
+  return repo;
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(
@@ -166,8 +174,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   VCSNAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Backend> sized,
       OpenBackend(location, /*create=*/false, config.max_object_size));
-  return std::unique_ptr<Repository>(
+  auto repo = std::unique_ptr<Repository>(
       new Repository(std::move(sized), config, location, (*r)->master_));
+  repo->opened_slot_ = (*r)->opened_slot_;
+  return repo;
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenOn(
@@ -175,14 +185,17 @@ Result<std::unique_ptr<Repository>> Repository::OpenOn(
   VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend->Get(kConfigObjectName));
   VCSNAP_ASSIGN_OR_RETURN(RepoConfig config, DecodeRepoConfig(raw));
   Key256 master{};
+  std::string slot;
   if (config.encrypted()) {
-    VCSNAP_ASSIGN_OR_RETURN(master, Unlock(*backend, config, key));
+    VCSNAP_ASSIGN_OR_RETURN(master, Unlock(*backend, config, key, &slot));
     config.keys = std::make_shared<const RepoKeys>(
         RepoKeys::FromMaster(master, RepoIdOf(config)));
   }
   std::string where = backend->Describe();
-  return std::unique_ptr<Repository>(
+  auto repo = std::unique_ptr<Repository>(
       new Repository(std::move(backend), config, where, master));
+  repo->opened_slot_ = slot;
+  return repo;
 }
 
 Result<std::string> Repository::AddKey(const RepoKey& key) {
@@ -193,6 +206,26 @@ Result<std::string> Repository::AddKey(const RepoKey& key) {
   VCSNAP_RETURN_IF_ERROR(backend_->Create(
       slot, EncodeKeySlot(slot, RepoIdOf(config_), master_, key.material)));
   return slot;
+}
+
+Status Repository::RemoveKey(const std::string& slot) {
+  if (!config_.encrypted()) {
+    return Status::InvalidArgument("the repository is not encrypted");
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> slots, ListKeySlots());
+  if (std::find(slots.begin(), slots.end(), slot) == slots.end()) {
+    return Status::NotFound("no key slot " + slot);
+  }
+  if (slot == opened_slot_) {
+    return Status::InvalidArgument(
+        slot +
+        " is the slot of the key in use; open with another key to "
+        "remove it");
+  }
+  if (slots.size() == 1) {
+    return Status::InvalidArgument(slot + " is the last key slot");
+  }
+  return backend_->Delete(slot);
 }
 
 Result<std::vector<std::string>> Repository::ListKeySlots() {

@@ -68,6 +68,12 @@ class Repository {
   Result<std::string> AddKey(const RepoKey& key);
   // The key slot objects ("keys/..."), sorted.
   Result<std::vector<std::string>> ListKeySlots();
+  // The slot the key given to Open/Init opened ("" when unencrypted).
+  const std::string& opened_slot() const { return opened_slot_; }
+  // Deletes key slot `slot` (revoking its key file). InvalidArgument for the
+  // slot this process opened with (open with another key to remove it) and
+  // for the last slot; NotFound when there is no such slot.
+  Status RemoveKey(const std::string& slot);
 
   const RepoConfig& config() const { return config_; }
   Backend& backend() const { return *backend_; }
@@ -85,6 +91,7 @@ class Repository {
   RepoConfig config_;
   std::string location_;
   Key256 master_{};  // zero for an unencrypted repository
+  std::string opened_slot_;
 };
 
 // Opens the backend a location names. `create` makes a missing local

@@ -251,6 +251,8 @@ probe_hits() {
 [[ "$(probe_hits "$tmp/plainctl")" -gt 20 ]] && pass=$((pass + 1)) || { echo "FAIL: the plaintext probe finds nothing even unencrypted"; fails=$((fails + 1)); }
 expect 1 "^vcsnap: error: .*--encryption none, but a key file is given" -- "$vcsnap" --repo "$tmp/enc3" --key-file "$tmp/key1" init --encryption none
 expect 1 "^vcsnap: error: .*is not encrypted" -- "$vcsnap" --repo "$r" --key-file "$tmp/key1" key list
+expect 1 "^vcsnap: error: .*already a vcsnap repository" -- "$vcsnap" --repo "$e" --key-file "$tmp/key9" init
+[[ ! -e "$tmp/key9" ]] && pass=$((pass + 1)) || { echo "FAIL: a failed init left a new key file"; fails=$((fails + 1)); }
 if [[ "$flavour" != asan ]]; then
   expect 0 "Images are identical" -- "$vcsnap" --repo "$e" --key-file "$tmp/key2" serve --vm web1 --snapshot 2 --run "qemu-img compare -f raw -F raw \"\$uri\" $tmp/d1.img"
 fi

@@ -84,10 +84,19 @@ class InitCommand final : public Command {
     if (encrypt) {
       config_.encryption = EncryptionKind::kAes256Gcm;
       config_.hash = HashKind::kHmacSha256;
-      VCSNAP_RETURN_IF_ERROR(CreateKeyFileIfAsked(global.key_file));
-      VCSNAP_ASSIGN_OR_RETURN(RepoKey key, LoadKeyFile(global.key_file));
-      VCSNAP_ASSIGN_OR_RETURN(repo,
-                              Repository::Init(global.repo, config_, &key));
+      VCSNAP_ASSIGN_OR_RETURN(bool created,
+                              CreateKeyFileIfAsked(global.key_file));
+      Result<RepoKey> key = LoadKeyFile(global.key_file);
+      Result<std::unique_ptr<Repository>> made =
+          key.ok() ? Repository::Init(global.repo, config_, &*key)
+                   : Result<std::unique_ptr<Repository>>(key.status());
+      if (!made.ok()) {
+        // A key written for a repository that was not made would only
+        // mislead: remove it again.
+        if (created) std::remove(global.key_file.c_str());
+        return made.status();
+      }
+      repo = std::move(*made);
     } else {
       VCSNAP_ASSIGN_OR_RETURN(repo, Repository::Init(global.repo, config_));
     }

@@ -20,7 +20,7 @@ Result<RepoKey> LoadKeyFile(const std::string& path) {
   return key;
 }
 
-Status CreateKeyFileIfAsked(const std::string& path) {
+Result<bool> CreateKeyFileIfAsked(const std::string& path) {
   VCSNAP_ASSIGN_OR_RETURN(bool written, CreateKeyFileIfMissing(path));
   if (written) {
     std::fprintf(stderr,
@@ -29,7 +29,7 @@ Status CreateKeyFileIfAsked(const std::string& path) {
                  "read\n",
                  path.c_str());
   }
-  return Status::Ok();
+  return written;
 }
 
 Result<std::unique_ptr<Repository>> OpenRepository(
@@ -71,7 +71,7 @@ class KeyCommand final : public Command {
                                      " is not encrypted: it has no keys");
     }
     if (add_->parsed()) {
-      VCSNAP_RETURN_IF_ERROR(CreateKeyFileIfAsked(new_key_file_));
+      VCSNAP_RETURN_IF_ERROR(CreateKeyFileIfAsked(new_key_file_).status());
       VCSNAP_ASSIGN_OR_RETURN(RepoKey key, LoadKeyFile(new_key_file_));
       VCSNAP_ASSIGN_OR_RETURN(std::string slot, repo->AddKey(key));
       std::printf("added key slot %s for %s\n", slot.c_str(),

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Repository>> OpenRepository(const GlobalOptions& global);
 // ReadKeyFile (repo/key_file.h), its warning printed on stderr.
 Result<RepoKey> LoadKeyFile(const std::string& path);
 // CreateKeyFileIfMissing, saying on stderr when a new key was written.
-Status CreateKeyFileIfAsked(const std::string& path);
+Result<bool> CreateKeyFileIfAsked(const std::string& path);
 
 // The PDS index in force, for backups: "memory" (in-process table), "file"
 // (low-memory sorted-file lookups) or a memcached location (shared across

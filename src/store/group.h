@@ -142,7 +142,7 @@ Result<std::shared_ptr<DecodedGroup>> DecodeGroup(ByteView bytes,
 
 // A decoded group whose chunk bytes are not copied when it is stored raw:
 // `data` points into the bytes given to DecodeGroupView (codec none) or into
-// the view's own buffer (decompressed), which is reused from call to call.
+// the view's own buffers (decompressed or opened), reused from call to call.
 // For streaming reads (VmStore::ScanGroups): once warm, decoding a group of
 // no more chunks and bytes than before allocates nothing.
 struct GroupView {
@@ -171,8 +171,9 @@ struct GroupView {
 };
 
 // DecodeGroup's verification and decoding into `view`; the same errors.
-// `view` then refers to `bytes` (when the group is stored raw): keep them
-// alive and unchanged while it is used. On error `view` is unspecified.
+// `view` then refers to `bytes` (when the group is stored raw and not
+// sealed): keep them alive and unchanged while it is used. A sealed group is
+// opened into the view's own buffer. On error `view` is unspecified.
 Status DecodeGroupView(ByteView bytes, const GroupPlace& place,
                        const GroupLimits& limits, GroupView* view);
 

@@ -8,7 +8,8 @@
 # (default 3). Prints best-of-REPEAT seconds and MB/s per step and the
 # encrypted/plain ratio, then the kernels of crypto_bench.
 # Environment: BENCH_WORK [/work/main/bench-work/encryption],
-# BENCH_BUILD [build/release], IMAGE_MB [1024], REPEAT [3].
+# BENCH_BUILD [build/release], IMAGE_MB [1024], REPEAT [3], RESTORE_DIR
+# [/dev/shm when it exists: restores then measure vcsnap, not the disk].
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +18,9 @@ BUILD=${BENCH_BUILD:-$ROOT/build/release}
 IMAGE_MB=${IMAGE_MB:-1024}
 REPEAT=${REPEAT:-3}
 V=$BUILD/src/cli/vcsnap
+OUT=${RESTORE_DIR:-$([[ -d /dev/shm ]] && echo /dev/shm || echo "$W")}/vcsnap-enc-bench.img
 mkdir -p "$W"
+trap 'rm -f "$OUT"' EXIT
 img=$W/disk.img
 
 if [[ ! -s $img || $(stat -c %s "$img") -ne $((IMAGE_MB << 20)) ]]; then
@@ -62,7 +65,7 @@ run() {  # run KIND STEP CMD...: time CMD, keep the best
 for ((i = 1; i <= REPEAT; i++)); do
   for kind in plain encrypted; do
     repo=$W/repo-$kind
-    rm -rf "$repo" "$W/out.img"
+    rm -rf "$repo" "$OUT"
     if [[ $kind == encrypted ]]; then
       export VCSNAP_KEY_FILE=$W/bench.key
     else
@@ -73,8 +76,8 @@ for ((i = 1; i <= REPEAT; i++)); do
     run $kind p4_incremental "$V" --repo "$repo" backup --vm vm1 \
       --image "$W/day2.img" --bitmap "$W/day2.bitmap"
     run $kind p6_restore "$V" --repo "$repo" restore --vm vm1 --snapshot 2 \
-      --output "$W/out.img" --force
-    cmp -s "$W/out.img" "$W/day2.img" || { echo "restore differs ($kind)" >&2; exit 1; }
+      --output "$OUT" --force
+    cmp -s "$OUT" "$W/day2.img" || { echo "restore differs ($kind)" >&2; exit 1; }
     run $kind p10_check "$V" --repo "$repo" check --read-data
     echo "round $i $kind: stored $(du -sb "$repo" | cut -f1) bytes" >&2
   done

@@ -205,7 +205,7 @@ Result<VmScan> VmScanner::Scan() {
   scan_.deps.snapshots = static_cast<uint32_t>(catalog->entries.size());
   std::set<std::pair<uint32_t, uint32_t>> packs;
   RecipeReader reader(&backend, vm_, repo_.config().segment_size,
-                      kWalkCachedPacks);
+                      repo_.config().keys.get(), kWalkCachedPacks);
   Status walked = WalkRecipes(
       reader, std::move(uses),
       [&](const RecipeUse& use,

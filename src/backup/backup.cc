@@ -180,7 +180,8 @@ Status BackupJob::Prepare() {
   VCSNAP_ASSIGN_OR_RETURN(store_,
                           VmStore::Open(&backend_, vm(), repo_.config()));
   recipe_.id = catalog_.next_id;
-  packs_ = std::make_unique<RecipePackWriter>(&backend_, vm(), recipe_.id);
+  packs_ = std::make_unique<RecipePackWriter>(&backend_, vm(), recipe_.id,
+                                              repo_.config().keys.get());
   // A crashed attempt at this snapshot ID may have left runs; parts of them
   // past ours would read as part of our runs.
   VCSNAP_RETURN_IF_ERROR(
@@ -190,8 +191,8 @@ Status BackupJob::Prepare() {
   similarity_ = std::make_unique<SimilarityIndex>(options_.similar_segments,
                                                   /*recent_segments=*/16);
   if (parent_.has_value()) {
-    parent_recipes_ =
-        std::make_unique<RecipeReader>(&backend_, vm(), segment_size_);
+    parent_recipes_ = std::make_unique<RecipeReader>(
+        &backend_, vm(), segment_size_, repo_.config().keys.get());
     similarity_->AddParent(*parent_);
   }
   VCSNAP_RETURN_IF_ERROR(LoadFilter());
@@ -337,7 +338,8 @@ Status BackupJob::WriteSummary() {
   // An overloaded filter (fewer than 6 cells per key: > 5 % false
   // positives) is rebuilt exactly from this snapshot's recipes.
   if (filter_.filter.keys() * 6 > filter_.filter.params().cells) {
-    RecipeReader reader(&backend_, vm(), segment_size_, kWalkCachedPacks);
+    RecipeReader reader(&backend_, vm(), segment_size_,
+                        repo_.config().keys.get(), kWalkCachedPacks);
     VCSNAP_ASSIGN_OR_RETURN(filter_.filter, BuildFilter(reader, recipe_));
   }
   filter_.snapshot = recipe_.id;

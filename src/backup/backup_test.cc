@@ -188,7 +188,7 @@ void ForEachSegment(
   ASSERT_OK(raw);
   Result<SnapshotRecipe> recipe = DecodeSnapshotRecipe(*raw, name);
   ASSERT_OK(recipe);
-  RecipeReader reader(backend, vm, recipe->segment_size);
+  RecipeReader reader(backend, vm, recipe->segment_size, nullptr);
   for (const SegmentSlot& slot : recipe->segments) {
     if (slot.zero) {
       f(nullptr);

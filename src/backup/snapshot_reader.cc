@@ -31,8 +31,8 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(
   }
   VCSNAP_ASSIGN_OR_RETURN(r->store_,
                           VmStore::Open(&backend, options.vm, repo.config()));
-  r->recipes_ = std::make_unique<RecipeReader>(&backend, options.vm,
-                                               r->recipe_.segment_size);
+  r->recipes_ = std::make_unique<RecipeReader>(
+      &backend, options.vm, r->recipe_.segment_size, repo.config().keys.get());
   return r;
 }
 

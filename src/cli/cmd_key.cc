@@ -1,10 +1,8 @@
-// Key files and `vcsnap key add|list`: how the CLI opens encrypted
+// Key files and `vcsnap key add|list|remove`: how the CLI opens encrypted
 // repositories (format/key_slot.h, docs/format/encryption.md).
 
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 
 #include "cli/command.h"
 #include "repo/key_file.h"

@@ -210,6 +210,12 @@ class PdsCommand final : public Command {
         static_cast<unsigned long long>(r.snapshots_scanned), r.seconds);
   }
 
+  PdsRetireOptions RetireOptions(const Repository& repo) const {
+    PdsRetireOptions o = retire_options_;
+    o.keys = repo.config().keys.get();
+    return o;
+  }
+
   Status Retire(Repository& repo) {
     VCSNAP_ASSIGN_OR_RETURN(
         std::unique_ptr<Lease> lease,
@@ -217,7 +223,7 @@ class PdsCommand final : public Command {
                              "vcsnap unlock --pds", "pds retire"));
     VCSNAP_ASSIGN_OR_RETURN(
         PdsRetireResult r,
-        RetirePdsGenerations(repo.backend(), retire_options_));
+        RetirePdsGenerations(repo.backend(), RetireOptions(repo)));
     VCSNAP_RETURN_IF_ERROR(lease->Release());
     if (json_) {
       nlohmann::json j = RetireJson(r);

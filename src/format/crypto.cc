@@ -1,6 +1,7 @@
 #include "format/crypto.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -157,10 +158,13 @@ std::array<uint8_t, 32> KeyedFingerprint(const Key256& key, ByteView data) {
   return out;
 }
 
+void Wipe(Key256* key) { OPENSSL_cleanse(key->data(), key->size()); }
+
 RepoKeys RepoKeys::FromMaster(const Key256& master, ByteView repo_id) {
   RepoKeys k;
   k.data = DeriveKey(master, repo_id, "vcsnap data v1");
   k.fingerprint = DeriveKey(master, repo_id, "vcsnap fingerprint v1");
+  k.metadata = DeriveKey(master, repo_id, "vcsnap metadata v1");
   return k;
 }
 

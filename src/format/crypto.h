@@ -71,8 +71,13 @@ std::array<uint8_t, 32> KeyedFingerprint(const Key256& key, ByteView data);
 struct RepoKeys {
   Key256 data{};         // AES-256-GCM: chunk groups and PDS records
   Key256 fingerprint{};  // HMAC-SHA256: chunk fingerprints
+  Key256 metadata{};     // AES-256-GCM: segment recipe records
   static RepoKeys FromMaster(const Key256& master, ByteView repo_id);
 };
+
+// Overwrites a key that is no longer needed (OPENSSL_cleanse: not optimised
+// away).
+void Wipe(Key256* key);
 
 }  // namespace vcsnap
 

@@ -113,6 +113,8 @@ TEST(Crypto, RepoKeysAreDistinctPerUseAndRepository) {
   RepoKeys k1 = RepoKeys::FromMaster(master, ToBytes("repo-1"));
   RepoKeys k2 = RepoKeys::FromMaster(master, ToBytes("repo-2"));
   EXPECT_NE(k1.data, k1.fingerprint);
+  EXPECT_NE(k1.data, k1.metadata);
+  EXPECT_NE(k1.fingerprint, k1.metadata);
   EXPECT_NE(k1.data, k2.data);
   EXPECT_NE(k1.fingerprint, k2.fingerprint);
   EXPECT_NE(k1.data, master);

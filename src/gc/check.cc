@@ -189,7 +189,7 @@ Status VmChecker::CheckStructure() {
                           VmStore::Open(&backend_, vm_, repo_.config()));
   refs_ = std::make_unique<RefStates>(store_.get());
   RecipeReader reader(&backend_, vm_, repo_.config().segment_size,
-                      kWalkCachedPacks);
+                      repo_.config().keys.get(), kWalkCachedPacks);
   std::vector<RecipeUse> uses;
   // Image and segment size of each snapshot, by ID.
   std::map<uint32_t, std::pair<uint64_t, uint32_t>> geometry;

@@ -72,7 +72,7 @@ class CheckDataTest : public ::testing::Test {
   // "VM <vm> snapshot S segment I" of the first segment (catalog order) whose
   // recipe references `raw`, found by reading the recipes directly.
   std::string FirstUse(const std::string& vm, uint64_t raw) {
-    RecipeReader reader(&mem_, vm, kCheckSeg);
+    RecipeReader reader(&mem_, vm, kCheckSeg, nullptr);
     Result<Catalog> catalog = LoadCatalog(mem_, vm);
     EXPECT_OK(catalog);
     for (const CatalogEntry& ce : catalog->entries) {

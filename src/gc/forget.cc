@@ -222,7 +222,7 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
     }
   }
   RecipeReader reader(&backend, o.vm, repo.config().segment_size,
-                      kWalkCachedPacks);
+                      repo.config().keys.get(), kWalkCachedPacks);
   VCSNAP_RETURN_IF_ERROR(WalkRecipes(
       reader, std::move(unlisted),
       [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {

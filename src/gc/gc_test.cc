@@ -287,7 +287,7 @@ TEST_F(GcTest, ApproximateDeleteLeaksLittleAndGcRepairsItToZero) {
 uint64_t DeadChunks(Backend& backend, const RepoConfig& config,
                     const std::string& vm) {
   std::set<uint64_t> live;
-  RecipeReader reader(&backend, vm, config.segment_size);
+  RecipeReader reader(&backend, vm, config.segment_size, config.keys.get());
   const Catalog catalog = *LoadCatalog(backend, vm);
   for (const CatalogEntry& ce : catalog.entries) {
     const SnapshotRecipe recipe = *LoadSnapshotRecipe(backend, vm, ce.id);
@@ -565,7 +565,7 @@ TEST_F(GcTest, CheckReportsABadReferenceAtEveryRecipeThatUsesIt) {
   dirty[3] = true;
   img[3 * kSeg + 10] ^= 1;
   ASSERT_OK(Backup("vm", img, &dirty));
-  RecipeReader reader(mem_.get(), "vm", kSeg);
+  RecipeReader reader(mem_.get(), "vm", kSeg, nullptr);
   std::vector<std::vector<RecipeEntry>> seg3;
   for (uint32_t id : {1u, 2u}) {
     auto snap = LoadSnapshotRecipe(*mem_, "vm", id);

@@ -164,7 +164,8 @@ class GcTest : public ::testing::Test {
     for (const std::string& vm : *ListVmNames(b)) {
       std::map<uint64_t, uint32_t> vm_refs;
       std::set<std::tuple<uint32_t, uint64_t, uint32_t>> vm_pds;
-      RecipeReader reader(&b, vm, repo_->config().segment_size);
+      RecipeReader reader(&b, vm, repo_->config().segment_size,
+                          repo_->config().keys.get());
       Result<Catalog> catalog = LoadCatalog(b, vm);
       if (!catalog.ok()) return ::testing::AssertionFailure() << vm;
       for (const CatalogEntry& ce : catalog->entries) {

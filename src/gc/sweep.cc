@@ -61,7 +61,7 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
                           VmStore::Open(&backend, vm, repo.config()));
   RefStates marks(store.get());
   RecipeReader reader(&backend, vm, repo.config().segment_size,
-                      kWalkCachedPacks);
+                      repo.config().keys.get(), kWalkCachedPacks);
   std::set<std::string> snaps, packs;
   std::vector<RecipeUse> uses;
   for (const CatalogEntry& e : catalog.entries) {

@@ -56,7 +56,8 @@ Result<std::set<uint32_t>> ListRetiring(Backend& backend) {
 // The generations among `wanted` that some live snapshot references, by an
 // exact scan of every distinct segment recipe. Stops early once every wanted
 // generation is found.
-Status ScanReferences(Backend& backend, const std::set<uint32_t>& wanted,
+Status ScanReferences(Backend& backend, const RepoKeys* keys,
+                      const std::set<uint32_t>& wanted,
                       std::set<uint32_t>* found, PdsRetireResult* result) {
   // Every VM with data, also one whose marker was lost: its snapshots may
   // use the generation too.
@@ -73,7 +74,7 @@ Status ScanReferences(Backend& backend, const std::set<uint32_t>& wanted,
       segment_size = s.segment_size;
       AddRecipeUses(s, &uses);
     }
-    RecipeReader reader(&backend, vm, segment_size, kWalkCachedPacks);
+    RecipeReader reader(&backend, vm, segment_size, keys, kWalkCachedPacks);
     VCSNAP_RETURN_IF_ERROR(WalkRecipes(
         reader, std::move(uses),
         [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
@@ -194,7 +195,8 @@ Result<PdsRetireResult> RetirePdsGenerations(Backend& backend,
   std::set_difference(candidates.begin(), candidates.end(), keep.begin(),
                       keep.end(), std::inserter(wanted, wanted.end()));
   std::set<uint32_t> referenced;
-  Status scanned = ScanReferences(backend, wanted, &referenced, &result);
+  Status scanned =
+      ScanReferences(backend, options.keys, wanted, &referenced, &result);
   if (!scanned.ok()) {
     // Retire nothing; drop the marks again so nothing is left half-done.
     for (uint32_t g : candidates) {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "format/crypto.h"
 #include "util/result.h"
 
 namespace vcsnap {
@@ -61,6 +62,10 @@ Result<std::vector<PdsPin>> ListPdsPins(Backend& backend);
 
 struct PdsRetireOptions {
   bool dry_run = false;  // decide and report, delete nothing, mark nothing
+  // The repository's keys when it is encrypted (its recipes are sealed);
+  // without them an encrypted repository's recipes do not open and nothing
+  // is retired.
+  const RepoKeys* keys = nullptr;
 };
 
 struct PdsRetireResult {

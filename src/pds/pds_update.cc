@@ -173,7 +173,9 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   if (options.retire) {
-    Result<PdsRetireResult> retired = RetirePdsGenerations(backend, {});
+    PdsRetireOptions retire;
+    retire.keys = repo.config().keys.get();
+    Result<PdsRetireResult> retired = RetirePdsGenerations(backend, retire);
     if (retired.ok()) {
       result.retire = std::move(*retired);
     } else {

@@ -11,22 +11,27 @@ std::string RecipeIdentity(const std::string& pack_name, uint32_t offset) {
 }
 
 RecipePackWriter::RecipePackWriter(Backend* backend, std::string vm,
-                                   uint32_t snapshot_id, uint64_t pack_bytes)
+                                   uint32_t snapshot_id, const RepoKeys* keys,
+                                   uint64_t pack_bytes)
     : backend_(backend),
       vm_(std::move(vm)),
       snapshot_id_(snapshot_id),
+      keys_(keys),
       pack_bytes_(std::min(pack_bytes, backend->max_object_size())) {}
 
 Result<SegmentRecipeRef> RecipePackWriter::Add(
     const std::vector<RecipeEntry>& entries) {
   // One record is at most ~45 B per entry; a pack always takes at least one.
-  const uint64_t estimate = 32 + 57ull * entries.size();
+  const uint64_t estimate = 32 + kSealOverhead + 57ull * entries.size();
   if (!buffer_.empty() && buffer_.size() + estimate > pack_bytes_) {
     VCSNAP_RETURN_IF_ERROR(FlushPack());
   }
   const std::string name = RecipePackName(vm_, snapshot_id_, pack_);
   const uint32_t offset = static_cast<uint32_t>(buffer_.size());
-  Bytes record = EncodeSegmentRecipe(entries, RecipeIdentity(name, offset));
+  const std::string identity = RecipeIdentity(name, offset);
+  Bytes record = EncodeSegmentRecipe(entries, identity);
+  if (keys_ != nullptr)
+    record = Seal(keys_->metadata, AsBytes(identity), record);
   if (buffer_.size() + record.size() > backend_->max_object_size()) {
     return Status::InvalidArgument("segment recipe of " +
                                    std::to_string(record.size()) +
@@ -51,10 +56,12 @@ Status RecipePackWriter::FlushPack() {
 Status RecipePackWriter::Finish() { return FlushPack(); }
 
 RecipeReader::RecipeReader(Backend* backend, std::string vm,
-                           uint64_t segment_size, size_t cached_packs)
+                           uint64_t segment_size, const RepoKeys* keys,
+                           size_t cached_packs)
     : backend_(backend),
       vm_(std::move(vm)),
       segment_size_(segment_size),
+      keys_(keys),
       cache_(std::max<size_t>(cached_packs, 1)) {}
 
 Status RecipeReader::LoadPack(const SegmentRecipeRef& ref) {
@@ -108,8 +115,21 @@ Result<std::vector<RecipeEntry>> RecipeReader::Decode(
                               " lies past the end of the pack (it ends at " +
                               std::to_string(available) + ")");
   }
-  Result<std::vector<RecipeEntry>> entries = DecodeSegmentRecipe(
-      record, RecipeIdentity(name, ref.offset), segment_size_);
+  const std::string identity = RecipeIdentity(name, ref.offset);
+  Bytes opened;
+  if (keys_ != nullptr) {
+    if (record.size() < kSealOverhead) {
+      return Status::Corruption("VM " + vm_ + ": " + identity +
+                                ": sealed segment recipe too short");
+    }
+    opened.resize(record.size() - kSealOverhead);
+    Status s = Open(keys_->metadata, AsBytes(identity), record, opened.data(),
+                    "VM " + vm_ + ": segment recipe " + identity);
+    if (!s.ok()) return s;
+    record = opened;
+  }
+  Result<std::vector<RecipeEntry>> entries =
+      DecodeSegmentRecipe(record, identity, segment_size_);
   if (!entries.ok()) return entries.status().WithContext("VM " + vm_);
   return entries;
 }

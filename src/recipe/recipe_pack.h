@@ -7,6 +7,12 @@
 // which pack, offset, length); later snapshots whose segment is clean point
 // at the same ref -- nothing is copied.
 //
+// Encrypted repositories (`keys` given): each record is sealed, nonce |
+// AES-256-GCM(record) | tag under keys->metadata with the record's identity
+// (RecipeIdentity) as associated data, so the fingerprints, lengths and
+// references of a segment recipe are not readable from storage; a ref's
+// length is the sealed length.
+//
 // Crash story: packs are written before the snapshot recipe and the catalog
 // that refer to them, so a committed snapshot never names a missing pack; a
 // crashed backup leaves packs no catalog entry names, which gc removes.
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "format/crypto.h"
 #include "recipe/segment_recipe.h"
 #include "util/lru_cache.h"
 
@@ -39,10 +46,11 @@ struct SegmentRecipeRef {
 
 class RecipePackWriter {
  public:
-  // `backend` must outlive the writer. Packs are cut at `pack_bytes` (capped
-  // to the backend's object limit).
+  // `backend` (and `keys`, the repository's keys when it is encrypted, else
+  // null) must outlive the writer. Packs are cut at `pack_bytes` (capped to
+  // the backend's object limit).
   RecipePackWriter(Backend* backend, std::string vm, uint32_t snapshot_id,
-                   uint64_t pack_bytes = 8ull << 20);
+                   const RepoKeys* keys, uint64_t pack_bytes = 8ull << 20);
 
   // Adds one segment recipe; the ref is valid once Finish returns OK.
   Result<SegmentRecipeRef> Add(const std::vector<RecipeEntry>& entries);
@@ -58,6 +66,7 @@ class RecipePackWriter {
   Backend* const backend_;
   const std::string vm_;
   const uint32_t snapshot_id_;
+  const RepoKeys* const keys_;
   const uint64_t pack_bytes_;
   uint32_t pack_ = 0;
   Bytes buffer_;
@@ -72,9 +81,10 @@ class RecipePackWriter {
 // recipes of one pack load it whole first (LoadPack; recipe/recipe_walk.h).
 class RecipeReader {
  public:
-  // `backend` must outlive the reader; `segment_size` bounds every recipe.
+  // `backend` and `keys` (null: unencrypted) must outlive the reader;
+  // `segment_size` bounds every recipe.
   RecipeReader(Backend* backend, std::string vm, uint64_t segment_size,
-               size_t cached_packs = 4);
+               const RepoKeys* keys, size_t cached_packs = 4);
 
   Result<std::vector<RecipeEntry>> Read(const SegmentRecipeRef& ref);
   // Reads the whole pack holding `ref` into the cache.
@@ -88,6 +98,7 @@ class RecipeReader {
   Backend* const backend_;
   const std::string vm_;
   const uint64_t segment_size_;
+  const RepoKeys* const keys_;
   std::mutex mu_;
   LruCache<std::string, std::shared_ptr<const Bytes>> cache_;  // by mu_
 };

@@ -46,7 +46,7 @@ class RecipeWalkTest : public ::testing::Test {
   // Snapshot 1 writes 12 recipes into packs of ~3 recipes each; snapshot 2
   // uses them in an order that alternates between packs, twice over.
   void SetUp() override {
-    RecipePackWriter w(&mem_, "vm", 1, 3 * 200 * 45);
+    RecipePackWriter w(&mem_, "vm", 1, nullptr, 3 * 200 * 45);
     for (uint64_t t = 0; t < 12; ++t) refs_.push_back(*w.Add(Recipe(t)));
     ASSERT_OK(w.Finish());
     ASSERT_GE(w.packs_written(), 4u);
@@ -66,7 +66,7 @@ class RecipeWalkTest : public ::testing::Test {
 
 TEST_F(RecipeWalkTest, EachRecipeOnceAtItsFirstUseEachPackFetchedOnce) {
   CountingBackend counting(&mem_);
-  RecipeReader reader(&counting, "vm", 1 << 20, /*cached_packs=*/1);
+  RecipeReader reader(&counting, "vm", 1 << 20, nullptr, /*cached_packs=*/1);
   std::map<uint64_t, uint64_t> first_segment;  // tag -> segment
   ASSERT_OK(WalkRecipes(
       reader, uses_,
@@ -86,7 +86,7 @@ TEST_F(RecipeWalkTest, EachRecipeOnceAtItsFirstUseEachPackFetchedOnce) {
 
 TEST_F(RecipeWalkTest, RandomReadsFetchOnlyTheRecordNeverAWholePack) {
   CountingBackend counting(&mem_);
-  RecipeReader reader(&counting, "vm", 1 << 20, /*cached_packs=*/1);
+  RecipeReader reader(&counting, "vm", 1 << 20, nullptr, /*cached_packs=*/1);
   for (const RecipeUse& use : uses_) {  // segment order: jumps between packs
     auto got = reader.Read(use.ref);
     ASSERT_OK(got);
@@ -106,7 +106,7 @@ TEST_F(RecipeWalkTest, RandomReadsFetchOnlyTheRecordNeverAWholePack) {
 
 TEST_F(RecipeWalkTest, ReadErrorsReachTheVisitorAndItsStatusStopsTheWalk) {
   ASSERT_OK(mem_.Delete(RecipePackName("vm", 1, 0)));
-  RecipeReader reader(&mem_, "vm", 1 << 20);
+  RecipeReader reader(&mem_, "vm", 1 << 20, nullptr);
   int errors = 0, calls = 0;
   ASSERT_OK(WalkRecipes(
       reader, uses_,

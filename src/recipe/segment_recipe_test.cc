@@ -1,6 +1,9 @@
 #include "recipe/segment_recipe.h"
 
+#include <algorithm>
+
 #include "backend/mem_backend.h"
+#include "recipe/names.h"
 #include "recipe/recipe_pack.h"
 #include "testing/status_matchers.h"
 #include "util/coding.h"
@@ -77,7 +80,7 @@ TEST(SegmentRecipe, LengthsBeyondTheSegmentAreCorruption) {
 
 TEST(RecipePack, WriterAndReaderRoundTripAcrossPacks) {
   MemBackend mem;
-  RecipePackWriter w(&mem, "vm1", 5, /*pack_bytes=*/1000);
+  RecipePackWriter w(&mem, "vm1", 5, nullptr, /*pack_bytes=*/1000);
   std::vector<SegmentRecipeRef> refs;
   for (int i = 0; i < 10; ++i) {
     auto v = SampleEntries();
@@ -88,7 +91,7 @@ TEST(RecipePack, WriterAndReaderRoundTripAcrossPacks) {
   }
   ASSERT_OK(w.Finish());
   EXPECT_GT(w.packs_written(), 1u);
-  RecipeReader r(&mem, "vm1", 2 << 20, /*cached_packs=*/1);
+  RecipeReader r(&mem, "vm1", 2 << 20, nullptr, /*cached_packs=*/1);
   for (int i = 9; i >= 0; --i) {
     auto got = r.Read(refs[i]);
     ASSERT_OK(got);
@@ -100,6 +103,49 @@ TEST(RecipePack, WriterAndReaderRoundTripAcrossPacks) {
               StatusIsWith(StatusCode::kCorruption, "past the end"));
   SegmentRecipeRef missing{99, 0, 0, 10};
   EXPECT_THAT(r.Read(missing), StatusIsWith(StatusCode::kNotFound, "vm1"));
+}
+
+TEST(RecipePack, SealedRecordsHideTheRecipeAndOpenOnlyWithTheirKey) {
+  MemBackend mem;
+  Key256 master, other;
+  RandomFill(master);
+  RandomFill(other);
+  const RepoKeys keys = RepoKeys::FromMaster(master, ToBytes("repo"));
+  const RepoKeys wrong = RepoKeys::FromMaster(other, ToBytes("repo"));
+  RecipePackWriter w(&mem, "vm1", 5, &keys, /*pack_bytes=*/1000);
+  std::vector<SegmentRecipeRef> refs;
+  for (int i = 0; i < 10; ++i) {
+    auto v = SampleEntries();
+    v[0].length = 100 + i;
+    auto ref = w.Add(v);
+    ASSERT_OK(ref);
+    refs.push_back(*ref);
+  }
+  ASSERT_OK(w.Finish());
+  RecipeReader r(&mem, "vm1", 2 << 20, &keys, /*cached_packs=*/1);
+  for (int i = 9; i >= 0; --i) {  // ranged reads and cached packs alike
+    auto got = r.Read(refs[i]);
+    ASSERT_OK(got);
+    EXPECT_EQ((*got)[0].length, 100u + i);
+    ASSERT_OK(r.LoadPack(refs[i]));
+    EXPECT_EQ((*r.Read(refs[i]))[0].length, 100u + i);
+  }
+  // No fingerprint of the recipes is readable in the packs.
+  const auto fp = SampleEntries()[0].fp;
+  for (const ObjectInfo& o : *mem.List("vm/vm1/recipes/")) {
+    Bytes b = *mem.Get(o.name);
+    EXPECT_EQ(std::search(b.begin(), b.end(), fp.begin(), fp.end()), b.end());
+  }
+  EXPECT_THAT(RecipeReader(&mem, "vm1", 2 << 20, &wrong).Read(refs[3]),
+              StatusIsWith(StatusCode::kCorruption, "authentication failed"));
+  EXPECT_FALSE(RecipeReader(&mem, "vm1", 2 << 20, nullptr).Read(refs[3]).ok());
+  // A pack copied under another name does not open there.
+  ASSERT_OK(mem.Put(RecipePackName("vm1", 6, 0),
+                    *mem.Get(RecipePackName("vm1", 5, 0))));
+  SegmentRecipeRef moved = refs[0];
+  moved.snapshot_id = 6;
+  EXPECT_THAT(RecipeReader(&mem, "vm1", 2 << 20, &keys).Read(moved),
+              StatusIsWith(StatusCode::kCorruption, "authentication failed"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 
 #include "format/key_slot.h"
 
@@ -53,11 +54,23 @@ Result<bool> CreateKeyFileIfMissing(const std::string& path) {
     return ErrnoToStatus("create", "key file " + path, errno);
   }
   ssize_t n = ::write(fd, contents.data(), contents.size());
-  int err = errno;
-  bool synced = n == static_cast<ssize_t>(contents.size()) && ::fsync(fd) == 0;
-  if (!synced && err == 0) err = errno != 0 ? errno : EIO;
+  int err = 0;
+  if (n != static_cast<ssize_t>(contents.size())) {
+    err = n < 0 ? errno : EIO;
+  } else if (::fsync(fd) != 0) {
+    err = errno;
+  }
   ::close(fd);
-  if (!synced) {
+  // The directory entry too: a repository must never outlive its key file
+  // after a crash.
+  if (err == 0) {
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    int dfd = ::open(dir.empty() ? "." : dir.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) err = errno;
+    if (dfd >= 0) ::close(dfd);
+  }
+  if (err != 0) {
     ::unlink(path.c_str());
     return ErrnoToStatus("write", "key file " + path, err);
   }

@@ -23,8 +23,9 @@ namespace vcsnap {
 Result<RepoKey> ReadKeyFile(const std::string& path,
                             std::string* warning = nullptr);
 
-// Writes a new random key file at `path` (mode 0600, synced, never over an
-// existing file). True when written, false when `path` already exists.
+// Writes a new random key file at `path` (mode 0600, never over an existing
+// file; the file and its directory entry synced before returning). True when
+// written, false when `path` already exists.
 Result<bool> CreateKeyFileIfMissing(const std::string& path);
 
 }  // namespace vcsnap

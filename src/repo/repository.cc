@@ -22,7 +22,9 @@ ByteView RepoIdOf(const RepoConfig& c) {
   return ByteView(c.repo_id.data(), c.repo_id.size());
 }
 
-// The master key from the first slot `key` opens; *slot names it.
+// The master key from the first slot `key` opens; *slot names it. A slot
+// that cannot be read (an I/O error) does not stop the others from being
+// tried; the error is returned only when no slot opens.
 Result<Key256> Unlock(Backend& backend, const RepoConfig& config,
                       const RepoKey* key, std::string* slot) {
   if (key == nullptr) {
@@ -33,10 +35,15 @@ Result<Key256> Unlock(Backend& backend, const RepoConfig& config,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> slots,
                           backend.List(kKeySlotPrefix));
   std::string damaged;
+  Status unreadable;
   for (const ObjectInfo& o : slots) {
     Result<Bytes> bytes = backend.Get(o.name);
-    if (!bytes.ok() && bytes.status().IsNotFound()) continue;  // removed
-    VCSNAP_RETURN_IF_ERROR(bytes.status());
+    if (!bytes.ok()) {
+      if (!bytes.status().IsNotFound() && unreadable.ok()) {  // not removed
+        unreadable = bytes.status();
+      }
+      continue;
+    }
     Result<Key256> master =
         OpenKeySlot(o.name, RepoIdOf(config), *bytes, key->material);
     if (master.ok()) {
@@ -47,6 +54,7 @@ Result<Key256> Unlock(Backend& backend, const RepoConfig& config,
       damaged += (damaged.empty() ? "" : ", ") + o.name;
     }
   }
+  if (!unreadable.ok()) return unreadable;
   if (slots.empty()) {
     return Status::Corruption(
         "the repository is encrypted but has no key slot (keys/ is empty): "

@@ -75,6 +75,8 @@ class Repository {
   // for the last slot; NotFound when there is no such slot.
   Status RemoveKey(const std::string& slot);
 
+  ~Repository() { Wipe(&master_); }
+
   const RepoConfig& config() const { return config_; }
   Backend& backend() const { return *backend_; }
   const std::string& location() const { return location_; }

@@ -1,9 +1,14 @@
 #include "repo/repository.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
+#include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
+#include "repo/key_file.h"
+#include "testing/forwarding_backend.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -88,6 +93,82 @@ TEST(Repository, WorksOverAnyBackend) {
   EXPECT_OK(raw->Stat("config"));
   EXPECT_THAT(Repository::InitOn(std::make_unique<MemBackend>(), RepoConfig{}),
               StatusIs(StatusCode::kOk));
+}
+
+TEST(Repository, EncryptedOpensWithAnyOfItsKeysEvenWhenOneSlotIsUnreadable) {
+  MemBackend mem;
+  FaultBackend fault(&mem);
+  auto on = [&] {
+    return std::make_unique<testing::ForwardingBackend>(&fault);
+  };
+  RepoKey k1{Bytes(32, 1), "key file k1"};
+  RepoKey k2{Bytes(40, 2), "key file k2"};
+  EXPECT_THAT(Repository::InitOn(on(), RepoConfig::NewEncrypted()),
+              StatusIsWith(StatusCode::kInvalidArgument, "needs a key file"));
+  auto repo = Repository::InitOn(on(), RepoConfig::NewEncrypted(), &k1);
+  ASSERT_OK(repo);
+  const std::string slot1 = (*repo)->opened_slot();
+  ASSERT_TRUE(slot1.starts_with("keys/"));
+  ASSERT_NE((*repo)->config().keys, nullptr);
+  auto slot2 = (*repo)->AddKey(k2);
+  ASSERT_OK(slot2);
+  // k1's slot cannot be read: k2 still opens the repository, and k1 gets the
+  // I/O error (retry later), not "wrong key".
+  fault.FailKind(OpKind::kGet, slot1);
+  auto by2 = Repository::OpenOn(on(), &k2);
+  ASSERT_OK(by2);
+  EXPECT_EQ((*by2)->opened_slot(), *slot2);
+  EXPECT_EQ((*by2)->config().keys->data, (*repo)->config().keys->data);
+  EXPECT_THAT(Repository::OpenOn(on(), &k1), StatusIs(StatusCode::kIOError));
+  fault.ClearFaults();
+  // Revoking: never the slot in use, never an unknown one; then k1 is out.
+  EXPECT_THAT((*by2)->RemoveKey(*slot2),
+              StatusIsWith(StatusCode::kInvalidArgument, "key in use"));
+  EXPECT_THAT((*by2)->RemoveKey("keys/0000000000000000"),
+              StatusIs(StatusCode::kNotFound));
+  ASSERT_OK((*by2)->RemoveKey(slot1));
+  EXPECT_THAT(Repository::OpenOn(on(), &k1),
+              StatusIsWith(StatusCode::kInvalidArgument,
+                           "key file k1 opens none of the 1 key slots"));
+  EXPECT_OK(Repository::OpenOn(on(), &k2));
+  // An unencrypted repository ignores a key and has no slots to manage.
+  MemBackend plain_mem;
+  auto plain = Repository::InitOn(
+      std::make_unique<testing::ForwardingBackend>(&plain_mem),
+      RepoConfig::NewDefault(), &k1);
+  ASSERT_OK(plain);
+  EXPECT_EQ((*plain)->config().keys, nullptr);
+  EXPECT_THAT((*plain)->AddKey(k2), StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST(KeyFile, CreatedOnceReadBackAndCheckedBeforeReading) {
+  const std::string dir = NewTempDir("keyfile");
+  const std::string path = dir + "/k";
+  auto made = CreateKeyFileIfMissing(path);
+  ASSERT_OK(made);
+  EXPECT_TRUE(*made);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string warning;
+  auto key = ReadKeyFile(path, &warning);
+  ASSERT_OK(key);
+  EXPECT_EQ(key->material.size(), 64u);  // hex digits, newline dropped
+  EXPECT_TRUE(warning.empty());
+  auto again = CreateKeyFileIfMissing(path);  // never over an existing key
+  ASSERT_OK(again);
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(ReadKeyFile(path)->material, key->material);
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  ASSERT_OK(ReadKeyFile(path, &warning));
+  EXPECT_NE(warning.find("can be read by other users (mode 644)"),
+            std::string::npos)
+      << warning;
+  std::ofstream(dir + "/big") << std::string(5000, 'k');
+  EXPECT_THAT(ReadKeyFile(dir + "/big"),
+              StatusIsWith(StatusCode::kInvalidArgument, "at most 4096"));
+  EXPECT_THAT(ReadKeyFile(dir + "/none"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(ReadKeyFile(dir), StatusIs(StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ for step in p3_full p4_incremental p6_restore p10_check; do
     "$(echo "$mb * 1.048576 / $e" | bc -l)" "$(echo "$p / $e" | bc -l)"
 done
 echo "(MB/s of logical image; check --read-data reads the stored chunks)"
-if [[ -x $BUILD/src/format/crypto_bench ]]; then
-  "$BUILD/src/format/crypto_bench" --benchmark_repetitions=3 \
+if [[ -x $BUILD/src/chunk/crypto_bench ]]; then
+  "$BUILD/src/chunk/crypto_bench" --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true 2>/dev/null | grep -E "median|Benchmark"
 fi

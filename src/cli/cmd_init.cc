@@ -82,8 +82,7 @@ class InitCommand final : public Command {
     }
     std::unique_ptr<Repository> repo;
     if (encrypt) {
-      config_.encryption = EncryptionKind::kAes256Gcm;
-      config_.hash = HashKind::kHmacSha256;
+      config_.UseEncryption();
       VCSNAP_ASSIGN_OR_RETURN(bool created,
                               CreateKeyFileIfAsked(global.key_file));
       Result<RepoKey> key = LoadKeyFile(global.key_file);

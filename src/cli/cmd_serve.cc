@@ -62,17 +62,15 @@ class ServeCommand final : public Command {
     const CatalogEntry* entry = catalog.Find(o_.snapshot);
     // nbdkit runs in the background from another directory: a local path
     // goes to it absolute, a location with a scheme as given.
-    o_.repo = global.repo;
-    if (!global.key_file.empty()) {
+    auto absolute = [](const std::string& path) {
       std::error_code ec;
-      o_.key_file = std::filesystem::absolute(global.key_file, ec).string();
-      if (ec) o_.key_file = global.key_file;
-    }
-    if (global.repo.find("://") == std::string::npos) {
-      std::error_code ec;
-      std::string abs = std::filesystem::absolute(global.repo, ec).string();
-      if (!ec) o_.repo = abs;
-    }
+      std::string abs = std::filesystem::absolute(path, ec).string();
+      return ec ? path : abs;
+    };
+    o_.repo = global.repo.find("://") == std::string::npos
+                  ? absolute(global.repo)
+                  : global.repo;
+    if (!global.key_file.empty()) o_.key_file = absolute(global.key_file);
     VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> argv, NbdkitCommand(o_));
     const std::string uri = ServeUri(o_);
     std::fprintf(

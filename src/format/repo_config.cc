@@ -59,8 +59,7 @@ RepoConfig RepoConfig::NewDefault() {
 
 RepoConfig RepoConfig::NewEncrypted() {
   RepoConfig c = NewDefault();
-  c.encryption = EncryptionKind::kAes256Gcm;
-  c.hash = HashKind::kHmacSha256;
+  c.UseEncryption();
   return c;
 }
 

@@ -63,8 +63,14 @@ struct RepoConfig {
 
   // A config with these defaults, a fresh random repo_id and the current time.
   static RepoConfig NewDefault();
-  // NewDefault() set up for encryption (kAes256Gcm, kHmacSha256).
+  // NewDefault() set up for encryption (UseEncryption()).
   static RepoConfig NewEncrypted();
+  // Encrypts with AES-256-GCM, and so fingerprints with HMAC-SHA256: the
+  // two go together (Validate() refuses one without the other).
+  void UseEncryption() {
+    encryption = EncryptionKind::kAes256Gcm;
+    hash = HashKind::kHmacSha256;
+  }
 
   // InvalidArgument naming the first parameter out of range (see the doc for
   // the ranges). Decode() applies it too, as Corruption.

@@ -46,8 +46,7 @@ class GcTest : public ::testing::Test {
     fault_ = std::make_unique<FaultBackend>(mem_.get());
     RepoConfig config = ::vcsnap::testing::SmallRepoConfig();
     if (encrypted_) {
-      config.encryption = EncryptionKind::kAes256Gcm;
-      config.hash = HashKind::kHmacSha256;
+      config.UseEncryption();
       key_.material.assign(48, 0);
       RandomFill(key_.material);
       key_.source = "the test's key";

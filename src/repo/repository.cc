@@ -22,6 +22,13 @@ ByteView RepoIdOf(const RepoConfig& c) {
   return ByteView(c.repo_id.data(), c.repo_id.size());
 }
 
+// `config` with the keys derived from `master`.
+RepoConfig WithKeys(RepoConfig config, const Key256& master) {
+  config.keys = std::make_shared<const RepoKeys>(
+      RepoKeys::FromMaster(master, RepoIdOf(config)));
+  return config;
+}
+
 // The master key from the first slot `key` opens; *slot names it. A slot
 // that cannot be read (an I/O error) does not stop the others from being
 // tried; the error is returned only when no slot opens.
@@ -133,14 +140,11 @@ Result<std::unique_ptr<Repository>> Repository::InitOn(
   // The key slot goes first, so that a visible config always opens.
   Key256 master{};
   std::string slot;
-  RepoConfig opened = config;
   if (config.encrypted()) {
     RandomFill(master);
     slot = NewSlotName();
     VCSNAP_RETURN_IF_ERROR(backend->Create(
         slot, EncodeKeySlot(slot, RepoIdOf(config), master, key->material)));
-    opened.keys = std::make_shared<const RepoKeys>(
-        RepoKeys::FromMaster(master, RepoIdOf(config)));
   }
   Status s = backend->Create(kConfigObjectName, EncodeRepoConfig(config));
   if (!s.ok() && !slot.empty()) (void)backend->Delete(slot);
@@ -149,10 +153,10 @@ Result<std::unique_ptr<Repository>> Repository::InitOn(
   }
   VCSNAP_RETURN_IF_ERROR(s);
   std::string where = backend->Describe();
-  auto repo = std::unique_ptr<Repository>(
-      new Repository(std::move(backend), opened, where, master));
-  repo->opened_slot_ = slot;
-  return repo;
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(backend),
+                     config.encrypted() ? WithKeys(config, master) : config,
+                     where, master, slot));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(
@@ -182,10 +186,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   VCSNAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Backend> sized,
       OpenBackend(location, /*create=*/false, config.max_object_size));
-  auto repo = std::unique_ptr<Repository>(
-      new Repository(std::move(sized), config, location, (*r)->master_));
-  repo->opened_slot_ = (*r)->opened_slot_;
-  return repo;
+  return std::unique_ptr<Repository>(new Repository(
+      std::move(sized), config, location, (*r)->master_, (*r)->opened_slot_));
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenOn(
@@ -196,14 +198,11 @@ Result<std::unique_ptr<Repository>> Repository::OpenOn(
   std::string slot;
   if (config.encrypted()) {
     VCSNAP_ASSIGN_OR_RETURN(master, Unlock(*backend, config, key, &slot));
-    config.keys = std::make_shared<const RepoKeys>(
-        RepoKeys::FromMaster(master, RepoIdOf(config)));
+    config = WithKeys(std::move(config), master);
   }
   std::string where = backend->Describe();
-  auto repo = std::unique_ptr<Repository>(
-      new Repository(std::move(backend), config, where, master));
-  repo->opened_slot_ = slot;
-  return repo;
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(backend), config, where, master, slot));
 }
 
 Result<std::string> Repository::AddKey(const RepoKey& key) {

@@ -83,11 +83,12 @@ class Repository {
 
  private:
   Repository(std::unique_ptr<Backend> backend, RepoConfig config,
-             std::string location, const Key256& master)
+             std::string location, const Key256& master, std::string slot)
       : backend_(std::move(backend)),
         config_(std::move(config)),
         location_(std::move(location)),
-        master_(master) {}
+        master_(master),
+        opened_slot_(std::move(slot)) {}
 
   std::unique_ptr<Backend> backend_;
   RepoConfig config_;

@@ -189,7 +189,7 @@ Result<VmScan> VmScanner::Scan() {
   Result<Catalog> catalog = LoadCatalog(backend, vm_);
   if (!catalog.ok() && catalog.status().IsNotFound()) return scan_;
   if (!catalog.ok()) return catalog.status();
-  VCSNAP_ASSIGN_OR_RETURN(store_, VmStore::Open(&backend, vm_, repo_.config()));
+  VCSNAP_ASSIGN_OR_RETURN(store_, VmStore::OpenIn(repo_, vm_));
   refs_ = std::make_unique<RefStates>(store_.get());
   VCSNAP_RETURN_IF_ERROR(LoadIndexes());
   std::vector<RecipeUse> uses;
@@ -205,7 +205,7 @@ Result<VmScan> VmScanner::Scan() {
   scan_.deps.snapshots = static_cast<uint32_t>(catalog->entries.size());
   std::set<std::pair<uint32_t, uint32_t>> packs;
   RecipeReader reader(&backend, vm_, repo_.config().segment_size,
-                      repo_.config().keys.get(), kWalkCachedPacks);
+                      store_->keys(), kWalkCachedPacks);
   Status walked = WalkRecipes(
       reader, std::move(uses),
       [&](const RecipeUse& use,

@@ -168,6 +168,9 @@ Status BackupJob::Prepare() {
   Status marker = backend_.Create(VmMarkerName(vm()), ByteView());
   if (!marker.ok() && !marker.IsAlreadyExists()) return marker;
   VCSNAP_ASSIGN_OR_RETURN(lease_, Lease::Acquire(&backend_, vm(), "backup"));
+  if (!options_.tenant.empty()) {
+    VCSNAP_RETURN_IF_ERROR(repo_.BindVm(vm(), options_.tenant));
+  }
   VCSNAP_RETURN_IF_ERROR(PinPds());
   VCSNAP_ASSIGN_OR_RETURN(catalog_, LoadCatalog(backend_, vm()));
   if (!catalog_.stored) {
@@ -177,11 +180,10 @@ Status BackupJob::Prepare() {
     catalog_.stored = true;
   }
   VCSNAP_RETURN_IF_ERROR(LoadParent());
-  VCSNAP_ASSIGN_OR_RETURN(store_,
-                          VmStore::Open(&backend_, vm(), repo_.config()));
+  VCSNAP_ASSIGN_OR_RETURN(store_, VmStore::OpenIn(repo_, vm()));
   recipe_.id = catalog_.next_id;
   packs_ = std::make_unique<RecipePackWriter>(&backend_, vm(), recipe_.id,
-                                              repo_.config().keys.get());
+                                              store_->keys());
   // A crashed attempt at this snapshot ID may have left runs; parts of them
   // past ours would read as part of our runs.
   VCSNAP_RETURN_IF_ERROR(
@@ -192,7 +194,7 @@ Status BackupJob::Prepare() {
                                                   /*recent_segments=*/16);
   if (parent_.has_value()) {
     parent_recipes_ = std::make_unique<RecipeReader>(
-        &backend_, vm(), segment_size_, repo_.config().keys.get());
+        &backend_, vm(), segment_size_, store_->keys());
     similarity_->AddParent(*parent_);
   }
   VCSNAP_RETURN_IF_ERROR(LoadFilter());
@@ -338,8 +340,8 @@ Status BackupJob::WriteSummary() {
   // An overloaded filter (fewer than 6 cells per key: > 5 % false
   // positives) is rebuilt exactly from this snapshot's recipes.
   if (filter_.filter.keys() * 6 > filter_.filter.params().cells) {
-    RecipeReader reader(&backend_, vm(), segment_size_,
-                        repo_.config().keys.get(), kWalkCachedPacks);
+    RecipeReader reader(&backend_, vm(), segment_size_, store_->keys(),
+                        kWalkCachedPacks);
     VCSNAP_ASSIGN_OR_RETURN(filter_.filter, BuildFilter(reader, recipe_));
   }
   filter_.snapshot = recipe_.id;

@@ -59,6 +59,10 @@ struct BackupOptions {
   size_t similar_segments = 2;    // K of level-2 similarity search
   bool progress = false;          // draw a progress bar on a terminal
   const PdsIndex* pds = nullptr;  // null: empty PDS
+  // The VM's tenant (Repository::BindVm). A VM that holds no data yet joins
+  // it; a VM of another tenant, or one that already holds data under the
+  // repository keys, is InvalidArgument. "": the VM's binding, if any.
+  std::string tenant;
 };
 
 struct BackupResult {

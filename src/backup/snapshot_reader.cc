@@ -29,10 +29,9 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(
     return Status::Corruption(name + " holds snapshot " +
                               std::to_string(r->recipe_.id));
   }
-  VCSNAP_ASSIGN_OR_RETURN(r->store_,
-                          VmStore::Open(&backend, options.vm, repo.config()));
+  VCSNAP_ASSIGN_OR_RETURN(r->store_, VmStore::OpenIn(repo, options.vm));
   r->recipes_ = std::make_unique<RecipeReader>(
-      &backend, options.vm, r->recipe_.segment_size, repo.config().keys.get());
+      &backend, options.vm, r->recipe_.segment_size, r->store_->keys());
   return r;
 }
 

@@ -1,7 +1,7 @@
 // `vcsnap backup`: one VM (--vm/--image[/--format][/--bitmap|--dirty-bitmap])
 // or many from a job file (--jobs FILE, one "VM IMAGE [BITMAP]
-// [dirty-bitmap=NAME] [format=raw|qcow2]" per line, '#' comments), run
-// --parallel N at a time.
+// [dirty-bitmap=NAME] [format=raw|qcow2] [tenant=NAME]" per line, '#'
+// comments), run --parallel N at a time.
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -16,6 +16,7 @@
 #include "cli/report.h"
 #include "pds/pds_memcached.h"
 #include "recipe/names.h"
+#include "format/tenant.h"
 #include "repo/repository.h"
 #include "util/units.h"
 
@@ -23,10 +24,11 @@ namespace vcsnap::cli {
 namespace {
 
 struct Job {
-  std::string vm, image, bitmap, dirty_bitmap, format;
+  std::string vm, image, bitmap, dirty_bitmap, format, tenant;
 };
 
-// One job line: "VM IMAGE [BITMAP] [dirty-bitmap=NAME] [format=raw|qcow2]".
+// One job line: "VM IMAGE [BITMAP] [dirty-bitmap=NAME] [format=raw|qcow2]
+// [tenant=NAME]".
 Status ParseJob(const std::string& line, Job* j) {
   std::istringstream words(line);
   if (!(words >> j->vm >> j->image)) {
@@ -37,6 +39,9 @@ Status ParseJob(const std::string& line, Job* j) {
       j->dirty_bitmap = w.substr(13);
     } else if (w.starts_with("format=")) {
       j->format = w.substr(7);
+    } else if (w.starts_with("tenant=")) {
+      j->tenant = w.substr(7);
+      VCSNAP_RETURN_IF_ERROR(ValidateTenantName(j->tenant));
     } else if (j->bitmap.empty() && w.find('=') == std::string::npos) {
       j->bitmap = w;
     } else {
@@ -90,9 +95,14 @@ class BackupCommand final : public Command {
                     "QEMU persistent dirty bitmap of a qcow2 image or NBD "
                     "export, as CBT instead of --bitmap; unusable (missing, "
                     "inconsistent after a crash): every segment is read");
+    sub->add_option("--tenant", tenant_,
+                    "the VM's tenant (encrypted repositories; `vcsnap tenant "
+                    "add`): joins it at its first backup, and must match "
+                    "later");
     sub->add_option("--jobs", jobs_file_,
                     "file of 'VM IMAGE [BITMAP] [dirty-bitmap=NAME] "
-                    "[format=raw|qcow2]' lines: back up them all");
+                    "[format=raw|qcow2] [tenant=NAME]' lines: back up them "
+                    "all");
     sub->add_option("--parallel", parallel_,
                     "with --jobs: VMs backed up at the same time")
         ->capture_default_str();
@@ -110,9 +120,10 @@ class BackupCommand final : public Command {
   Status Validate() override {
     if (!jobs_file_.empty()) {
       if (!vm_.empty() || !image_.empty() || !bitmap_.empty() ||
-          !dirty_bitmap_.empty() || !format_.empty()) {
+          !dirty_bitmap_.empty() || !format_.empty() || !tenant_.empty()) {
         return Status::InvalidArgument(
-            "--jobs replaces --vm/--image/--format/--bitmap/--dirty-bitmap");
+            "--jobs replaces --vm/--image/--format/--bitmap/--dirty-bitmap/"
+            "--tenant");
       }
       VCSNAP_ASSIGN_OR_RETURN(jobs_, ReadJobs(jobs_file_));
     } else {
@@ -121,7 +132,10 @@ class BackupCommand final : public Command {
             "backup needs --vm and --image (or --jobs)");
       }
       VCSNAP_RETURN_IF_ERROR(ValidateVmName(vm_));
-      jobs_.push_back({vm_, image_, bitmap_, dirty_bitmap_, format_});
+      if (!tenant_.empty()) {
+        VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant_));
+      }
+      jobs_.push_back({vm_, image_, bitmap_, dirty_bitmap_, format_, tenant_});
     }
     for (const Job& j : jobs_) {
       if (!j.format.empty()) {
@@ -187,6 +201,7 @@ class BackupCommand final : public Command {
         o.image_path = jobs_[i].image;
         if (!jobs_[i].bitmap.empty()) o.bitmap_path = jobs_[i].bitmap;
         o.dirty_bitmap = jobs_[i].dirty_bitmap;
+        o.tenant = jobs_[i].tenant;
         if (!jobs_[i].format.empty()) {
           o.format = *ParseImageFormat(jobs_[i].format);  // validated
         }
@@ -237,7 +252,7 @@ class BackupCommand final : public Command {
   }
 
   std::string vm_, image_, bitmap_, dirty_bitmap_, format_, granularity_,
-      jobs_file_;
+      jobs_file_, tenant_;
   std::string pds_mode_ = "memory";
   uint64_t gran_ = 0;
   size_t parallel_ = 1;

@@ -67,6 +67,10 @@ class PdsCommand final : public Command {
                         "share of unique fingerprints to keep, in (0, 1]");
     update_->add_option("--memory", memory_,
                         "index memory budget (k = memory / 44 bytes)");
+    update_->add_option(
+        "--min-tenants", options_.min_tenants,
+        "a chunk enters the PDS only when VMs of this many tenants hold it "
+        "(default: 2 when the repository has tenant VMs, else 1)");
     update_->add_flag("--no-retire", no_retire_,
                       "keep every older generation (default: retire those "
                       "no live snapshot or running backup references)");
@@ -145,6 +149,8 @@ class PdsCommand final : public Command {
                           {"bytes_copied", r.bytes_copied},
                           {"skipped", r.skipped},
                           {"fp_records_pruned", r.fp_records_pruned},
+                          {"min_tenants", r.min_tenants},
+                          {"single_tenant_kept_out", p.single_tenant},
                           {"seconds", r.seconds},
                           {"retire", RetireJson(r.retire)}};
       if (!r.retire_error.ok()) j["retire_error"] = r.retire_error.message();
@@ -166,6 +172,12 @@ class PdsCommand final : public Command {
         static_cast<unsigned long long>(p.unique),
         static_cast<unsigned long long>(p.vms), r.seconds, 100 * p.coverage,
         100 * p.model_coverage, p.zipf_alpha);
+    if (r.min_tenants > 1) {
+      std::printf(
+          "  tenant isolation: chunks held by fewer than %u tenants stay in "
+          "their tenants' stores (%llu kept out)\n",
+          r.min_tenants, static_cast<unsigned long long>(p.single_tenant));
+    }
     if (r.fp_records_pruned > 0) {
       std::printf("  popularity left out %llu deleted chunks\n",
                   static_cast<unsigned long long>(r.fp_records_pruned));
@@ -210,9 +222,9 @@ class PdsCommand final : public Command {
         static_cast<unsigned long long>(r.snapshots_scanned), r.seconds);
   }
 
-  PdsRetireOptions RetireOptions(const Repository& repo) const {
+  PdsRetireOptions RetireOptions(Repository& repo) const {
     PdsRetireOptions o = retire_options_;
-    o.keys = repo.config().keys.get();
+    o.repo = &repo;
     return o;
   }
 

@@ -48,8 +48,15 @@ class StatsCommand final : public Command {
     std::string vm_text;
     for (const std::string& vm : vms) {
       VCSNAP_ASSIGN_OR_RETURN(Catalog cat, LoadCatalog(repo->backend(), vm));
-      VCSNAP_ASSIGN_OR_RETURN(auto store,
-                              VmStore::Open(&repo->backend(), vm, c));
+      VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo->KeysOf(vm));
+      if (keys.shredded) {
+        vm_json.push_back({{"vm", vm}, {"tenant", keys.tenant},
+                           {"shredded", true}});
+        vm_text += "  " + vm + ": tenant " + keys.tenant +
+                   " was shredded; objects are left (rerun `tenant shred`)\n";
+        continue;
+      }
+      VCSNAP_ASSIGN_OR_RETURN(auto store, VmStore::OpenIn(*repo, vm));
       VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> cs,
                               store->ListContainers());
       uint64_t stored = 0, chunks = 0, deleted = 0;
@@ -73,6 +80,7 @@ class StatsCommand final : public Command {
       }
       const GcState g = loaded.ok() ? *loaded : GcState{};
       vm_json.push_back({{"vm", vm},
+                         {"tenant", keys.tenant},
                          {"snapshots", cat.entries.size()},
                          {"logical_bytes", logical},
                          {"stored_chunk_bytes", stored},
@@ -95,6 +103,7 @@ class StatsCommand final : public Command {
                     100 * g.last_fp_rate, g.EstimatedLeakChunks(),
                     g.RepairDue() ? "  (gc due: R > tau/eps)" : "");
       vm_text += line;
+      if (!keys.tenant.empty()) vm_text += "    tenant " + keys.tenant + "\n";
       if (!gc_note.empty()) vm_text += "    " + gc_note + "\n";
     }
     if (json_) {

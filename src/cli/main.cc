@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   commands.push_back(vcsnap::cli::MakeIsolationCommand());
   commands.push_back(vcsnap::cli::MakeStatsCommand());
   commands.push_back(vcsnap::cli::MakeKeyCommand());
+  commands.push_back(vcsnap::cli::MakeTenantCommand());
   std::vector<std::pair<CLI::App*, Command*>> subs;
   for (auto& c : commands) subs.emplace_back(c->Setup(app), c.get());
 

@@ -185,11 +185,10 @@ Status VmChecker::CheckStructure() {
                                                            : where + ": " + m);
     return Status::Ok();
   }
-  VCSNAP_ASSIGN_OR_RETURN(store_,
-                          VmStore::Open(&backend_, vm_, repo_.config()));
+  VCSNAP_ASSIGN_OR_RETURN(store_, VmStore::OpenIn(repo_, vm_));
   refs_ = std::make_unique<RefStates>(store_.get());
   RecipeReader reader(&backend_, vm_, repo_.config().segment_size,
-                      repo_.config().keys.get(), kWalkCachedPacks);
+                      store_->keys(), kWalkCachedPacks);
   std::vector<RecipeUse> uses;
   // Image and segment size of each snapshot, by ID.
   std::map<uint32_t, std::pair<uint64_t, uint32_t>> geometry;
@@ -367,6 +366,21 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
     return Status::Ok();
   };
   for (const std::string& vm : vms) {
+    // A VM whose keys cannot be had is reported, not checked.
+    Result<VmKeys> keys = repo.KeysOf(vm);
+    if (!keys.ok() && keys.status().code() != StatusCode::kCorruption) {
+      return keys.status();
+    }
+    if (!keys.ok() || keys->shredded) {
+      VCSNAP_RETURN_IF_ERROR(finish_reading());
+      result.problems.push_back(
+          !keys.ok() ? "VM " + vm + ": " + keys.status().message()
+                     : "VM " + vm + ": its tenant " + keys->tenant +
+                           " was shredded but objects of the VM are left; "
+                           "`vcsnap tenant shred --tenant " +
+                           keys->tenant + " --yes` removes them");
+      continue;
+    }
     VCSNAP_ASSIGN_OR_RETURN(std::string stamp, VmStamp(repo.backend(), vm));
     auto checker = std::make_unique<VmChecker>(repo, vm, pds, &verdicts,
                                                options.read_data);

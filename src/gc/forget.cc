@@ -221,8 +221,9 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
       if (!listed) unlisted.push_back(RecipeUse{slot.ref, id, 0});
     }
   }
+  VCSNAP_ASSIGN_OR_RETURN(RepoConfig vm_config, repo.ConfigFor(o.vm));
   RecipeReader reader(&backend, o.vm, repo.config().segment_size,
-                      repo.config().keys.get(), kWalkCachedPacks);
+                      vm_config.keys.get(), kWalkCachedPacks);
   VCSNAP_RETURN_IF_ERROR(WalkRecipes(
       reader, std::move(unlisted),
       [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
@@ -271,7 +272,7 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
 
   // 5. Only now: log dead chunks, remove the snapshots' own objects.
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
-                          VmStore::Open(&backend, o.vm, repo.config()));
+                          VmStore::Open(&backend, o.vm, vm_config));
   for (uint64_t raw : dead) {
     VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(raw));
     Status s = store->Delete(ref);

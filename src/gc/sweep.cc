@@ -58,10 +58,10 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
   // container whose CIDs cannot be read fails the gc: its chunks could not
   // be marked, and the sweep must not take them for leaks.
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
-                          VmStore::Open(&backend, vm, repo.config()));
+                          VmStore::OpenIn(repo, vm));
   RefStates marks(store.get());
-  RecipeReader reader(&backend, vm, repo.config().segment_size,
-                      repo.config().keys.get(), kWalkCachedPacks);
+  RecipeReader reader(&backend, vm, repo.config().segment_size, store->keys(),
+                      kWalkCachedPacks);
   std::set<std::string> snaps, packs;
   std::vector<RecipeUse> uses;
   for (const CatalogEntry& e : catalog.entries) {
@@ -141,7 +141,7 @@ Result<CompactResult> RunCompact(Repository& repo, const std::string& vm,
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
                           Lease::Acquire(&repo.backend(), vm, "compact"));
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
-                          VmStore::Open(&repo.backend(), vm, repo.config()));
+                          VmStore::OpenIn(repo, vm));
   VCSNAP_ASSIGN_OR_RETURN(CompactionStats stats,
                           Compact(store.get(), threshold));
   CompactResult r;

@@ -141,6 +141,9 @@ struct VmFpSource {
   std::string vm;
   std::vector<RunInfo> runs;
   FpKeep keep;
+  // The VM's tenant group for popularity (pds/popularity.h): VMs of one
+  // tenant share a group; 0 for VMs of no tenant.
+  uint32_t group = 0;
 };
 
 // Streams the union of a VM's runs in fingerprint order, each fingerprint

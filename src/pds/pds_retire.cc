@@ -56,13 +56,18 @@ Result<std::set<uint32_t>> ListRetiring(Backend& backend) {
 // The generations among `wanted` that some live snapshot references, by an
 // exact scan of every distinct segment recipe. Stops early once every wanted
 // generation is found.
-Status ScanReferences(Backend& backend, const RepoKeys* keys,
+Status ScanReferences(Backend& backend, Repository* repo,
                       const std::set<uint32_t>& wanted,
                       std::set<uint32_t>* found, PdsRetireResult* result) {
   // Every VM with data, also one whose marker was lost: its snapshots may
   // use the generation too.
   VCSNAP_ASSIGN_OR_RETURN(AllVms all, ListAllVms(backend));
   for (const std::string& vm : all.vms) {
+    VmKeys keys;
+    if (repo != nullptr) {
+      VCSNAP_ASSIGN_OR_RETURN(keys, repo->KeysOf(vm));
+      if (keys.shredded) continue;
+    }
     VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
     if (found->size() == wanted.size()) return Status::Ok();
     std::vector<RecipeUse> uses;
@@ -74,7 +79,8 @@ Status ScanReferences(Backend& backend, const RepoKeys* keys,
       segment_size = s.segment_size;
       AddRecipeUses(s, &uses);
     }
-    RecipeReader reader(&backend, vm, segment_size, keys, kWalkCachedPacks);
+    RecipeReader reader(&backend, vm, segment_size, keys.keys.get(),
+                        kWalkCachedPacks);
     VCSNAP_RETURN_IF_ERROR(WalkRecipes(
         reader, std::move(uses),
         [&](const RecipeUse&, Result<std::vector<RecipeEntry>> entries) {
@@ -196,7 +202,7 @@ Result<PdsRetireResult> RetirePdsGenerations(Backend& backend,
                       keep.end(), std::inserter(wanted, wanted.end()));
   std::set<uint32_t> referenced;
   Status scanned =
-      ScanReferences(backend, options.keys, wanted, &referenced, &result);
+      ScanReferences(backend, options.repo, wanted, &referenced, &result);
   if (!scanned.ok()) {
     // Retire nothing; drop the marks again so nothing is left half-done.
     for (uint32_t g : candidates) {

@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "format/crypto.h"
+#include "repo/repository.h"
 #include "util/result.h"
 
 namespace vcsnap {
@@ -62,10 +62,11 @@ Result<std::vector<PdsPin>> ListPdsPins(Backend& backend);
 
 struct PdsRetireOptions {
   bool dry_run = false;  // decide and report, delete nothing, mark nothing
-  // The repository's keys when it is encrypted (its recipes are sealed);
-  // without them an encrypted repository's recipes do not open and nothing
-  // is retired.
-  const RepoKeys* keys = nullptr;
+  // The repository, for the keys of each VM's recipes when it is encrypted
+  // (Repository::KeysOf); without it an encrypted repository's recipes do
+  // not open and nothing is retired. A VM whose tenant was shredded holds
+  // no references: its recipes can never be read again.
+  Repository* repo = nullptr;
 };
 
 struct PdsRetireResult {

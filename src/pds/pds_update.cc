@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "pds/pds_table.h"
 #include "recipe/catalog.h"
@@ -83,8 +84,7 @@ Status CopyChunks(Repository& repo, const std::vector<std::string>& vms,
     Result<Bytes> data = Status::NotFound("unset");
     if (c.source.kind == ChunkKind::kVm) {
       if (c.vm != store_vm) {
-        VCSNAP_ASSIGN_OR_RETURN(
-            store, VmStore::Open(&repo.backend(), vms[c.vm], repo.config()));
+        VCSNAP_ASSIGN_OR_RETURN(store, VmStore::OpenIn(repo, vms[c.vm]));
         store_vm = c.vm;
       }
       VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(c.source.vm_ref));
@@ -140,11 +140,18 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> gens, pds.ListGenerations());
   const FpKeep in_pds = InPublishedPds(gens);
   std::vector<VmFpSource> sources;
+  std::vector<std::string> counted;  // the VM of each source
+  std::map<std::string, uint32_t> groups{{"", 0}};  // tenant -> group
   for (const std::string& vm : vms) {
+    VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo.KeysOf(vm));
+    if (keys.shredded) continue;  // its chunks can never be read again
+    const uint32_t group =
+        groups.emplace(keys.tenant, static_cast<uint32_t>(groups.size()))
+            .first->second;
     VCSNAP_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(backend, vm));
     {
       VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
-                              VmStore::Open(&backend, vm, repo.config()));
+                              VmStore::OpenIn(repo, vm));
       RefStates refs(store.get());
       VCSNAP_RETURN_IF_ERROR(ConsolidateRuns(
           &backend, vm, /*max_runs=*/4, catalog.next_id,
@@ -152,12 +159,17 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
     }
     VCSNAP_ASSIGN_OR_RETURN(std::vector<RunInfo> runs,
                             CommittedRuns(backend, vm, catalog.next_id));
-    sources.push_back(VmFpSource{vm, std::move(runs), in_pds});
+    sources.push_back(VmFpSource{vm, std::move(runs), in_pds, group});
+    counted.push_back(vm);
   }
   const uint64_t k = options.memory / kPdsEntryBytes;
+  result.min_tenants = options.min_tenants != 0 ? options.min_tenants
+                       : groups.size() > 1      ? 2
+                                                : 1;
   VCSNAP_ASSIGN_OR_RETURN(
       std::vector<PopularChunk> chosen,
-      SelectPopular(&backend, sources, k, options.fraction, &result.report));
+      SelectPopular(&backend, sources, k, options.fraction, &result.report,
+                    result.min_tenants));
 
   uint32_t generation = gens.empty() ? 1 : gens.back() + 1;
   Result<uint32_t> current = ReadCurrentPds(backend);
@@ -165,7 +177,7 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   result.generation = generation;
   std::vector<PdsIndexEntry> entries;
   VCSNAP_RETURN_IF_ERROR(
-      CopyChunks(repo, vms, chosen, pds, generation, &entries, &result));
+      CopyChunks(repo, counted, chosen, pds, generation, &entries, &result));
   VCSNAP_RETURN_IF_ERROR(WritePdsIndex(backend, generation, entries));
   VCSNAP_RETURN_IF_ERROR(lease->Verify());
   VCSNAP_RETURN_IF_ERROR(PublishPds(backend, generation));
@@ -174,7 +186,7 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
           .count();
   if (options.retire) {
     PdsRetireOptions retire;
-    retire.keys = repo.config().keys.get();
+    retire.repo = &repo;
     Result<PdsRetireResult> retired = RetirePdsGenerations(backend, retire);
     if (retired.ok()) {
       result.retire = std::move(*retired);

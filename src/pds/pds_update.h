@@ -48,6 +48,10 @@ struct PdsUpdateOptions {
   double fraction = 0;  // share of unique fingerprints, in (0, 1]
   uint64_t memory = 0;  // or: index memory budget in bytes
   bool retire = true;   // step 6
+  // A chunk enters the PDS only when VMs of at least this many tenants hold
+  // it (VMs of no tenant count as one more tenant). 0: 2 when any VM
+  // belongs to a tenant, else 1 (pds/popularity.h).
+  uint32_t min_tenants = 0;
 };
 
 struct PdsUpdateResult {
@@ -60,6 +64,7 @@ struct PdsUpdateResult {
   // or their PDS generation retired.
   uint64_t fp_records_pruned = 0;
   double seconds = 0;  // steps 1-5
+  uint32_t min_tenants = 1;  // the rule applied (options.min_tenants or auto)
   PdsRetireResult retire;
   Status retire_error;  // step 6 failed (the update itself succeeded)
 };

@@ -8,7 +8,10 @@
 //
 // Selection keeps the top k by count (ties by fingerprint), and only
 // fingerprints held by at least two VMs: a chunk of one VM gains nothing from
-// the PDS. The merge can later be split by fingerprint range across machines
+// the PDS. With tenants, also only those held by VMs of at least
+// `min_groups` tenant groups (VmFpSource::group): the PDS is sealed under
+// the repository keys, so a chunk that only one tenant holds stays in that
+// tenant's stores, under its keys, and goes when the tenant is shredded. The merge can later be split by fingerprint range across machines
 // (every step is range-local).
 //
 // Thread safety: single-threaded functions.
@@ -39,6 +42,9 @@ struct PopularityReport {
   uint64_t total = 0;    // c: sum of counts (chunks after inner-VM dedup)
   uint64_t covered = 0;  // sum of counts of the selected chunks
   uint64_t k = 0;        // selected
+  // Held by two or more VMs but by fewer than min_groups tenant groups:
+  // kept out of the PDS.
+  uint64_t single_tenant = 0;
   std::map<uint32_t, uint64_t> histogram;  // count -> fingerprints
   double zipf_alpha = 0;                   // fitted exponent (see FitZipf)
   double coverage = 0;                     // covered / total (measured)
@@ -48,8 +54,9 @@ struct PopularityReport {
 
 // Merges the sources (one per VM; pds update passes each VM's committed runs
 // and keeps only records of chunks its store still holds); calls
-// `visit(fp, count, vm, record)` once per distinct fingerprint in ascending
-// order, `vm` indexing `sources`.
+// `visit(fp, count, groups, vm, record)` once per distinct fingerprint in ascending
+// order, `vm` indexing `sources` and `groups` the number of distinct
+// VmFpSource::group values among the VMs holding it.
 template <typename Visit>
 Status MergePopularity(Backend* backend, const std::vector<VmFpSource>& sources,
                        Visit&& visit);
@@ -59,7 +66,7 @@ Status MergePopularity(Backend* backend, const std::vector<VmFpSource>& sources,
 // fingerprint.
 Result<std::vector<PopularChunk>> SelectPopular(
     Backend* backend, const std::vector<VmFpSource>& sources, uint64_t k,
-    double fraction, PopularityReport* report);
+    double fraction, PopularityReport* report, uint32_t min_groups = 1);
 
 // Least-squares slope of log(count) against log(rank) over the histogram's
 // distinct counts (rank = mid-rank of each count's block of fingerprints),

@@ -14,9 +14,17 @@
 // config().keys, from where the stores and the chunker take them. A key given
 // for an unencrypted repository is ignored.
 //
+// Tenants (encrypted repositories; format/tenant.h). A VM bound to a tenant
+// is sealed under the tenant's keys: everything that opens a VM's store or
+// recipes takes ConfigFor(vm) / KeysOf(vm), never config() directly. The
+// PDS stays under the repository keys (config().keys).
+//
 // Thread safety: after Open/Init returns, config() is immutable and backend()
 // is thread-safe (see backend.h); the Repository may be shared by threads.
-// AddKey is not thread-safe against itself.
+// KeysOf/ConfigFor are thread-safe and read the binding and the tenant key
+// every time (two small reads; nothing cached, so a tenant shredded by
+// another process is never written to from a stale cache). AddKey,
+// AddTenant and DeleteTenantKey are not thread-safe against themselves.
 
 #ifndef VCSNAP_REPO_REPOSITORY_H_
 #define VCSNAP_REPO_REPOSITORY_H_
@@ -36,6 +44,13 @@ namespace vcsnap {
 struct RepoKey {
   Bytes material;
   std::string source;
+};
+
+// Which keys seal one VM's data and recipes.
+struct VmKeys {
+  std::string tenant;     // "" when the VM belongs to no tenant
+  bool shredded = false;  // its tenant's key was deleted: nothing opens
+  std::shared_ptr<const RepoKeys> keys;  // nullptr: unencrypted or shredded
 };
 
 class Repository {
@@ -75,6 +90,28 @@ class Repository {
   // for the last slot; NotFound when there is no such slot.
   Status RemoveKey(const std::string& slot);
 
+  // The keys of `vm`: the repository's, or its tenant's when it is bound
+  // to one. Corruption for a damaged binding or tenant key object.
+  Result<VmKeys> KeysOf(const std::string& vm);
+  // config() with `vm`'s keys: what VmStore::Open and recipe readers take.
+  // InvalidArgument when the VM's tenant was shredded.
+  Result<RepoConfig> ConfigFor(const std::string& vm);
+
+  // Creates tenant `tenant` (a new random tenant key). InvalidArgument when
+  // unencrypted or for a bad name; AlreadyExists when it exists.
+  Status AddTenant(const std::string& tenant);
+  // The tenants (names), sorted.
+  Result<std::vector<std::string>> ListTenants();
+  // Binds `vm` to `tenant` (which must exist; NotFound otherwise).
+  // Idempotent for the same tenant; InvalidArgument when the VM is bound to
+  // another, or holds data already (objects under vm/<vm>/ other than its
+  // lease, catalog and pins: they are sealed under the repository keys). The
+  // caller holds the VM's lease.
+  Status BindVm(const std::string& vm, const std::string& tenant);
+  // Deletes the tenant's key object: every VM bound to it becomes
+  // unreadable, for good. NotFound when there is no such tenant.
+  Status DeleteTenantKey(const std::string& tenant);
+
   ~Repository() { Wipe(&master_); }
 
   const RepoConfig& config() const { return config_; }
@@ -89,6 +126,9 @@ class Repository {
         location_(std::move(location)),
         master_(master),
         opened_slot_(std::move(slot)) {}
+
+  // The tenant's keys; nullptr when its key object is gone (shredded).
+  Result<std::shared_ptr<const RepoKeys>> TenantKeys(const std::string& tenant);
 
   std::unique_ptr<Backend> backend_;
   RepoConfig config_;

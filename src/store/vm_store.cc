@@ -38,6 +38,13 @@ Result<std::unique_ptr<VmStore>> VmStore::Open(Backend* backend, std::string vm,
                                               options, block_limit, raw_limit));
 }
 
+Result<std::unique_ptr<VmStore>> VmStore::OpenIn(Repository& repo,
+                                                 const std::string& vm,
+                                                 StoreOptions options) {
+  VCSNAP_ASSIGN_OR_RETURN(RepoConfig config, repo.ConfigFor(vm));
+  return Open(&repo.backend(), vm, config, options);
+}
+
 VmStore::VmStore(Backend* backend, std::string vm, const RepoConfig& config,
                  StoreOptions options, uint64_t block_limit, uint64_t raw_limit)
     : backend_(backend),

@@ -51,6 +51,7 @@
 
 #include "backend/backend.h"
 #include "format/repo_config.h"
+#include "repo/repository.h"
 #include "store/container_format.h"
 #include "store/group.h"
 #include "store/group_cache.h"
@@ -125,6 +126,11 @@ class VmStore {
   static Result<std::unique_ptr<VmStore>> Open(Backend* backend, std::string vm,
                                                const RepoConfig& config,
                                                StoreOptions options = {});
+  // The store of `vm` in `repo`, under the VM's keys (its tenant's when it
+  // belongs to one: Repository::ConfigFor).
+  static Result<std::unique_ptr<VmStore>> OpenIn(Repository& repo,
+                                                 const std::string& vm,
+                                                 StoreOptions options = {});
   ~VmStore();
   // The keys groups are sealed with (encrypted repository), else null.
   const RepoKeys* keys() const { return config_.keys.get(); }

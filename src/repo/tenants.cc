@@ -1,0 +1,151 @@
+// Repository: tenants -- tenant keys, VM bindings and the per-VM keys
+// (format/tenant.h).
+#include <algorithm>
+
+#include "format/tenant.h"
+#include "repo/repository.h"
+
+namespace vcsnap {
+namespace {
+
+ByteView IdOf(const RepoConfig& c) {
+  return ByteView(c.repo_id.data(), c.repo_id.size());
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const RepoKeys>> Repository::TenantKeys(
+    const std::string& tenant) {
+  const std::string name = TenantKeyName(tenant);
+  Result<Bytes> bytes = backend_->Get(name);
+  std::shared_ptr<const RepoKeys> keys;
+  if (bytes.ok()) {
+    Key256 wrap = TenantWrapKey(master_, IdOf(config_));
+    Result<Key256> master = OpenTenantKey(tenant, IdOf(config_), *bytes, wrap);
+    Wipe(&wrap);
+    VCSNAP_RETURN_IF_ERROR(master.status());
+    keys = std::make_shared<const RepoKeys>(
+        vcsnap::TenantKeys(*master, IdOf(config_), config_.keys->fingerprint));
+    Wipe(&*master);
+  } else if (!bytes.status().IsNotFound()) {
+    return bytes.status();
+  }
+  return keys;
+}
+
+Result<VmKeys> Repository::KeysOf(const std::string& vm) {
+  if (!config_.encrypted()) return VmKeys{};
+  VmKeys out;
+  out.keys = config_.keys;
+  Result<Bytes> bytes = backend_->Get(TenantBindingName(vm));
+  if (bytes.ok()) {
+    Key256 key = TenantBindingKey(master_, IdOf(config_));
+    Result<std::string> tenant =
+        DecodeTenantBinding(vm, IdOf(config_), *bytes, key);
+    Wipe(&key);
+    VCSNAP_RETURN_IF_ERROR(tenant.status());
+    out.tenant = std::move(*tenant);
+    VCSNAP_ASSIGN_OR_RETURN(out.keys, TenantKeys(out.tenant));
+    out.shredded = out.keys == nullptr;
+  } else if (!bytes.status().IsNotFound()) {
+    return bytes.status();
+  }
+  return out;
+}
+
+Result<RepoConfig> Repository::ConfigFor(const std::string& vm) {
+  VCSNAP_ASSIGN_OR_RETURN(VmKeys k, KeysOf(vm));
+  if (k.shredded) {
+    return Status::InvalidArgument("vm " + vm + " belongs to tenant " +
+                                   k.tenant +
+                                   ", which was shredded (its key is "
+                                   "deleted); `vcsnap tenant shred --tenant " +
+                                   k.tenant + "` removes what is left");
+  }
+  RepoConfig c = config_;
+  c.keys = std::move(k.keys);
+  return c;
+}
+
+Status Repository::AddTenant(const std::string& tenant) {
+  if (!config_.encrypted()) {
+    return Status::InvalidArgument(
+        "tenants need an encrypted repository (vcsnap init --key-file F)");
+  }
+  VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
+  Key256 tenant_master, wrap = TenantWrapKey(master_, IdOf(config_));
+  RandomFill(tenant_master);
+  Status s = backend_->Create(
+      TenantKeyName(tenant),
+      EncodeTenantKey(tenant, IdOf(config_), wrap, tenant_master));
+  Wipe(&tenant_master);
+  Wipe(&wrap);
+  if (s.IsAlreadyExists()) {
+    return Status::AlreadyExists("tenant " + tenant + " exists");
+  }
+  return s;
+}
+
+Result<std::vector<std::string>> Repository::ListTenants() {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend_->List(kTenantKeyPrefix));
+  std::vector<std::string> out;
+  for (const ObjectInfo& o : objects) {
+    out.push_back(o.name.substr(kTenantKeyPrefix.size()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
+  VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
+  if (!config_.encrypted()) {
+    return Status::InvalidArgument(
+        "tenants need an encrypted repository (vcsnap init --key-file F)");
+  }
+  VCSNAP_ASSIGN_OR_RETURN(VmKeys now, KeysOf(vm));
+  if (now.tenant == tenant) return Status::Ok();
+  if (!now.tenant.empty()) {
+    return Status::InvalidArgument("vm " + vm + " belongs to tenant " +
+                                   now.tenant + ", not " + tenant);
+  }
+  const std::string prefix = "vm/" + vm + "/";
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend_->List(prefix));
+  for (const ObjectInfo& o : objects) {
+    const std::string rest = o.name.substr(prefix.size());
+    if (rest != "lease" && rest != "catalog" && rest != "tenant" &&
+        !rest.starts_with("pins/")) {
+      return Status::InvalidArgument(
+          "vm " + vm + " holds data under the repository's keys already (" +
+          o.name + "); a VM joins a tenant at its first backup");
+    }
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const RepoKeys> keys,
+                          TenantKeys(tenant));
+  if (keys == nullptr) {
+    return Status::NotFound("no tenant " + tenant +
+                            " (create it with `vcsnap tenant add`)");
+  }
+  Key256 key = TenantBindingKey(master_, IdOf(config_));
+  Status s = backend_->Create(
+      TenantBindingName(vm), EncodeTenantBinding(vm, IdOf(config_), key, tenant));
+  Wipe(&key);
+  if (!s.IsAlreadyExists()) VCSNAP_RETURN_IF_ERROR(s);
+  // Bound meanwhile by someone else: fine only to the same tenant.
+  VCSNAP_ASSIGN_OR_RETURN(VmKeys bound, KeysOf(vm));
+  if (bound.tenant != tenant) {
+    return Status::InvalidArgument("vm " + vm + " belongs to tenant " +
+                                   bound.tenant + ", not " + tenant);
+  }
+  return Status::Ok();
+}
+
+Status Repository::DeleteTenantKey(const std::string& tenant) {
+  VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
+  Status s = backend_->Delete(TenantKeyName(tenant));
+  if (s.IsNotFound()) return Status::NotFound("no tenant " + tenant);
+  return s;
+}
+
+}  // namespace vcsnap

@@ -257,8 +257,33 @@ if [[ "$flavour" != asan ]]; then
   expect 0 "Images are identical" -- "$vcsnap" --repo "$e" --key-file "$tmp/key2" serve --vm web1 --snapshot 2 --run "qemu-img compare -f raw -F raw \"\$uri\" $tmp/d1.img"
 fi
 
+# tenants: a VM joins one at its first backup; shredding deletes the
+# tenant's key and every object of its VMs, and nothing else
+k2=(--repo "$e" --key-file "$tmp/key2")
+expect 1 "^vcsnap: error: .*tenants need an encrypted repository" -- "$vcsnap" --repo "$r" tenant add --tenant acme
+expect 0 "added tenant acme" -- "$vcsnap" "${k2[@]}" tenant add --tenant acme
+expect 1 "^vcsnap: error: .*tenant acme exists" -- "$vcsnap" "${k2[@]}" tenant add --tenant acme
+expect 1 "^vcsnap: error: .*bad tenant name" -- "$vcsnap" "${k2[@]}" tenant add --tenant ../x
+expect 1 "^vcsnap: error: .*no tenant initech" -- "$vcsnap" "${k2[@]}" backup --vm t0 --image "$img" --tenant initech
+expect 0 "snapshot 1 of t1" -- "$vcsnap" "${k2[@]}" backup --vm t1 --image "$img" --tenant acme
+expect 0 "snapshot 2 of t1" -- "$vcsnap" "${k2[@]}" backup --vm t1 --image "$tmp/d1.img" --bitmap "$tmp/d1.bitmap"
+expect 1 "^vcsnap: error: .*vm t1 belongs to tenant acme, not globex" -- "$vcsnap" "${k2[@]}" backup --vm t1 --image "$img" --tenant globex
+expect 1 "^vcsnap: error: .*joins a tenant at its first backup" -- "$vcsnap" "${k2[@]}" backup --vm web1 --image "$img" --tenant acme
+expect 0 "^acme: 1 VMs t1$" -- "$vcsnap" "${k2[@]}" tenant list
+expect 0 "tenant acme" -- "$vcsnap" "${k2[@]}" stats
+expect 0 "every chunk verified" -- "$vcsnap" "${k2[@]}" restore --vm t1 --snapshot 2 --output "$tmp/t1.img" --verify
+cmp -s "$tmp/t1.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: the tenant's snapshot restores differently"; fails=$((fails + 1)); }
+expect 0 "tenant isolation: chunks held by fewer than 2 tenants stay" -- "$vcsnap" "${k2[@]}" pds update --fraction 0.5
+expect 2 "^vcsnap: error: .*cannot be undone: give --yes" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme
+expect 0 "shredding would delete its key and [0-9]+ objects" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme --dry-run
+expect 0 "tenant acme shredded: its key is deleted; 1 VMs" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme --yes
+[[ ! -e "$e/tenants/acme" && -z "$(find "$e/vm/t1" -type f 2>/dev/null)" && ! -e "$e/vms/t1" ]] && pass=$((pass + 1)) || { echo "FAIL: objects of the shredded tenant are left"; fails=$((fails + 1)); }
+expect 1 "^vcsnap: error: .*no tenant acme" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme --yes
+expect 0 ": 0 problems" -- "$vcsnap" "${k2[@]}" check --read-data
+expect 0 "every chunk verified" -- "$vcsnap" "${k2[@]}" restore --vm web1 --snapshot 2 --output "$tmp/enc2.img" --verify --force
+
 expect 0 "Usage" -- "$vcsnap" --help
-for sub in init stats backup snapshots restore serve unlock forget protect gc compact check recover pds isolation key; do
+for sub in init stats backup snapshots restore serve unlock forget protect gc compact check recover pds isolation key tenant; do
   expect 0 "Usage" -- "$vcsnap" "$sub" --help
 done
 expect 0 "vcsnap [0-9]" -- "$vcsnap" --version

@@ -14,9 +14,9 @@
 #include "backup/backup.h"
 #include "cli/command.h"
 #include "cli/report.h"
+#include "format/tenant.h"
 #include "pds/pds_memcached.h"
 #include "recipe/names.h"
-#include "format/tenant.h"
 #include "repo/repository.h"
 #include "util/units.h"
 

@@ -50,8 +50,8 @@ class StatsCommand final : public Command {
       VCSNAP_ASSIGN_OR_RETURN(Catalog cat, LoadCatalog(repo->backend(), vm));
       VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo->KeysOf(vm));
       if (keys.shredded) {
-        vm_json.push_back({{"vm", vm}, {"tenant", keys.tenant},
-                           {"shredded", true}});
+        vm_json.push_back(
+            {{"vm", vm}, {"tenant", keys.tenant}, {"shredded", true}});
         vm_text += "  " + vm + ": tenant " + keys.tenant +
                    " was shredded; objects are left (rerun `tenant shred`)\n";
         continue;

@@ -71,20 +71,21 @@ class TenantCommand final : public Command {
     VCSNAP_ASSIGN_OR_RETURN(ShredResult r,
                             ShredTenant(repo, tenant_, options_));
     if (options_.dry_run) {
-      std::printf("tenant %s: %zu VMs; shredding would delete its key and "
-                  "%llu objects (%s)\n",
-                  tenant_.c_str(), r.vms.size(),
-                  static_cast<unsigned long long>(r.objects),
-                  FormatByteSize(r.bytes).c_str());
+      std::printf(
+          "tenant %s: %zu VMs; shredding would delete its key and "
+          "%llu objects (%s)\n",
+          tenant_.c_str(), r.vms.size(),
+          static_cast<unsigned long long>(r.objects),
+          FormatByteSize(r.bytes).c_str());
       return Status::Ok();
     }
-    std::printf("tenant %s shredded: %s; %zu VMs, %llu objects (%s) deleted "
-                "in %.2f s\n",
-                tenant_.c_str(),
-                r.key_deleted ? "its key is deleted"
-                              : "its key was deleted before",
-                r.vms.size(), static_cast<unsigned long long>(r.objects),
-                FormatByteSize(r.bytes).c_str(), r.seconds);
+    std::printf(
+        "tenant %s shredded: %s; %zu VMs, %llu objects (%s) deleted "
+        "in %.2f s\n",
+        tenant_.c_str(),
+        r.key_deleted ? "its key is deleted" : "its key was deleted before",
+        r.vms.size(), static_cast<unsigned long long>(r.objects),
+        FormatByteSize(r.bytes).c_str(), r.seconds);
     return Status::Ok();
   }
 

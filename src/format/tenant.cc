@@ -34,8 +34,7 @@ Bytes Labelled(std::string_view label, ByteView repo_id,
 }
 
 std::array<uint8_t, 32> BindingTag(std::string_view vm, ByteView repo_id,
-                                   const Key256& key,
-                                   std::string_view tenant) {
+                                   const Key256& key, std::string_view tenant) {
   return KeyedFingerprint(
       key, Labelled("vcsnap tenant binding v1\n", repo_id, {vm, tenant}));
 }
@@ -43,11 +42,10 @@ std::array<uint8_t, 32> BindingTag(std::string_view vm, ByteView repo_id,
 }  // namespace
 
 Status ValidateTenantName(std::string_view tenant) {
-  const bool chars_ok =
-      std::all_of(tenant.begin(), tenant.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-      });
+  const bool chars_ok = std::all_of(tenant.begin(), tenant.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
   if (tenant.empty() || tenant.size() > kMaxTenantName || !chars_ok ||
       tenant[0] == '.' || tenant[0] == '-') {
     return Status::InvalidArgument(
@@ -99,10 +97,9 @@ Result<Key256> OpenTenantKey(std::string_view tenant, ByteView repo_id,
   VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
                           DecodeEnvelope(kTenantKeySpec, name, bytes));
   if (env.body.size() != kTenantKeyBodySize) {
-    return Status::Corruption(name + ": tenant key body is " +
-                              std::to_string(env.body.size()) +
-                              " bytes, expected " +
-                              std::to_string(kTenantKeyBodySize));
+    return Status::Corruption(
+        name + ": tenant key body is " + std::to_string(env.body.size()) +
+        " bytes, expected " + std::to_string(kTenantKeyBodySize));
   }
   if (env.body[0] != kWrappedByRepository) {
     return Status::NotSupported(name + ": tenant key kind " +

@@ -22,8 +22,8 @@ TEST(TenantName, Rules) {
   EXPECT_OK(ValidateTenantName("acme"));
   EXPECT_OK(ValidateTenantName("Acme_Corp.eu-1"));
   EXPECT_OK(ValidateTenantName(std::string(64, 'a')));
-  for (const std::string& bad : std::vector<std::string>{"", ".x", "-x", "a/b", "a b", "ä",
-                          std::string(65, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", ".x", "-x", "a/b", "a b", "ä", std::string(65, 'a')}) {
     EXPECT_THAT(ValidateTenantName(bad),
                 StatusIsWith(StatusCode::kInvalidArgument, "bad tenant name"))
         << bad;
@@ -52,9 +52,8 @@ TEST(TenantKey, OpensWithTheRepositoryKeyOnly) {
     bad[i] ^= 0x10;
     ASSERT_FALSE(OpenTenantKey("acme", kTenantRepo, bad, wrap).ok()) << i;
   }
-  EXPECT_THAT(
-      OpenTenantKey("acme", kTenantRepo, ByteView(obj).first(30), wrap),
-      StatusIs(StatusCode::kCorruption));
+  EXPECT_THAT(OpenTenantKey("acme", kTenantRepo, ByteView(obj).first(30), wrap),
+              StatusIs(StatusCode::kCorruption));
 }
 
 TEST(TenantKey, KeysAreTheTenantsButTheFingerprintKeyIsShared) {
@@ -88,8 +87,7 @@ TEST(TenantBinding, RoundTripAndForgery) {
   for (size_t i = 0; i < b.size(); ++i) {
     Bytes bad = b;
     bad[i] ^= 0x04;
-    ASSERT_FALSE(DecodeTenantBinding("vm-1", kTenantRepo, bad, key).ok())
-        << i;
+    ASSERT_FALSE(DecodeTenantBinding("vm-1", kTenantRepo, bad, key).ok()) << i;
   }
 }
 

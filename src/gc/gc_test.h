@@ -100,6 +100,7 @@ class GcTest : public ::testing::Test {
     BackupOptions o;
     o.vm = vm;
     o.pds = pds;
+    if (tenant_of_.count(vm)) o.tenant = tenant_of_[vm];
     o.image_path = Write(vm + ".img", img);
     if (dirty != nullptr) {
       Bytes bits((dirty->size() + 7) / 8, 0);
@@ -163,8 +164,10 @@ class GcTest : public ::testing::Test {
     for (const std::string& vm : *ListVmNames(b)) {
       std::map<uint64_t, uint32_t> vm_refs;
       std::set<std::tuple<uint32_t, uint64_t, uint32_t>> vm_pds;
+      Result<VmKeys> keys = repo_->KeysOf(vm);
+      if (!keys.ok()) return ::testing::AssertionFailure() << keys.status();
       RecipeReader reader(&b, vm, repo_->config().segment_size,
-                          repo_->config().keys.get());
+                          keys->keys.get());
       Result<Catalog> catalog = LoadCatalog(b, vm);
       if (!catalog.ok()) return ::testing::AssertionFailure() << vm;
       for (const CatalogEntry& ce : catalog->entries) {
@@ -212,6 +215,7 @@ class GcTest : public ::testing::Test {
   std::unique_ptr<Repository> repo_;
   bool encrypted_ = false;  // set before SetUp(): an encrypted repository
   RepoKey key_;
+  std::map<std::string, std::string> tenant_of_;  // VM -> backup --tenant
 };
 
 }  // namespace vcsnap

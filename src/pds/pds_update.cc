@@ -140,7 +140,7 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   VCSNAP_ASSIGN_OR_RETURN(std::vector<uint32_t> gens, pds.ListGenerations());
   const FpKeep in_pds = InPublishedPds(gens);
   std::vector<VmFpSource> sources;
-  std::vector<std::string> counted;  // the VM of each source
+  std::vector<std::string> counted;                 // the VM of each source
   std::map<std::string, uint32_t> groups{{"", 0}};  // tenant -> group
   for (const std::string& vm : vms) {
     VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo.KeysOf(vm));
@@ -166,10 +166,9 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   result.min_tenants = options.min_tenants != 0 ? options.min_tenants
                        : groups.size() > 1      ? 2
                                                 : 1;
-  VCSNAP_ASSIGN_OR_RETURN(
-      std::vector<PopularChunk> chosen,
-      SelectPopular(&backend, sources, k, options.fraction, &result.report,
-                    result.min_tenants));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<PopularChunk> chosen,
+                          SelectPopular(&backend, sources, k, options.fraction,
+                                        &result.report, result.min_tenants));
 
   uint32_t generation = gens.empty() ? 1 : gens.back() + 1;
   Result<uint32_t> current = ReadCurrentPds(backend);

@@ -63,7 +63,7 @@ struct PdsUpdateResult {
   // Fingerprint records dropped by consolidation: their chunk was deleted,
   // or their PDS generation retired.
   uint64_t fp_records_pruned = 0;
-  double seconds = 0;  // steps 1-5
+  double seconds = 0;        // steps 1-5
   uint32_t min_tenants = 1;  // the rule applied (options.min_tenants or auto)
   PdsRetireResult retire;
   Status retire_error;  // step 6 failed (the update itself succeeded)

@@ -41,15 +41,16 @@ Result<std::vector<PopularChunk>> SelectPopular(
     double fraction, PopularityReport* report, uint32_t min_groups) {
   *report = PopularityReport{};
   report->vms = sources.size();
-  VCSNAP_RETURN_IF_ERROR(MergePopularity(
-      backend, sources,
-      [&](const Fingerprint&, uint32_t count, uint32_t groups, uint32_t,
-          const FpRecord&) {
-        report->unique++;
-        report->total += count;
-        report->histogram[count]++;
-        if (count >= 2 && groups < min_groups) report->single_tenant++;
-      }));
+  VCSNAP_RETURN_IF_ERROR(
+      MergePopularity(backend, sources,
+                      [&](const Fingerprint&, uint32_t count, uint32_t groups,
+                          uint32_t, const FpRecord&) {
+                        report->unique++;
+                        report->total += count;
+                        report->histogram[count]++;
+                        if (count >= 2 && groups < min_groups)
+                          report->single_tenant++;
+                      }));
   if (k == 0) {
     k = static_cast<uint64_t>(fraction * static_cast<double>(report->unique));
   }
@@ -57,8 +58,8 @@ Result<std::vector<PopularChunk>> SelectPopular(
   if (k > 0) {
     VCSNAP_RETURN_IF_ERROR(MergePopularity(
         backend, sources,
-        [&](const Fingerprint& fp, uint32_t count, uint32_t groups,
-            uint32_t vm, const FpRecord& source) {
+        [&](const Fingerprint& fp, uint32_t count, uint32_t groups, uint32_t vm,
+            const FpRecord& source) {
           if (count < 2 || groups < min_groups) return;
           PopularChunk c{fp, count, vm, source};
           if (heap.size() < k) {

@@ -11,8 +11,9 @@
 // the PDS. With tenants, also only those held by VMs of at least
 // `min_groups` tenant groups (VmFpSource::group): the PDS is sealed under
 // the repository keys, so a chunk that only one tenant holds stays in that
-// tenant's stores, under its keys, and goes when the tenant is shredded. The merge can later be split by fingerprint range across machines
-// (every step is range-local).
+// tenant's stores, under its keys, and goes when the tenant is shredded. The
+// merge can later be split by fingerprint range across machines (every step is
+// range-local).
 //
 // Thread safety: single-threaded functions.
 
@@ -54,8 +55,8 @@ struct PopularityReport {
 
 // Merges the sources (one per VM; pds update passes each VM's committed runs
 // and keeps only records of chunks its store still holds); calls
-// `visit(fp, count, groups, vm, record)` once per distinct fingerprint in ascending
-// order, `vm` indexing `sources` and `groups` the number of distinct
+// `visit(fp, count, groups, vm, record)` once per distinct fingerprint in
+// ascending order, `vm` indexing `sources` and `groups` the number of distinct
 // VmFpSource::group values among the VMs holding it.
 template <typename Visit>
 Status MergePopularity(Backend* backend, const std::vector<VmFpSource>& sources,

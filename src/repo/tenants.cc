@@ -128,8 +128,9 @@ Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
                             " (create it with `vcsnap tenant add`)");
   }
   Key256 key = TenantBindingKey(master_, IdOf(config_));
-  Status s = backend_->Create(
-      TenantBindingName(vm), EncodeTenantBinding(vm, IdOf(config_), key, tenant));
+  Status s =
+      backend_->Create(TenantBindingName(vm),
+                       EncodeTenantBinding(vm, IdOf(config_), key, tenant));
   Wipe(&key);
   if (!s.IsAlreadyExists()) VCSNAP_RETURN_IF_ERROR(s);
   // Bound meanwhile by someone else: fine only to the same tenant.

@@ -136,6 +136,10 @@ class PdsCommand final : public Command {
         memcached_.empty() ? Result<MemcachedLoadResult>(MemcachedLoadResult{})
                            : LoadIntoMemcached(*repo, r.generation, memcached_);
     const PopularityReport& p = r.report;
+    for (const Status& s : r.vms_left_out) {
+      std::fprintf(stderr, "vcsnap: warning: left out of the PDS update: %s\n",
+                   s.message().c_str());
+    }
     if (json_) {
       nlohmann::json j = {{"generation", r.generation},
                           {"vms", p.vms},

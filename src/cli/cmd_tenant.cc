@@ -96,8 +96,8 @@ class TenantCommand final : public Command {
     std::map<std::string, std::vector<std::string>> vms;
     for (const std::string& t : tenants) vms[t];
     for (const std::string& vm : all.vms) {
-      VCSNAP_ASSIGN_OR_RETURN(VmKeys k, repo.KeysOf(vm));
-      if (!k.tenant.empty()) vms[k.tenant].push_back(vm);
+      VCSNAP_ASSIGN_OR_RETURN(std::string t, repo.TenantOf(vm));
+      if (!t.empty()) vms[t].push_back(vm);
     }
     for (const auto& [t, list] : vms) {
       std::string names;

@@ -39,8 +39,12 @@ Result<std::vector<std::string>> TenantVms(Repository& repo,
   VCSNAP_ASSIGN_OR_RETURN(AllVms all, ListAllVms(repo.backend()));
   std::vector<std::string> out;
   for (const std::string& vm : all.vms) {
-    VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo.KeysOf(vm));
-    if (keys.tenant == tenant) out.push_back(vm);
+    Result<std::string> of = repo.TenantOf(vm);
+    if (!of.ok()) {
+      return of.status().WithContext(
+          "VM " + vm + ": cannot tell its tenant; nothing was deleted");
+    }
+    if (*of == tenant) out.push_back(vm);
   }
   return out;  // ListAllVms is sorted
 }

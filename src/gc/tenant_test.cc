@@ -311,6 +311,34 @@ TEST_F(TenantTest, ForgetGcAndCompactWorkUnderTheTenantsKeys) {
   ASSERT_TRUE(CheckPasses(true));
 }
 
+// A damaged tenant key costs that tenant's VMs only: they are reported and
+// left out; the PDS update, the other tenants and shredding them go on.
+TEST_F(TenantTest, ADamagedTenantKeyStopsOnlyItsTenant) {
+  BackUpFleet();
+  Bytes key = *mem_->Get(TenantKeyName("globex"));
+  key[key.size() - 5] ^= 0x20;
+  ASSERT_OK(mem_->Put(TenantKeyName("globex"), key));
+  EXPECT_THAT(repo_->KeysOf("g1").status(),
+              ::vcsnap::testing::StatusIs(StatusCode::kCorruption));
+  EXPECT_FALSE(Restores("g1", 1, images_["g1"]));
+  auto check = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(check);
+  ASSERT_EQ(check->problems.size(), 1u);
+  EXPECT_NE(check->problems[0].find("VM g1: "), std::string::npos);
+  auto r = RunPdsUpdate(*repo_, {1.0, 0});
+  ASSERT_OK(r);
+  ASSERT_EQ(r->vms_left_out.size(), 1u);
+  EXPECT_NE(r->vms_left_out[0].message().find("VM g1"), std::string::npos);
+  EXPECT_EQ(r->report.vms, 3u);
+  for (const char* vm : {"a1", "a2", "u1"}) {
+    ASSERT_TRUE(Restores(vm, 1, images_[vm])) << vm;
+  }
+  auto shred = ShredTenant(*repo_, "acme");
+  ASSERT_OK(shred);
+  EXPECT_EQ(shred->vms.size(), 2u);
+  ASSERT_TRUE(Restores("u1", 1, images_["u1"]));
+}
+
 TEST_F(TenantTest, ABusyVmStopsTheShredBeforeAnythingIsDeleted) {
   BackUpFleet();
   auto held = Lease::Acquire(mem_.get(), "a2", "backup");

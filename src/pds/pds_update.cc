@@ -143,8 +143,16 @@ Result<PdsUpdateResult> RunPdsUpdate(Repository& repo,
   std::vector<std::string> counted;                 // the VM of each source
   std::map<std::string, uint32_t> groups{{"", 0}};  // tenant -> group
   for (const std::string& vm : vms) {
-    VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo.KeysOf(vm));
-    if (keys.shredded) continue;  // its chunks can never be read again
+    // A VM whose keys cannot be read (a damaged binding or tenant key) is
+    // left out: the PDS is only smaller for it, and the other VMs' update
+    // goes on. A shredded VM's chunks can never be read again.
+    Result<VmKeys> found = repo.KeysOf(vm);
+    if (!found.ok() && found.status().code() == StatusCode::kCorruption) {
+      result.vms_left_out.push_back(found.status().WithContext("VM " + vm));
+      continue;
+    }
+    VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, std::move(found));
+    if (keys.shredded) continue;
     const uint32_t group =
         groups.emplace(keys.tenant, static_cast<uint32_t>(groups.size()))
             .first->second;

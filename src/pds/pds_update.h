@@ -65,6 +65,8 @@ struct PdsUpdateResult {
   uint64_t fp_records_pruned = 0;
   double seconds = 0;        // steps 1-5
   uint32_t min_tenants = 1;  // the rule applied (options.min_tenants or auto)
+  // VMs not counted because their keys are unreadable (Corruption).
+  std::vector<Status> vms_left_out;
   PdsRetireResult retire;
   Status retire_error;  // step 6 failed (the update itself succeeded)
 };

@@ -90,6 +90,9 @@ class Repository {
   // for the last slot; NotFound when there is no such slot.
   Status RemoveKey(const std::string& slot);
 
+  // The tenant `vm` is bound to ("" for none, or when unencrypted).
+  // Corruption for a damaged or forged binding.
+  Result<std::string> TenantOf(const std::string& vm);
   // The keys of `vm`: the repository's, or its tenant's when it is bound
   // to one. Corruption for a damaged binding or tenant key object.
   Result<VmKeys> KeysOf(const std::string& vm);

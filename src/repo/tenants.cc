@@ -33,23 +33,30 @@ Result<std::shared_ptr<const RepoKeys>> Repository::TenantKeys(
   return keys;
 }
 
+Result<std::string> Repository::TenantOf(const std::string& vm) {
+  if (!config_.encrypted()) return std::string();
+  Result<Bytes> bytes = backend_->Get(TenantBindingName(vm));
+  if (!bytes.ok()) {
+    if (bytes.status().IsNotFound()) return std::string();
+    return bytes.status();
+  }
+  Key256 key = TenantBindingKey(master_, IdOf(config_));
+  Result<std::string> tenant =
+      DecodeTenantBinding(vm, IdOf(config_), *bytes, key);
+  Wipe(&key);
+  return tenant;
+}
+
 Result<VmKeys> Repository::KeysOf(const std::string& vm) {
   if (!config_.encrypted()) return VmKeys{};
   VmKeys out;
-  out.keys = config_.keys;
-  Result<Bytes> bytes = backend_->Get(TenantBindingName(vm));
-  if (bytes.ok()) {
-    Key256 key = TenantBindingKey(master_, IdOf(config_));
-    Result<std::string> tenant =
-        DecodeTenantBinding(vm, IdOf(config_), *bytes, key);
-    Wipe(&key);
-    VCSNAP_RETURN_IF_ERROR(tenant.status());
-    out.tenant = std::move(*tenant);
-    VCSNAP_ASSIGN_OR_RETURN(out.keys, TenantKeys(out.tenant));
-    out.shredded = out.keys == nullptr;
-  } else if (!bytes.status().IsNotFound()) {
-    return bytes.status();
+  VCSNAP_ASSIGN_OR_RETURN(out.tenant, TenantOf(vm));
+  if (out.tenant.empty()) {
+    out.keys = config_.keys;
+    return out;
   }
+  VCSNAP_ASSIGN_OR_RETURN(out.keys, TenantKeys(out.tenant));
+  out.shredded = out.keys == nullptr;
   return out;
 }
 
@@ -103,11 +110,11 @@ Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
     return Status::InvalidArgument(
         "tenants need an encrypted repository (vcsnap init --key-file F)");
   }
-  VCSNAP_ASSIGN_OR_RETURN(VmKeys now, KeysOf(vm));
-  if (now.tenant == tenant) return Status::Ok();
-  if (!now.tenant.empty()) {
-    return Status::InvalidArgument("vm " + vm + " belongs to tenant " +
-                                   now.tenant + ", not " + tenant);
+  VCSNAP_ASSIGN_OR_RETURN(std::string now, TenantOf(vm));
+  if (now == tenant) return Status::Ok();
+  if (!now.empty()) {
+    return Status::InvalidArgument("vm " + vm + " belongs to tenant " + now +
+                                   ", not " + tenant);
   }
   const std::string prefix = "vm/" + vm + "/";
   VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
@@ -134,10 +141,10 @@ Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
   Wipe(&key);
   if (!s.IsAlreadyExists()) VCSNAP_RETURN_IF_ERROR(s);
   // Bound meanwhile by someone else: fine only to the same tenant.
-  VCSNAP_ASSIGN_OR_RETURN(VmKeys bound, KeysOf(vm));
-  if (bound.tenant != tenant) {
-    return Status::InvalidArgument("vm " + vm + " belongs to tenant " +
-                                   bound.tenant + ", not " + tenant);
+  VCSNAP_ASSIGN_OR_RETURN(std::string bound, TenantOf(vm));
+  if (bound != tenant) {
+    return Status::InvalidArgument("vm " + vm + " belongs to tenant " + bound +
+                                   ", not " + tenant);
   }
   return Status::Ok();
 }

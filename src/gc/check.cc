@@ -318,6 +318,21 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   if (options.vm.empty()) {
     VCSNAP_RETURN_IF_ERROR(
         CheckPublishedPds(repo.backend(), pds, options.read_data, &result));
+    // Every tenant key opens, also one no VM uses yet.
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> tenants,
+                            repo.ListTenants());
+    for (const std::string& t : tenants) {
+      Result<std::shared_ptr<const RepoKeys>> keys = repo.TenantKeys(t);
+      if (!keys.ok() && keys.status().code() != StatusCode::kCorruption) {
+        return keys.status();
+      }
+      if (!keys.ok()) {
+        result.problems.push_back("tenant " + t + ": " +
+                                  keys.status().message() +
+                                  " (its VMs cannot be read; put back a "
+                                  "copy of the object)");
+      }
+    }
   }
   PdsVerdicts verdicts;  // a PDS chunk is read once per check
   // VM k's data is read (on options.threads threads) while VM k+1's

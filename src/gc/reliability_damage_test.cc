@@ -209,15 +209,18 @@ class ReliabilityDamageTest : public ReliabilityTest {
     }
   }
 
-  // Every damage of every object (every `stride`-th of Plan()'s trials),
-  // then the tally by kind of object.
-  void RunAll(uint64_t stride_factor) {
+  // Every damage of every object (every `stride`-th of Plan()'s trials; of
+  // the objects `only` accepts, when given), then the tally by kind of
+  // object.
+  void RunAll(uint64_t stride_factor,
+              const std::function<bool(const std::string&)>& only = {}) {
     BuildBase();
     if (HasFatalFailure()) return;
     const uint64_t stride = Plan().stride * stride_factor;
     std::map<std::string, DamageTally> tallies;
     uint64_t trial = 0;
     for (const auto& [name, bytes] : Objects(base_)) {
+      if (only && !only(name)) continue;
       for (const Damage& d : DamagesOf(name, bytes)) {
         if (trial++ % stride != 0) continue;
         SCOPED_TRACE(name + ": " + d.what);
@@ -257,6 +260,24 @@ class EncryptedReliabilityDamageTest : public ReliabilityDamageTest {
 
 TEST_F(EncryptedReliabilityDamageTest, DamageIsNeverWrongDataNorLostLiveData) {
   RunAll(3);
+}
+
+// vm0 in tenant t0 (vm1 in none, t1 without VMs): every damage of the
+// tenant keys and of vm0's binding.
+class TenantReliabilityDamageTest : public EncryptedReliabilityDamageTest {
+ protected:
+  void SetUp() override {
+    EncryptedReliabilityDamageTest::SetUp();
+    ASSERT_OK(repo_->AddTenant("t0"));
+    ASSERT_OK(repo_->AddTenant("t1"));
+    tenant_of_[Vm(0)] = "t0";
+  }
+};
+
+TEST_F(TenantReliabilityDamageTest, DamageIsNeverWrongDataNorLostLiveData) {
+  RunAll(1, [](const std::string& name) {
+    return name.starts_with("tenants/") || name.ends_with("/tenant");
+  });
 }
 
 }  // namespace

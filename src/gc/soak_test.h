@@ -115,6 +115,7 @@ class SoakTest : public GcTest {
     VmModel& m = model_[v];
     BackupOptions o;
     o.vm = Vm(v);
+    if (tenant_of_.count(o.vm)) o.tenant = tenant_of_[o.vm];
     o.image_path = Write(o.vm + ".img", m.image);
     if (!m.live.empty()) {
       const size_t per_bit = v == 0 ? kSeg / kGranule : 1;

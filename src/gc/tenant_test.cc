@@ -323,8 +323,9 @@ TEST_F(TenantTest, ADamagedTenantKeyStopsOnlyItsTenant) {
   EXPECT_FALSE(Restores("g1", 1, images_["g1"]));
   auto check = RunCheck(*repo_, {false, 2});
   ASSERT_OK(check);
-  ASSERT_EQ(check->problems.size(), 1u);
-  EXPECT_NE(check->problems[0].find("VM g1: "), std::string::npos);
+  ASSERT_EQ(check->problems.size(), 2u);
+  EXPECT_NE(check->problems[0].find("tenant globex: "), std::string::npos);
+  EXPECT_NE(check->problems[1].find("VM g1: "), std::string::npos);
   auto r = RunPdsUpdate(*repo_, {1.0, 0});
   ASSERT_OK(r);
   ASSERT_EQ(r->vms_left_out.size(), 1u);

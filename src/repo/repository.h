@@ -114,6 +114,12 @@ class Repository {
   // Deletes the tenant's key object: every VM bound to it becomes
   // unreadable, for good. NotFound when there is no such tenant.
   Status DeleteTenantKey(const std::string& tenant);
+  // The tenant's keys; nullptr when its key object is gone (shredded).
+  // Corruption when it does not open.
+  Result<std::shared_ptr<const RepoKeys>> TenantKeys(const std::string& tenant);
+  // Writes (replaces) `vm`'s binding to existing tenant `tenant`: the repair
+  // of a damaged or lost binding (gc/recover.h checks the tenant first).
+  Status RewriteBinding(const std::string& vm, const std::string& tenant);
 
   ~Repository() { Wipe(&master_); }
 
@@ -129,9 +135,6 @@ class Repository {
         location_(std::move(location)),
         master_(master),
         opened_slot_(std::move(slot)) {}
-
-  // The tenant's keys; nullptr when its key object is gone (shredded).
-  Result<std::shared_ptr<const RepoKeys>> TenantKeys(const std::string& tenant);
 
   std::unique_ptr<Backend> backend_;
   RepoConfig config_;

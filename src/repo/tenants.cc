@@ -149,6 +149,19 @@ Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
   return Status::Ok();
 }
 
+Status Repository::RewriteBinding(const std::string& vm,
+                                  const std::string& tenant) {
+  VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
+  VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const RepoKeys> keys,
+                          TenantKeys(tenant));
+  if (keys == nullptr) return Status::NotFound("no tenant " + tenant);
+  Key256 key = TenantBindingKey(master_, IdOf(config_));
+  Status s = backend_->Put(TenantBindingName(vm),
+                           EncodeTenantBinding(vm, IdOf(config_), key, tenant));
+  Wipe(&key);
+  return s;
+}
+
 Status Repository::DeleteTenantKey(const std::string& tenant) {
   VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
   Status s = backend_->Delete(TenantKeyName(tenant));

@@ -273,6 +273,12 @@ expect 0 "^acme: 1 VMs t1$" -- "$vcsnap" "${k2[@]}" tenant list
 expect 0 "tenant acme" -- "$vcsnap" "${k2[@]}" stats
 expect 0 "every chunk verified" -- "$vcsnap" "${k2[@]}" restore --vm t1 --snapshot 2 --output "$tmp/t1.img" --verify
 cmp -s "$tmp/t1.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: the tenant's snapshot restores differently"; fails=$((fails + 1)); }
+printf 'x' >> "$e/vm/t1/tenant"  # a damaged binding: check names it, recover --tenant repairs it
+expect 1 "damaged: VM t1: .*tenant" -- "$vcsnap" "${k2[@]}" check
+expect 0 "added tenant globex" -- "$vcsnap" "${k2[@]}" tenant add --tenant globex
+expect 1 "^vcsnap: error: .*not its tenant" -- "$vcsnap" "${k2[@]}" recover --vm t1 --tenant globex
+expect 0 "wrote the binding of VM t1 to tenant acme" -- "$vcsnap" "${k2[@]}" recover --vm t1 --tenant acme
+expect 0 ": 0 problems" -- "$vcsnap" "${k2[@]}" check
 expect 0 "tenant isolation: chunks held by fewer than 2 tenants stay" -- "$vcsnap" "${k2[@]}" pds update --fraction 0.5
 expect 2 "^vcsnap: error: .*cannot be undone: give --yes" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme
 expect 0 "shredding would delete its key and [0-9]+ objects" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme --dry-run

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "format/tenant.h"
 #include "gc/recover.h"
 #include "recipe/names.h"
 
@@ -19,11 +20,19 @@ class RecoverCommand final : public Command {
         "rebuild a VM's lost or damaged catalog (and lost marker) from its "
         "snapshot recipes");
     sub->add_option("--vm", o_.vm, "VM name")->required();
+    sub->add_option("--tenant", o_.tenant,
+                    "the VM's tenant: repair a damaged or lost tenant "
+                    "binding (checked: the VM's recipes must open under the "
+                    "tenant's keys)");
     sub->add_flag("--dry-run", o_.dry_run, "only show what would be done");
     sub->add_flag("--json", json_, "print the result as JSON");
     return sub;
   }
-  Status Validate() override { return ValidateVmName(o_.vm); }
+  Status Validate() override {
+    if (!o_.tenant.empty())
+      VCSNAP_RETURN_IF_ERROR(ValidateTenantName(o_.tenant));
+    return ValidateVmName(o_.vm);
+  }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     VCSNAP_ASSIGN_OR_RETURN(RecoverResult r, RunRecover(*repo, o_));
@@ -31,6 +40,8 @@ class RecoverCommand final : public Command {
       nlohmann::json j = {{"vm", o_.vm},
                           {"dry_run", o_.dry_run},
                           {"marker_restored", r.marker_restored},
+                          {"binding_problem", r.binding_problem},
+                          {"binding_restored", r.binding_restored},
                           {"catalog_problem", r.catalog_problem},
                           {"catalog_rebuilt", r.catalog_rebuilt},
                           {"snapshots", r.snapshots},
@@ -51,6 +62,11 @@ class RecoverCommand final : public Command {
 
  private:
   void Print(const RecoverResult& r) const {
+    if (!r.binding_problem.empty()) {
+      std::printf("%s the binding of VM %s to tenant %s (%s)\n",
+                  o_.dry_run ? "would write" : "wrote", o_.vm.c_str(),
+                  o_.tenant.c_str(), r.binding_problem.c_str());
+    }
     if (r.marker_restored) {
       std::printf("%s the marker of VM %s\n",
                   o_.dry_run ? "would restore" : "restored", o_.vm.c_str());

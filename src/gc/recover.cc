@@ -10,6 +10,7 @@
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
+#include "recipe/recipe_pack.h"
 #include "recipe/snapshot_recipe.h"
 
 namespace vcsnap {
@@ -29,6 +30,55 @@ std::optional<uint32_t> IdOf(std::string_view rest) {
     return id;
   }
   return std::nullopt;
+}
+
+// Proof that the VM's data is `keys`': some segment recipe of the VM opens
+// under them. InvalidArgument when the VM has recipes and none opens.
+Status RecipesOpenWith(Backend& backend, const std::string& vm,
+                       const std::vector<ObjectInfo>& objects,
+                       const RepoKeys* keys, const std::string& tenant) {
+  int tried = 0;
+  for (const ObjectInfo& o : objects) {
+    std::optional<uint32_t> id = IdOf(o.name.substr(VmPrefix(vm).size()));
+    if (!o.name.starts_with(SnapshotRecipePrefix(vm)) || !id) continue;
+    Result<SnapshotRecipe> snap = LoadSnapshotRecipe(backend, vm, *id);
+    if (!snap.ok()) continue;
+    RecipeReader reader(&backend, vm, snap->segment_size, keys);
+    for (const SegmentSlot& slot : snap->segments) {
+      if (slot.zero) continue;
+      if (reader.Read(slot.ref).ok()) return Status::Ok();
+      if (++tried == 8) break;
+    }
+  }
+  if (tried == 0) return Status::Ok();  // no recipe: nothing to protect
+  return Status::InvalidArgument("VM " + vm + ": none of " +
+                                 std::to_string(tried) +
+                                 " segment recipes opens under tenant " +
+                                 tenant + "'s keys: not its tenant");
+}
+
+Status RecoverBinding(Repository& repo, const std::string& vm,
+                      const std::vector<ObjectInfo>& objects,
+                      const RecoverOptions& options, RecoverResult* result) {
+  Result<std::string> now = repo.TenantOf(vm);
+  if (now.ok() && *now == options.tenant) return Status::Ok();
+  if (now.ok() && !now->empty()) {
+    return Status::InvalidArgument("VM " + vm + " is bound to tenant " + *now +
+                                   " (an intact binding): not replaced");
+  }
+  if (!now.ok() && now.status().code() != StatusCode::kCorruption) {
+    return now.status();
+  }
+  result->binding_problem = now.ok() ? "missing" : now.status().message();
+  VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const RepoKeys> keys,
+                          repo.TenantKeys(options.tenant));
+  if (keys == nullptr) return Status::NotFound("no tenant " + options.tenant);
+  VCSNAP_RETURN_IF_ERROR(
+      RecipesOpenWith(repo.backend(), vm, objects, keys.get(), options.tenant));
+  if (options.dry_run) return Status::Ok();
+  VCSNAP_RETURN_IF_ERROR(repo.RewriteBinding(vm, options.tenant));
+  result->binding_restored = true;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -57,6 +107,9 @@ Result<RecoverResult> RunRecover(Repository& repo,
       Status s = backend.Create(VmMarkerName(vm), ByteView());
       if (!s.ok() && !s.IsAlreadyExists()) return s;
     }
+  }
+  if (!options.tenant.empty()) {
+    VCSNAP_RETURN_IF_ERROR(RecoverBinding(repo, vm, objects, options, &result));
   }
   // The catalog: intact, missing or damaged.
   const std::string name = CatalogName(vm);

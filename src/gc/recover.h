@@ -18,6 +18,10 @@
 //    distrust a CBT bitmap, which may be relative to a newer snapshot that
 //    was forgotten.
 //  - A damaged catalog's bytes are kept as vm/<vm>/catalog.damaged.
+//  - With `tenant` (encrypted repositories): a damaged or lost tenant
+//    binding (vm/<vm>/tenant) is written again, once a segment recipe of
+//    the VM opens under that tenant's keys (proof that the data is the
+//    tenant's). An intact binding to another tenant is never replaced.
 //  - A snapshot recipe that a backup wrote but never committed is recovered
 //    too (its data was complete when the recipe was written); one that a
 //    forget failed to remove may reference deleted chunks. So the VM's
@@ -40,10 +44,15 @@ namespace vcsnap {
 struct RecoverOptions {
   std::string vm;
   bool dry_run = false;  // say what would be done, change nothing
+  std::string tenant = {};  // the VM's tenant, to repair its binding
 };
 
 struct RecoverResult {
   bool marker_restored = false;
+  // Why the binding needed a repair ("missing", or its decode error);
+  // empty when intact or not asked for.
+  std::string binding_problem;
+  bool binding_restored = false;  // false when intact or dry run
   // Why the catalog needed a rebuild ("missing", or its decode error);
   // empty when it was intact.
   std::string catalog_problem;

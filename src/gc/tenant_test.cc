@@ -7,6 +7,7 @@
 
 #include "gc/forget.h"
 #include "gc/gc_test.h"
+#include "gc/recover.h"
 #include "gc/shred.h"
 #include "gc/sweep.h"
 #include "pds/pds_table.h"
@@ -338,6 +339,39 @@ TEST_F(TenantTest, ADamagedTenantKeyStopsOnlyItsTenant) {
   ASSERT_OK(shred);
   EXPECT_EQ(shred->vms.size(), 2u);
   ASSERT_TRUE(Restores("u1", 1, images_["u1"]));
+}
+
+// A damaged or lost binding: recover --tenant writes it again, but only for
+// the tenant whose keys open the VM's recipes, and never over an intact one.
+TEST_F(TenantTest, RecoverRepairsABindingOnlyForTheRightTenant) {
+  BackUpFleet();
+  Bytes b = *mem_->Get(TenantBindingName("a1"));
+  b[b.size() - 3] ^= 0x01;
+  ASSERT_OK(mem_->Put(TenantBindingName("a1"), b));
+  ASSERT_OK(mem_->Delete(TenantBindingName("a2")));
+  EXPECT_FALSE(Restores("a1", 1, images_["a1"]));
+  EXPECT_FALSE(Restores("a2", 1, images_["a2"]));  // read as no tenant
+  for (const char* vm : {"a1", "a2"}) {
+    EXPECT_THAT(RunRecover(*repo_, {vm, false, "globex"}).status(),
+                ::vcsnap::testing::StatusIsWith(StatusCode::kInvalidArgument,
+                                                "not its tenant"))
+        << vm;
+    auto dry = RunRecover(*repo_, {vm, true, "acme"});
+    ASSERT_OK(dry);
+    EXPECT_FALSE(dry->binding_problem.empty());
+    EXPECT_FALSE(dry->binding_restored);
+    auto r = RunRecover(*repo_, {vm, false, "acme"});
+    ASSERT_OK(r);
+    EXPECT_TRUE(r->binding_restored) << vm;
+    ASSERT_TRUE(Restores(vm, 1, images_[vm])) << vm;
+  }
+  EXPECT_THAT(RunRecover(*repo_, {"g1", false, "acme"}).status(),
+              ::vcsnap::testing::StatusIsWith(StatusCode::kInvalidArgument,
+                                              "intact binding"));
+  auto intact = RunRecover(*repo_, {"g1", false, "globex"});
+  ASSERT_OK(intact);
+  EXPECT_FALSE(intact->binding_restored);
+  ASSERT_TRUE(CheckPasses(true));
 }
 
 TEST_F(TenantTest, ABusyVmStopsTheShredBeforeAnythingIsDeleted) {

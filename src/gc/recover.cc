@@ -33,7 +33,8 @@ std::optional<uint32_t> IdOf(std::string_view rest) {
 }
 
 // Proof that the VM's data is `keys`': some segment recipe of the VM opens
-// under them. InvalidArgument when the VM has recipes and none opens.
+// under them (at most 8 are tried). InvalidArgument when none opens, or the
+// VM has none.
 Status RecipesOpenWith(Backend& backend, const std::string& vm,
                        const std::vector<ObjectInfo>& objects,
                        const RepoKeys* keys, const std::string& tenant) {
@@ -50,7 +51,12 @@ Status RecipesOpenWith(Backend& backend, const std::string& vm,
       if (++tried == 8) break;
     }
   }
-  if (tried == 0) return Status::Ok();  // no recipe: nothing to protect
+  if (tried == 0) {
+    return Status::InvalidArgument(
+        "VM " + vm +
+        " has no segment recipe to prove its tenant with; a VM without "
+        "snapshots joins a tenant at its next backup (--tenant)");
+  }
   return Status::InvalidArgument("VM " + vm + ": none of " +
                                  std::to_string(tried) +
                                  " segment recipes opens under tenant " +

@@ -21,7 +21,8 @@
 //  - With `tenant` (encrypted repositories): a damaged or lost tenant
 //    binding (vm/<vm>/tenant) is written again, once a segment recipe of
 //    the VM opens under that tenant's keys (proof that the data is the
-//    tenant's). An intact binding to another tenant is never replaced.
+//    tenant's; a VM without one is refused). An intact binding to another
+//    tenant is never replaced.
 //  - A snapshot recipe that a backup wrote but never committed is recovered
 //    too (its data was complete when the recipe was written); one that a
 //    forget failed to remove may reference deleted chunks. So the VM's

@@ -16,6 +16,10 @@ ByteView IdOf(const RepoConfig& c) {
 
 Result<std::shared_ptr<const RepoKeys>> Repository::TenantKeys(
     const std::string& tenant) {
+  if (!config_.encrypted()) {
+    return Status::InvalidArgument(
+        "tenants need an encrypted repository (vcsnap init --key-file F)");
+  }
   const std::string name = TenantKeyName(tenant);
   Result<Bytes> bytes = backend_->Get(name);
   std::shared_ptr<const RepoKeys> keys;

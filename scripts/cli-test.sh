@@ -275,6 +275,7 @@ expect 0 "every chunk verified" -- "$vcsnap" "${k2[@]}" restore --vm t1 --snapsh
 cmp -s "$tmp/t1.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: the tenant's snapshot restores differently"; fails=$((fails + 1)); }
 printf 'x' >> "$e/vm/t1/tenant"  # a damaged binding: check names it, recover --tenant repairs it
 expect 1 "damaged: VM t1: .*tenant" -- "$vcsnap" "${k2[@]}" check
+expect 0 "warning: VM t1: .*tenant" -- "$vcsnap" "${k2[@]}" tenant list
 expect 0 "added tenant globex" -- "$vcsnap" "${k2[@]}" tenant add --tenant globex
 expect 1 "^vcsnap: error: .*not its tenant" -- "$vcsnap" "${k2[@]}" recover --vm t1 --tenant globex
 expect 0 "wrote the binding of VM t1 to tenant acme" -- "$vcsnap" "${k2[@]}" recover --vm t1 --tenant acme

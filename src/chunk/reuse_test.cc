@@ -216,13 +216,21 @@ void RandomHistories(const Chunker& chunker, uint32_t size, int rounds,
       << loaded << " of " << uint64_t{size} * rounds << " bytes loaded";
 }
 
+// Rounds of random histories: fewer under a sanitizer (5-10x slower; the
+// normal build runs them all).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kRounds = 100;
+#else
+constexpr int kRounds = 300;
+#endif
+
 TEST(ChunkReuse, GearEqualsAFullPassOverRandomWrites) {
-  RandomHistories(*ReuseGear(3072, 4096, 65536), 512 << 10, 300, 1);
+  RandomHistories(*ReuseGear(3072, 4096, 65536), 512 << 10, kRounds, 1);
 }
 
 TEST(ChunkReuse, SmallGearChunksEqualAFullPassOverRandomWrites) {
   // More chunks per granule, and max chunks shorter than a 64 KiB granule.
-  RandomHistories(*ReuseGear(256, 512, 4096), 256 << 10, 300, 2);
+  RandomHistories(*ReuseGear(256, 512, 4096), 256 << 10, kRounds, 2);
 }
 
 TEST(ChunkReuse, FixedEqualsAFullPassOverRandomWrites) {

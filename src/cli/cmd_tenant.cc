@@ -96,8 +96,16 @@ class TenantCommand final : public Command {
     std::map<std::string, std::vector<std::string>> vms;
     for (const std::string& t : tenants) vms[t];
     for (const std::string& vm : all.vms) {
-      VCSNAP_ASSIGN_OR_RETURN(std::string t, repo.TenantOf(vm));
-      if (!t.empty()) vms[t].push_back(vm);
+      Result<std::string> t = repo.TenantOf(vm);
+      if (!t.ok() && t.status().code() != StatusCode::kCorruption) {
+        return t.status();
+      }
+      if (!t.ok()) {  // one damaged binding does not hide the others
+        std::fprintf(stderr, "vcsnap: warning: VM %s: %s\n", vm.c_str(),
+                     t.status().message().c_str());
+      } else if (!t->empty()) {
+        vms[*t].push_back(vm);
+      }
     }
     for (const auto& [t, list] : vms) {
       std::string names;

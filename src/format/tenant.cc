@@ -63,8 +63,8 @@ std::string TenantBindingName(std::string_view vm) {
   return "vm/" + std::string(vm) + "/tenant";
 }
 
-RepoKeys TenantKeys(const Key256& tenant_master, ByteView repo_id,
-                    const Key256& repo_fingerprint_key) {
+RepoKeys DeriveTenantKeys(const Key256& tenant_master, ByteView repo_id,
+                          const Key256& repo_fingerprint_key) {
   RepoKeys k;
   k.data = DeriveKey(tenant_master, repo_id, "vcsnap tenant data v1");
   k.metadata = DeriveKey(tenant_master, repo_id, "vcsnap tenant metadata v1");

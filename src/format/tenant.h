@@ -37,8 +37,8 @@ std::string TenantBindingName(std::string_view vm);  // vm/<vm>/tenant
 
 // The keys under which a tenant's VMs are sealed: data and metadata derived
 // from the tenant master key, the fingerprint key the repository's own.
-RepoKeys TenantKeys(const Key256& tenant_master, ByteView repo_id,
-                    const Key256& repo_fingerprint_key);
+RepoKeys DeriveTenantKeys(const Key256& tenant_master, ByteView repo_id,
+                          const Key256& repo_fingerprint_key);
 
 // The key that wraps tenant master keys and the one that authenticates
 // bindings, both derived from the repository master key.

@@ -58,8 +58,8 @@ TEST(TenantKey, OpensWithTheRepositoryKeyOnly) {
 
 TEST(TenantKey, KeysAreTheTenantsButTheFingerprintKeyIsShared) {
   const Key256 a = RandomKey(), b = RandomKey(), fp = RandomKey();
-  const RepoKeys ka = TenantKeys(a, kTenantRepo, fp);
-  const RepoKeys kb = TenantKeys(b, kTenantRepo, fp);
+  const RepoKeys ka = DeriveTenantKeys(a, kTenantRepo, fp);
+  const RepoKeys kb = DeriveTenantKeys(b, kTenantRepo, fp);
   EXPECT_EQ(ka.fingerprint, fp);
   EXPECT_EQ(kb.fingerprint, fp);
   EXPECT_NE(ka.data, kb.data);

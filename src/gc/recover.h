@@ -44,7 +44,7 @@ namespace vcsnap {
 
 struct RecoverOptions {
   std::string vm;
-  bool dry_run = false;  // say what would be done, change nothing
+  bool dry_run = false;     // say what would be done, change nothing
   std::string tenant = {};  // the VM's tenant, to repair its binding
 };
 

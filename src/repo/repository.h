@@ -136,6 +136,9 @@ class Repository {
         master_(master),
         opened_slot_(std::move(slot)) {}
 
+  // The binding object of `vm` to existing tenant `tenant`.
+  Result<Bytes> BindingTo(const std::string& vm, const std::string& tenant);
+
   std::unique_ptr<Backend> backend_;
   RepoConfig config_;
   std::string location_;

@@ -12,14 +12,23 @@ ByteView IdOf(const RepoConfig& c) {
   return ByteView(c.repo_id.data(), c.repo_id.size());
 }
 
+Status RequireEncrypted(const RepoConfig& c) {
+  if (c.encrypted()) return Status::Ok();
+  return Status::InvalidArgument(
+      "tenants need an encrypted repository (vcsnap init --key-file F)");
+}
+
+Status OtherTenant(const std::string& vm, const std::string& bound,
+                   const std::string& tenant) {
+  return Status::InvalidArgument("vm " + vm + " belongs to tenant " + bound +
+                                 ", not " + tenant);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const RepoKeys>> Repository::TenantKeys(
     const std::string& tenant) {
-  if (!config_.encrypted()) {
-    return Status::InvalidArgument(
-        "tenants need an encrypted repository (vcsnap init --key-file F)");
-  }
+  VCSNAP_RETURN_IF_ERROR(RequireEncrypted(config_));
   const std::string name = TenantKeyName(tenant);
   Result<Bytes> bytes = backend_->Get(name);
   std::shared_ptr<const RepoKeys> keys;
@@ -29,7 +38,7 @@ Result<std::shared_ptr<const RepoKeys>> Repository::TenantKeys(
     Wipe(&wrap);
     VCSNAP_RETURN_IF_ERROR(master.status());
     keys = std::make_shared<const RepoKeys>(
-        vcsnap::TenantKeys(*master, IdOf(config_), config_.keys->fingerprint));
+        DeriveTenantKeys(*master, IdOf(config_), config_.keys->fingerprint));
     Wipe(&*master);
   } else if (!bytes.status().IsNotFound()) {
     return bytes.status();
@@ -79,10 +88,7 @@ Result<RepoConfig> Repository::ConfigFor(const std::string& vm) {
 }
 
 Status Repository::AddTenant(const std::string& tenant) {
-  if (!config_.encrypted()) {
-    return Status::InvalidArgument(
-        "tenants need an encrypted repository (vcsnap init --key-file F)");
-  }
+  VCSNAP_RETURN_IF_ERROR(RequireEncrypted(config_));
   VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
   Key256 tenant_master, wrap = TenantWrapKey(master_, IdOf(config_));
   RandomFill(tenant_master);
@@ -110,15 +116,11 @@ Result<std::vector<std::string>> Repository::ListTenants() {
 
 Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
   VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
-  if (!config_.encrypted()) {
-    return Status::InvalidArgument(
-        "tenants need an encrypted repository (vcsnap init --key-file F)");
-  }
+  VCSNAP_RETURN_IF_ERROR(RequireEncrypted(config_));
   VCSNAP_ASSIGN_OR_RETURN(std::string now, TenantOf(vm));
   if (now == tenant) return Status::Ok();
   if (!now.empty()) {
-    return Status::InvalidArgument("vm " + vm + " belongs to tenant " + now +
-                                   ", not " + tenant);
+    return OtherTenant(vm, now, tenant);
   }
   const std::string prefix = "vm/" + vm + "/";
   VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
@@ -132,6 +134,20 @@ Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
           o.name + "); a VM joins a tenant at its first backup");
     }
   }
+  VCSNAP_ASSIGN_OR_RETURN(Bytes binding, BindingTo(vm, tenant));
+  Status s = backend_->Create(TenantBindingName(vm), binding);
+  if (!s.IsAlreadyExists()) VCSNAP_RETURN_IF_ERROR(s);
+  // Bound meanwhile by someone else: fine only to the same tenant.
+  VCSNAP_ASSIGN_OR_RETURN(std::string bound, TenantOf(vm));
+  if (bound != tenant) {
+    return OtherTenant(vm, bound, tenant);
+  }
+  return Status::Ok();
+}
+
+Result<Bytes> Repository::BindingTo(const std::string& vm,
+                                    const std::string& tenant) {
+  VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
   VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const RepoKeys> keys,
                           TenantKeys(tenant));
   if (keys == nullptr) {
@@ -139,31 +155,15 @@ Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
                             " (create it with `vcsnap tenant add`)");
   }
   Key256 key = TenantBindingKey(master_, IdOf(config_));
-  Status s =
-      backend_->Create(TenantBindingName(vm),
-                       EncodeTenantBinding(vm, IdOf(config_), key, tenant));
+  Bytes out = EncodeTenantBinding(vm, IdOf(config_), key, tenant);
   Wipe(&key);
-  if (!s.IsAlreadyExists()) VCSNAP_RETURN_IF_ERROR(s);
-  // Bound meanwhile by someone else: fine only to the same tenant.
-  VCSNAP_ASSIGN_OR_RETURN(std::string bound, TenantOf(vm));
-  if (bound != tenant) {
-    return Status::InvalidArgument("vm " + vm + " belongs to tenant " + bound +
-                                   ", not " + tenant);
-  }
-  return Status::Ok();
+  return out;
 }
 
 Status Repository::RewriteBinding(const std::string& vm,
                                   const std::string& tenant) {
-  VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
-  VCSNAP_ASSIGN_OR_RETURN(std::shared_ptr<const RepoKeys> keys,
-                          TenantKeys(tenant));
-  if (keys == nullptr) return Status::NotFound("no tenant " + tenant);
-  Key256 key = TenantBindingKey(master_, IdOf(config_));
-  Status s = backend_->Put(TenantBindingName(vm),
-                           EncodeTenantBinding(vm, IdOf(config_), key, tenant));
-  Wipe(&key);
-  return s;
+  VCSNAP_ASSIGN_OR_RETURN(Bytes binding, BindingTo(vm, tenant));
+  return backend_->Put(TenantBindingName(vm), binding);
 }
 
 Status Repository::DeleteTenantKey(const std::string& tenant) {

@@ -5,7 +5,7 @@
 # *_conformance.*) may also include testing/.
 set -euo pipefail
 src="${1:-$(dirname "$0")/../src}"
-layers=(util format backend repo source chunk store fleet recipe pds backup gc analysis serve cli)
+layers=(util format backend repo source chunk store fleet recipe pds backup gc analysis report serve cli)
 rank() {
   local i
   for i in "${!layers[@]}"; do

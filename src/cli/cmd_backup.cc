@@ -13,7 +13,7 @@
 
 #include "backup/backup.h"
 #include "cli/command.h"
-#include "cli/report.h"
+#include "cli/print.h"
 #include "format/tenant.h"
 #include "pds/pds_memcached.h"
 #include "recipe/names.h"

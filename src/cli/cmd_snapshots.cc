@@ -5,7 +5,7 @@
 #include <set>
 
 #include "cli/command.h"
-#include "cli/report.h"
+#include "cli/print.h"
 #include "pds/pds_retire.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"

@@ -1,4 +1,4 @@
-#include "cli/report.h"
+#include "cli/print.h"
 
 #include <cstdio>
 #include <ctime>

@@ -1,11 +1,11 @@
-// File: cli/report.h
+// File: cli/print.h
 //
 // How the CLI prints results: JSON objects of SPEC §2 and the human tables.
 //
 // Thread safety: pure functions.
 
-#ifndef VCSNAP_CLI_REPORT_H_
-#define VCSNAP_CLI_REPORT_H_
+#ifndef VCSNAP_CLI_PRINT_H_
+#define VCSNAP_CLI_PRINT_H_
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,4 +25,4 @@ std::string IsoTime(uint64_t unix_seconds);
 
 }  // namespace vcsnap::cli
 
-#endif  // VCSNAP_CLI_REPORT_H_
+#endif  // VCSNAP_CLI_PRINT_H_

@@ -1,0 +1,293 @@
+#include "report/fleet_report.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "pds/pds_table.h"
+#include "report/text.h"
+#include "store/pds_store.h"
+#include "store/vm_store.h"
+
+namespace vcsnap {
+namespace {
+
+constexpr uint64_t kDay = 86400;
+
+Finding Make(Finding::Severity s, const std::string& vm, std::string what,
+             std::string action) {
+  return Finding{s, vm, std::move(what), std::move(action)};
+}
+
+// Fills `r` from the VM's objects; what cannot be read goes to r->error.
+void CollectVm(Repository& repo, VmReport* r) {
+  Backend& backend = repo.backend();
+  Result<LeaseHolder> lease = ReadLease(backend, r->vm);
+  if (lease.ok()) {
+    r->lease = *lease;
+  } else if (!lease.status().IsNotFound()) {
+    r->error = "its lease: " + lease.status().message();
+    return;
+  }
+  Result<VmKeys> keys = repo.KeysOf(r->vm);
+  if (!keys.ok()) {
+    r->error = keys.status().message();
+    return;
+  }
+  r->tenant = keys->tenant;
+  r->shredded = keys->shredded;
+  if (r->shredded) return;
+  Result<Catalog> cat = LoadCatalog(backend, r->vm);
+  if (!cat.ok()) {
+    r->error = cat.status().message();
+    return;
+  }
+  r->snapshots = cat->entries;
+  for (const CatalogEntry& e : r->snapshots) {
+    if (e.flags & 1) r->protected_snapshots++;
+  }
+  Result<GcState> gc = LoadGcState(backend, r->vm);
+  if (gc.ok()) r->gc = *gc;
+  if (!r->snapshots.empty()) {
+    Result<SnapshotRecipe> last =
+        LoadSnapshotRecipe(backend, r->vm, r->snapshots.back().id);
+    if (!last.ok()) {
+      r->error = last.status().message();
+      return;
+    }
+    r->last_backup = last->stats;
+  }
+  Result<std::unique_ptr<VmStore>> store = VmStore::OpenIn(repo, r->vm);
+  Result<std::vector<ContainerInfo>> cs =
+      store.ok() ? (*store)->ListContainers()
+                 : Result<std::vector<ContainerInfo>>(store.status());
+  if (!cs.ok()) {
+    r->error = cs.status().message();
+    return;
+  }
+  r->containers = cs->size();
+  for (const ContainerInfo& c : *cs) {
+    r->stored_chunk_bytes += c.stored_bytes;
+    r->live_chunks += c.live_chunks;
+    r->deleted_chunks += c.deleted_chunks;
+  }
+}
+
+// The findings about one collected VM, in the order an operator acts.
+void VmFindings(const VmReport& r, const ReportOptions& o, uint64_t now,
+                std::vector<Finding>* out) {
+  using S = Finding::Severity;
+  const std::string& vm = r.vm;
+  if (r.lease) {
+    uint64_t held =
+        now > r.lease->started_unix ? now - r.lease->started_unix : 0;
+    if (r.lease->DeadOnThisHost()) {
+      out->push_back(
+          Make(S::kProblem, vm,
+               "lease left by a process that is gone: " + r.lease->Describe() +
+                   "; its backups fail until it is broken",
+               "vcsnap unlock --vm " + vm));
+    } else if (held > o.stale_after_seconds) {
+      out->push_back(
+          Make(S::kWarning, vm,
+               "lease held for " + FormatAge(held) + ": " + r.lease->Describe(),
+               "vcsnap unlock --vm " + vm +
+                   " (once that process is known to be gone)"));
+    }
+  }
+  if (r.shredded) {
+    out->push_back(Make(S::kProblem, vm,
+                        "tenant " + r.tenant +
+                            " was shredded but objects of this VM are left "
+                            "(an interrupted shred)",
+                        "vcsnap tenant shred " + r.tenant + " --yes"));
+    return;
+  }
+  if (!r.error.empty()) {
+    out->push_back(Make(S::kProblem, vm, "cannot be read: " + r.error,
+                        "vcsnap check (then vcsnap recover, see "
+                        "docs/reliability.md)"));
+    return;
+  }
+  if (r.snapshots.empty()) {
+    out->push_back(Make(S::kWarning, vm, "has no snapshot", ""));
+  } else {
+    uint64_t t = r.snapshots.back().time_unix;
+    uint64_t age = now > t ? now - t : 0;
+    if (age > o.stale_after_seconds) {
+      out->push_back(Make(S::kWarning, vm,
+                          "last backup " + FormatAge(age) + " ago",
+                          "vcsnap backup --vm " + vm + " --image ..."));
+    }
+  }
+  if (!r.gc) {
+    out->push_back(Make(S::kWarning, vm,
+                        "its gc state is unreadable: no leak estimate",
+                        "vcsnap gc --vm " + vm));
+  } else if (r.gc->RepairDue()) {
+    out->push_back(
+        Make(S::kWarning, vm,
+             "leak repair due: " + std::to_string(r.gc->approx_deletes) +
+                 " approximate deletes since the last repair, ~" +
+                 std::to_string(
+                     static_cast<uint64_t>(r.gc->EstimatedLeakChunks() + 0.5)) +
+                 " chunks leaked (R > tau/eps)",
+             "vcsnap gc --vm " + vm));
+  }
+  if (r.live_chunks > 0 && r.deleted_fraction() >= o.compact_threshold) {
+    out->push_back(
+        Make(S::kWarning, vm,
+             FormatPercent(r.deleted_fraction()) +
+                 " of its stored chunks are deleted but not reclaimed",
+             "vcsnap compact --vm " + vm));
+  }
+}
+
+void AddToDays(const VmReport& r, FleetReport* f) {
+  if (f->days.empty()) return;
+  const uint64_t first = f->days.front().day_unix;
+  for (const CatalogEntry& e : r.snapshots) {
+    if (e.time_unix < first) continue;
+    uint64_t i = (e.time_unix - first) / kDay;
+    if (i >= f->days.size()) continue;  // a clock ahead of ours
+    f->days[i].backups++;
+    f->days[i].logical_bytes += e.logical_bytes;
+    f->days[i].stored_bytes += e.stored_bytes;
+  }
+}
+
+Status CollectRepository(Repository& repo, FleetReport* f) {
+  const RepoConfig& c = repo.config();
+  f->repo_id = c.RepoIdHex();
+  f->location = repo.location();
+  f->encrypted = c.encrypted();
+  f->compression = std::string(CompressionName(c.compression));
+  f->segment_size = c.segment_size;
+  f->chunk_avg = c.chunk_avg;
+  f->container_size = c.container_size;
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          repo.backend().List(""));
+  for (const ObjectInfo& o : objects) {
+    AreaUsage& a = f->areas[o.name.substr(0, o.name.find('/'))];
+    a.objects++;
+    a.bytes += o.size;
+    f->total.objects++;
+    f->total.bytes += o.size;
+  }
+  if (c.encrypted()) {
+    VCSNAP_ASSIGN_OR_RETURN(f->tenants, repo.ListTenants());
+  }
+  Result<uint32_t> current = ReadCurrentPds(repo.backend());
+  if (!current.ok() && !current.status().IsNotFound()) {
+    return current.status();
+  }
+  if (current.ok()) {
+    f->pds_generation = *current;
+    PdsStore pds(&repo.backend(), c.keys.get());
+    Result<PdsGenerationInfo> g = pds.GetGenerationInfo(*current);
+    if (g.ok()) {
+      f->pds_chunks = g->chunks;
+      f->pds_chunk_bytes = g->chunk_bytes;
+    } else {
+      f->findings.push_back(
+          Make(Finding::Severity::kProblem, "",
+               "the PDS in force cannot be read: " + g.status().message(),
+               "vcsnap check"));
+    }
+  }
+  return Status::Ok();
+}
+
+void AddIsolation(Repository& repo, FleetReport* f) {
+  IsolationOptions io;
+  Result<IsolationReport> iso = AnalyzeIsolation(repo, io);
+  if (!iso.ok()) {
+    f->findings.push_back(
+        Make(Finding::Severity::kWarning, "",
+             "fault-isolation analysis failed: " + iso.status().message(),
+             "vcsnap isolation"));
+    return;
+  }
+  for (const VmDependencies& d : iso->vms) {
+    for (VmReport& r : f->vms) {
+      if (r.vm == d.vm) r.dependencies = d;
+    }
+  }
+}
+
+}  // namespace
+
+uint64_t VmReport::live_logical_bytes() const {
+  uint64_t sum = 0;
+  for (const CatalogEntry& e : snapshots) sum += e.logical_bytes;
+  return sum;
+}
+
+double VmReport::deleted_fraction() const {
+  return live_chunks == 0 ? 0.0
+                          : static_cast<double>(deleted_chunks) /
+                                static_cast<double>(live_chunks);
+}
+
+uint64_t FleetReport::snapshot_count() const {
+  uint64_t n = 0;
+  for (const VmReport& v : vms) n += v.snapshots.size();
+  return n;
+}
+
+uint64_t FleetReport::live_logical_bytes() const {
+  uint64_t n = 0;
+  for (const VmReport& v : vms) n += v.live_logical_bytes();
+  return n;
+}
+
+size_t FleetReport::problems() const {
+  return static_cast<size_t>(
+      std::count_if(findings.begin(), findings.end(), [](const Finding& x) {
+        return x.severity == Finding::Severity::kProblem;
+      }));
+}
+
+Result<FleetReport> CollectReport(Repository& repo,
+                                  const ReportOptions& options) {
+  FleetReport f;
+  const uint64_t now = options.now_unix != 0
+                           ? options.now_unix
+                           : static_cast<uint64_t>(std::time(nullptr));
+  f.generated_unix = now;
+  f.stale_after_seconds = options.stale_after_seconds;
+  VCSNAP_RETURN_IF_ERROR(CollectRepository(repo, &f));
+  const uint64_t today = now - now % kDay;
+  const uint32_t days = std::max<uint32_t>(options.history_days, 1);
+  for (uint32_t i = 0; i < days; ++i) {
+    DayTotals d;
+    d.day_unix = today - static_cast<uint64_t>(days - 1 - i) * kDay;
+    f.days.push_back(d);
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          ListVmNames(repo.backend()));
+  size_t with_snapshots = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (options.on_vm) options.on_vm(i, names.size(), names[i]);
+    VmReport r;
+    r.vm = names[i];
+    CollectVm(repo, &r);
+    VmFindings(r, options, now, &f.findings);
+    AddToDays(r, &f);
+    if (!r.snapshots.empty()) with_snapshots++;
+    f.vms.push_back(std::move(r));
+  }
+  if (f.pds_generation == 0 && with_snapshots >= 2) {
+    f.findings.push_back(
+        Make(Finding::Severity::kWarning, "",
+             "no PDS is published: level 3 (dedup across VMs) is off",
+             "vcsnap pds update"));
+  }
+  if (options.isolation) AddIsolation(repo, &f);
+  std::stable_sort(f.findings.begin(), f.findings.end(),
+                   [](const Finding& a, const Finding& b) {
+                     return a.severity < b.severity;
+                   });
+  return f;
+}
+
+}  // namespace vcsnap

@@ -1,0 +1,97 @@
+#include "report/text.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "util/units.h"
+
+namespace vcsnap {
+
+std::string FormatAge(uint64_t s) {
+  const auto n = [](uint64_t v, const char* unit) {
+    return std::to_string(v) + " " + unit;
+  };
+  if (s < 120) return n(s, "s");
+  if (s < 2 * 3600) return n(s / 60, "min");
+  if (s < 2 * 86400) return n(s / 3600, "h");
+  return n(s / 86400, "days");
+}
+
+std::string FormatPercent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f%%", 100 * fraction);
+  return buf;
+}
+
+std::string FormatUtc(uint64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  char buf[32] = "?";
+  if (gmtime_r(&t, &tm) != nullptr) {
+    std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
+  }
+  return buf;
+}
+
+std::string FormatRatio(uint64_t logical, uint64_t stored) {
+  if (stored == 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fx",
+                static_cast<double>(logical) / static_cast<double>(stored));
+  return buf;
+}
+
+std::string RenderText(const FleetReport& f) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof(line),
+                "repository %s at %s, %s\n"
+                "  %zu VMs, %llu snapshots: %s logical in %s stored (%s)\n",
+                f.repo_id.c_str(), f.location.c_str(),
+                FormatUtc(f.generated_unix).c_str(), f.vms.size(),
+                static_cast<unsigned long long>(f.snapshot_count()),
+                FormatByteSize(f.live_logical_bytes()).c_str(),
+                FormatByteSize(f.total.bytes).c_str(),
+                FormatRatio(f.live_logical_bytes(), f.total.bytes).c_str());
+  out += line;
+  if (f.pds_generation != 0) {
+    std::snprintf(line, sizeof(line), "  PDS generation %u: %llu chunks, %s\n",
+                  f.pds_generation,
+                  static_cast<unsigned long long>(f.pds_chunks),
+                  FormatByteSize(f.pds_chunk_bytes).c_str());
+    out += line;
+  }
+  if (f.findings.empty()) {
+    out += "nothing needs attention\n";
+  } else {
+    std::snprintf(line, sizeof(line), "%zu need attention (%zu problems):\n",
+                  f.findings.size(), f.problems());
+    out += line;
+  }
+  for (const Finding& x : f.findings) {
+    out +=
+        x.severity == Finding::Severity::kProblem ? "  PROBLEM " : "  warning ";
+    out += (x.vm.empty() ? std::string("repository") : x.vm) + ": " + x.what;
+    if (!x.action.empty()) out += "\n          -> " + x.action;
+    out += "\n";
+  }
+  for (const VmReport& v : f.vms) {
+    std::string last = "never";
+    if (!v.snapshots.empty()) {
+      uint64_t t = v.snapshots.back().time_unix;
+      last =
+          FormatAge(f.generated_unix > t ? f.generated_unix - t : 0) + " ago";
+    }
+    std::snprintf(line, sizeof(line),
+                  "  %-20s %3zu snapshots, last %-12s %10s logical %10s "
+                  "stored%s%s\n",
+                  v.vm.c_str(), v.snapshots.size(), last.c_str(),
+                  FormatByteSize(v.live_logical_bytes()).c_str(),
+                  FormatByteSize(v.stored_chunk_bytes).c_str(),
+                  v.tenant.empty() ? "" : "  tenant ", v.tenant.c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace vcsnap

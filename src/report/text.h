@@ -1,0 +1,32 @@
+// File: report/text.h
+//
+// A FleetReport as plain text for a terminal or a mail (`vcsnap report`
+// without --output or --json), and the small formatters the renderers share.
+//
+// Thread safety: pure functions.
+
+#ifndef VCSNAP_REPORT_TEXT_H_
+#define VCSNAP_REPORT_TEXT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "report/fleet_report.h"
+
+namespace vcsnap {
+
+// "45 s", "12 min", "31 h", "9 days".
+std::string FormatAge(uint64_t seconds);
+// 0.1234 -> "12.3%".
+std::string FormatPercent(double fraction);
+// "2026-12-07 06:00 UTC".
+std::string FormatUtc(uint64_t unix_seconds);
+// logical / stored as "14.2x" ("-" when nothing is stored).
+std::string FormatRatio(uint64_t logical, uint64_t stored);
+
+// Totals, then the findings (problems first), then one line per VM.
+std::string RenderText(const FleetReport& report);
+
+}  // namespace vcsnap
+
+#endif  // VCSNAP_REPORT_TEXT_H_

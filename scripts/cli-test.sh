@@ -135,6 +135,24 @@ expect 0 "would retire generations: 1 " -- "$vcsnap" --repo "$r" pds retire --dr
 expect 0 '"retired":\[1\]' -- "$vcsnap" --repo "$r" pds retire --json
 expect 0 "retired generations: none" -- "$vcsnap" --repo "$r" pds retire
 expect 0 "0 problems" -- "$vcsnap" --repo "$r" check --read-data
+# the operator's report: text, JSON and HTML agree with the snapshot list
+checkreport="$(dirname "$0")/check-report.py"
+report_matches() {  # report_matches [HTML]: the JSON report against `snapshots --json`
+  "$vcsnap" --repo "$r" report --json > "$tmp/report.json" &&
+    "$vcsnap" --repo "$r" snapshots --json > "$tmp/snaps.json" &&
+    "$checkreport" "$tmp/report.json" "$tmp/snaps.json" "$@"
+}
+# (web5's only snapshot is forgotten: no snapshot left, its chunks deleted)
+expect 0 "warning web5: has no snapshot" -- "$vcsnap" --repo "$r" report
+expect 0 "-> vcsnap compact --vm web5" -- "$vcsnap" --repo "$r" report
+expect 0 "wrote $tmp/report.html: 7 VMs, 2 need attention" -- "$vcsnap" --repo "$r" report --output "$tmp/report.html" --isolation --days 7
+expect 0 "7 VMs, [0-9]+ snapshots, 2 findings: consistent" -- report_matches "$tmp/report.html"
+expect 0 "N1 blocks" -- cat "$tmp/report.html"
+[[ ! -e "$tmp/report.html.tmp" ]] && pass=$((pass + 1)) || { echo "FAIL: report left its temporary file"; fails=$((fails + 1)); }
+expect 2 "^vcsnap: error: .*--stale-after must be" -- "$vcsnap" --repo "$r" report --stale-after 0
+expect 2 "^vcsnap: error: .*--days must be 1 to 366" -- "$vcsnap" --repo "$r" report --days 0
+expect 2 "^vcsnap: error: .*choose one" -- "$vcsnap" --repo "$r" report --json --output "$tmp/x.html"
+expect 1 "^vcsnap: error: .*cannot write the report to $tmp/nodir/r.html.tmp" -- "$vcsnap" --repo "$r" report --output "$tmp/nodir/r.html"
 # fault-isolation analysis
 expect 0 "VC PDS +[0-9]+ " -- "$vcsnap" --repo "$r" isolation
 expect 0 '"availability":\[\{"block":1\.0,"failed":1,.*"sharing":.*"vm":"web2","vm_blocks":[1-9]' -- "$vcsnap" --repo "$r" isolation --json
@@ -186,6 +204,8 @@ expect 1 "damaged: PDS generation [0-9]+ index: " -- "$vcsnap" --repo "$r" check
 rm "$r/vm/web1/catalog"
 expect 1 "^vcsnap: error: .*the catalog was lost; .vcsnap recover --vm web1" -- "$vcsnap" --repo "$r" snapshots --vm web1
 expect 1 "^vcsnap: error: .*the catalog was lost" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$tmp/d1.img"
+expect 0 "PROBLEM web1: cannot be read: .*the catalog was lost" -- "$vcsnap" --repo "$r" report
+expect 0 '"problems":1' -- "$vcsnap" --repo "$r" report --json
 expect 1 "damaged: VM web1: the catalog vm/web1/catalog is missing but 1 snapshot recipe\(s\) are stored \(vm/web1/snap/3\): the catalog was lost" -- "$vcsnap" --repo "$r" check --vm web1
 expect 0 "would rebuild the catalog of VM web1 \(missing\): snapshots 3; next snapshot ID [5-9]" -- "$vcsnap" --repo "$r" recover --vm web1 --dry-run
 expect 0 "rebuilt the catalog of VM web1 \(missing\): snapshots 3; next" -- "$vcsnap" --repo "$r" recover --vm web1

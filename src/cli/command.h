@@ -58,6 +58,7 @@ std::unique_ptr<Command> MakeRecoverCommand();
 std::unique_ptr<Command> MakeIsolationCommand();
 std::unique_ptr<Command> MakeKeyCommand();
 std::unique_ptr<Command> MakeTenantCommand();
+std::unique_ptr<Command> MakeReportCommand();
 
 // Opens global.repo, with the key in global.key_file when one is given
 // (cmd_key.cc).

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   commands.push_back(vcsnap::cli::MakeRecoverCommand());
   commands.push_back(vcsnap::cli::MakeIsolationCommand());
   commands.push_back(vcsnap::cli::MakeStatsCommand());
+  commands.push_back(vcsnap::cli::MakeReportCommand());
   commands.push_back(vcsnap::cli::MakeKeyCommand());
   commands.push_back(vcsnap::cli::MakeTenantCommand());
   std::vector<std::pair<CLI::App*, Command*>> subs;

@@ -137,20 +137,26 @@ std::string Levels(const FleetReport& f) {
          SvgStacked(rows, kLevelNames, kLevelColors);
 }
 
-std::string VmRow(const FleetReport& f, const VmReport& v) {
+std::string VmRow(const FleetReport& f, const VmReport& v, bool deps) {
   std::string cls;
   for (const Finding& x : f.findings) {
     if (x.vm != v.vm) continue;
     if (x.severity == Finding::Severity::kProblem) cls = "problem";
     if (cls.empty()) cls = "warning";
   }
+  std::string s =
+      "<tr class=\"" + cls + "\">" + Cell(v.vm, true) + Cell(v.tenant, true);
+  if (v.shredded || !v.error.empty()) {  // the figures would be wrong
+    return s + "<td class=\"l\" colspan=\"" + (deps ? "10" : "8") + "\">" +
+           (v.shredded ? "tenant shredded (see above)"
+                       : "cannot be read (see above)") +
+           "</td></tr>";
+  }
   std::string last = "never";
   if (!v.snapshots.empty()) {
     const uint64_t t = v.snapshots.back().time_unix;
     last = FormatAge(f.generated_unix > t ? f.generated_unix - t : 0) + " ago";
   }
-  std::string s =
-      "<tr class=\"" + cls + "\">" + Cell(v.vm, true) + Cell(v.tenant, true);
   s += Cell(std::to_string(v.snapshots.size()) +
             (v.protected_snapshots
                  ? " (" + std::to_string(v.protected_snapshots) + " protected)"
@@ -183,7 +189,7 @@ std::string VmTable(const FleetReport& f) {
       "<th>leak (chunks)</th><th class=\"l\">lease</th>";
   if (deps) s += "<th>N1 blocks</th><th>N2 PDS blocks</th>";
   s += "</tr>";
-  for (const VmReport& v : f.vms) s += VmRow(f, v);
+  for (const VmReport& v : f.vms) s += VmRow(f, v, deps);
   return s + "</table>";
 }
 

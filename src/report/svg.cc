@@ -83,7 +83,7 @@ std::string SvgBars(const std::vector<std::string>& labels,
     const double x = left + step * static_cast<double>(i);
     s += Rect(x + 1, top + plot_h - h, step - 2, h, color,
               labels[i] + ": " + format(values[i]));
-    if (i % every == 0) {
+    if ((n - 1 - i) % every == 0) {  // the last (newest) is always labelled
       s += Text(x + step / 2, top + plot_h + 16, "middle", labels[i]);
     }
   }

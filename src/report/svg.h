@@ -22,7 +22,7 @@ std::string HtmlEscape(std::string_view text);
 
 // One vertical bar per label, scaled to the largest value; `format` prints
 // values (the axis maximum and each bar's title). Labels are thinned so that
-// at most ~12 are printed under the axis.
+// at most ~12 are printed under the axis, always the last one.
 std::string SvgBars(const std::vector<std::string>& labels,
                     const std::vector<double>& values, std::string_view color,
                     const std::function<std::string(double)>& format);

@@ -5,10 +5,10 @@
 # backs every VM up day by day with its CBT bitmap (the PDS is recomputed
 # after each day; a cloud would do it weekly), restores every snapshot of the
 # last day and one of the first and compares them byte for byte, runs check
-# --read-data, prints a per-level dedup and speed table, and backs one disk
+# --read-data, prints a per-level dedup and speed table, backs one disk
 # up again as a qcow2 image through qemu-nbd with QEMU's dirty bitmap as the
-# CBT. Work directory: ./demo (or $1). Sizes: VMS, DAYS, SIZE environment
-# variables.
+# CBT, and ends with the operator's report (text, and an HTML page). Work
+# directory: ./demo (or $1). Sizes: VMS, DAYS, SIZE environment variables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -111,6 +111,8 @@ echo "=== serving the snapshot over NBD"
 jq -r '"  qemu-img compare: the export equals the qcow2 disk; \(map(select(.data)) | length) data extents, \(map(select(.data | not) | .length) | add) bytes of holes"' "$work/map.json"
 
 echo
-"$vcsnap" --repo "$repo" stats | sed -n '/VMs:/,$p'
+echo "=== vcsnap report (also written as $work/report.html)"
+"$vcsnap" --repo "$repo" report
+"$vcsnap" --repo "$repo" report --isolation --output "$work/report.html"
 du -sh "$fleet" "$repo" | awk '{ printf "  %s  %s\n", $1, $2 }'
 echo "demo: done (work directory $work)"

@@ -16,8 +16,9 @@
 // (the daily history comes from the catalog). With `isolation`, also the
 // analysis of analysis/isolation.h, which reads every live recipe.
 //
-// No lease is taken: a report racing a backup shows the VM before or after
-// that backup's commit.
+// No lease is taken and nothing is written: a report racing a backup shows
+// the VM's snapshots before or after that backup's commit; its container
+// figures (read after the catalog) may already count the backup's chunks.
 //
 // Thread safety: CollectReport uses the repository from one thread.
 

@@ -68,4 +68,6 @@ for ((d = 1; d < DAYS; d++)); do
 done
 echo "(backups took $(echo "$(date +%s.%N) - $t0" | bc) s)"
 report_costs
-"$V" --repo "$r" report | head -3
+"$V" --repo "$r" report >"$W/report.txt"
+head -3 "$W/report.txt"
+ls -l "$W/report.html" | awk '{ printf "HTML page: %d bytes\n", $5 }'

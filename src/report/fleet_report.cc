@@ -25,8 +25,7 @@ void CollectVm(Repository& repo, VmReport* r) {
   if (lease.ok()) {
     r->lease = *lease;
   } else if (!lease.status().IsNotFound()) {
-    r->error = "its lease: " + lease.status().message();
-    return;
+    r->lease_error = lease.status().message();
   }
   Result<VmKeys> keys = repo.KeysOf(r->vm);
   if (!keys.ok()) {
@@ -77,6 +76,12 @@ void VmFindings(const VmReport& r, const ReportOptions& o, uint64_t now,
                 std::vector<Finding>* out) {
   using S = Finding::Severity;
   const std::string& vm = r.vm;
+  if (!r.lease_error.empty()) {
+    out->push_back(Make(S::kProblem, vm,
+                        "its lease is unreadable (" + r.lease_error +
+                            "); its backups fail until it is broken",
+                        "vcsnap unlock --vm " + vm));
+  }
   if (r.lease) {
     uint64_t held =
         now > r.lease->started_unix ? now - r.lease->started_unix : 0;

@@ -78,6 +78,7 @@ struct VmReport {
   uint64_t deleted_chunks = 0;  // logged for deletion, not yet compacted
   std::optional<GcState> gc;    // nullopt: unreadable or not read
   std::optional<LeaseHolder> lease;
+  std::string lease_error = {};  // the lease object is there but unreadable
   std::optional<VmDependencies> dependencies;  // with options.isolation
 
   uint64_t live_logical_bytes() const;

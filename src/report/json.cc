@@ -42,6 +42,7 @@ nlohmann::json VmJson(const VmReport& v) {
                   {"pid", v.lease->pid},
                   {"since", v.lease->started_unix}};
   }
+  if (!v.lease_error.empty()) j["lease_error"] = v.lease_error;
   if (v.dependencies) {
     j["n1_vm_blocks"] = v.dependencies->vm_blocks;
     j["n2_pds_blocks"] = v.dependencies->pds_blocks;

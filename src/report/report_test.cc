@@ -290,6 +290,16 @@ TEST(ReportLease, DeadAndLongHeldLeases) {
   ASSERT_EQ(busy_now.size(), 2u);
   EXPECT_THAT(busy_now[0].what, HasSubstr("lease held for 27 h"));
   EXPECT_THAT(busy_now[0].what, HasSubstr("forget"));
+  // A damaged lease blocks backups: a problem, and the VM is still read.
+  ASSERT_OK(b.Put(LeaseName("busy"), AsBytes("garbage")));
+  report = CollectReport(**repo, {});
+  ASSERT_OK(report);
+  std::vector<Finding> damaged = About(*report, "busy");
+  ASSERT_EQ(damaged.size(), 2u);
+  EXPECT_EQ(damaged[0].severity, Finding::Severity::kProblem);
+  EXPECT_THAT(damaged[0].what, HasSubstr("lease is unreadable"));
+  EXPECT_EQ(damaged[0].action, "vcsnap unlock --vm busy");
+  EXPECT_TRUE(Vm(*report, "busy")->error.empty());
 }
 
 TEST(ReportRender, EscapesNamesAndClosesEveryElement) {
@@ -327,6 +337,27 @@ TEST(ReportRender, EscapesNamesAndClosesEveryElement) {
   EXPECT_EQ(j["vms"][0]["last_snapshot"]["bytes"]["level1"], 50);
   EXPECT_EQ(j["problems"], 1);
   EXPECT_THAT(RenderText(f), HasSubstr("PROBLEM vm\"1: <script>"));
+}
+
+// The dedup chart draws the kChartVms VMs with the most new data.
+TEST(ReportRender, ChartKeepsTheVmsWithTheMostNewData) {
+  FleetReport f;
+  for (int i = 0; i < 45; ++i) {
+    VmReport v;
+    v.vm = "vm" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+    BackupStats s;
+    s.new_bytes = static_cast<uint64_t>(i) + 1;
+    s.level1 = 100;
+    v.last_backup = s;
+    f.vms.push_back(v);
+  }
+  std::string html = RenderHtml(f);
+  EXPECT_THAT(html, HasSubstr("The 40 of 45 VMs with the most new data"));
+  EXPECT_EQ(Count(html, "text-anchor=\"end\">vm"), 40u);
+  EXPECT_EQ(Count(html, ">vm44</text>"), 1u);
+  EXPECT_EQ(Count(html, ">vm04</text>"), 0u);
+  EXPECT_EQ(Count(html, ">vm05</text>"), 1u);
+  EXPECT_EQ(Count(html, "<td class=\"l\">vm04</td>"), 1u);  // in the table
 }
 
 TEST(ReportRender, BarsScaleToTheLargestValue) {

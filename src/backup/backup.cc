@@ -46,7 +46,8 @@ class BackupJob {
         segment_size_(repo.config().segment_size) {}
 
   Result<BackupResult> Run() {
-    const auto start = Clock::now();
+    start_ = Clock::now();
+    const auto start = start_;
     Status s = Prepare();
     if (s.ok()) s = Dedup();
     result_.seconds_dedup = Since(start);
@@ -103,6 +104,7 @@ class BackupJob {
   Repository& repo_;
   Backend& backend_;
   const BackupOptions& options_;
+  Clock::time_point start_;  // set by Run(): backup_ms in the catalog
   const uint32_t segment_size_;
   const std::string& vm() const { return options_.vm; }
 
@@ -597,6 +599,8 @@ Status BackupJob::Commit() {
   entry.logical_bytes = recipe_.stats.logical;
   entry.stored_bytes = recipe_.stats.stored_bytes;
   entry.pds_generation = recipe_.pds_generation;
+  entry.backup_ms = static_cast<uint32_t>(
+      std::clamp<double>(Since(start_) * 1000, 1, UINT32_MAX));
   catalog_.entries.push_back(entry);
   catalog_.next_id = recipe_.id + 1;
   VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend_, vm(), catalog_));

@@ -122,6 +122,9 @@ nlohmann::json SnapshotJson(const std::string& vm, const CatalogEntry& e) {
           {"logical_bytes", e.logical_bytes},
           {"stored_bytes", e.stored_bytes},
           {"pds_generation", e.pds_generation},
+          {"backup_seconds", e.backup_ms == 0
+                                 ? nlohmann::json(nullptr)
+                                 : nlohmann::json(e.backup_ms / 1000.0)},
           {"protected", (e.flags & 1) != 0}};
 }
 

@@ -10,8 +10,8 @@
 //  - Every snapshot recipe vm/<vm>/snap/<id> that decodes (and names its own
 //    ID) becomes a catalog entry: parent, time, sizes and PDS generation come
 //    from the recipe. Undecodable ones are listed in `skipped`. Protection
-//    flags are not stored in snapshot recipes: recovered snapshots are
-//    unprotected.
+//    flags and backup durations are not stored in snapshot recipes:
+//    recovered snapshots are unprotected, their durations unknown (0).
 //  - next_id = 2 + the largest snapshot ID any object of the VM carries
 //    (snapshot recipes, recipe packs, summaries, dropped lists, fingerprint
 //    runs): IDs are never reused, and the skipped ID makes the next backup

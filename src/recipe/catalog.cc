@@ -11,8 +11,10 @@
 namespace vcsnap {
 namespace {
 
-constexpr uint16_t kVersion = 1;
-constexpr size_t kEntry = 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4;
+// Version 2 added backup_ms to each entry; version 1 is still read.
+constexpr uint16_t kVersion = 2;
+constexpr size_t kEntryV1 = 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4;
+constexpr size_t kEntryV2 = kEntryV1 + 4;
 const EnvelopeSpec kSpec{
     {'V', 'C', 'A', 'T'}, "snapshot catalog", 1, kVersion, 16ull << 20};
 
@@ -43,6 +45,7 @@ Bytes EncodeCatalog(const Catalog& c, std::string_view identity) {
     w.U64(e.stored_bytes);
     w.U32(e.pds_generation);
     w.U32(e.flags);
+    w.U32(e.backup_ms);
   }
   return EncodeEnvelope(kSpec, kVersion, identity, body);
 }
@@ -55,7 +58,8 @@ Result<Catalog> DecodeCatalog(ByteView bytes, std::string_view identity) {
   Catalog c;
   VCSNAP_ASSIGN_OR_RETURN(c.next_id, r.U32("next id"));
   VCSNAP_ASSIGN_OR_RETURN(uint32_t count, r.U32("count"));
-  if (r.remaining() != static_cast<uint64_t>(count) * kEntry) {
+  const size_t entry_size = env.version >= 2 ? kEntryV2 : kEntryV1;
+  if (r.remaining() != static_cast<uint64_t>(count) * entry_size) {
     return Status::Corruption(where + ": " + std::to_string(count) +
                               " entries do not fit " +
                               std::to_string(r.remaining()) + " bytes");
@@ -71,6 +75,9 @@ Result<Catalog> DecodeCatalog(ByteView bytes, std::string_view identity) {
     VCSNAP_ASSIGN_OR_RETURN(e.stored_bytes, r.U64("stored bytes"));
     VCSNAP_ASSIGN_OR_RETURN(e.pds_generation, r.U32("pds generation"));
     VCSNAP_ASSIGN_OR_RETURN(e.flags, r.U32("flags"));
+    if (env.version >= 2) {
+      VCSNAP_ASSIGN_OR_RETURN(e.backup_ms, r.U32("backup ms"));
+    }
     if (e.id <= prev || e.id >= c.next_id || e.parent >= e.id) {
       return Status::Corruption(where + ": snapshot ids out of order at id " +
                                 std::to_string(e.id));

@@ -31,6 +31,10 @@ struct CatalogEntry {
   uint64_t stored_bytes = 0;
   uint32_t pds_generation = 0;
   uint32_t flags = 0;  // bit 0: protected (forget refuses it)
+  // Wall time of the backup from its start to its snapshot recipe, in
+  // milliseconds (at least 1); 0 when unknown (version-1 catalogs, entries
+  // rebuilt by `recover`).
+  uint32_t backup_ms = 0;
   bool operator==(const CatalogEntry&) const = default;
 };
 

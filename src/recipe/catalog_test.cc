@@ -2,8 +2,10 @@
 
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
+#include "format/envelope.h"
 #include "recipe/names.h"
 #include "testing/status_matchers.h"
+#include "util/coding.h"
 
 namespace vcsnap {
 namespace {
@@ -27,6 +29,47 @@ TEST(Catalog, RoundTripAndLookup) {
   EXPECT_EQ(d->Find(3)->parent, 1u);
   EXPECT_EQ(d->Find(2), nullptr);
   EXPECT_EQ(d->Latest()->id, 3u);
+}
+
+// Version 2 keeps each backup's duration; version-1 catalogs (written before
+// it) still open, with durations unknown.
+TEST(Catalog, ReadsVersion1AndKeepsDurations) {
+  Catalog c = SampleCatalog();
+  c.entries[0].backup_ms = 1234;
+  c.entries[1].backup_ms = UINT32_MAX;
+  auto d = DecodeCatalog(EncodeCatalog(c, "c"), "c");
+  ASSERT_OK(d);
+  EXPECT_EQ(d->entries, c.entries);
+  // A version-1 catalog, byte by byte as docs/format/recipes.md gave it.
+  Bytes body;
+  ByteWriter w(&body);
+  w.U32(4);
+  w.U32(2);
+  for (const CatalogEntry& e : SampleCatalog().entries) {
+    w.U32(e.id);
+    w.U32(e.parent);
+    w.U64(e.time_unix);
+    w.U64(e.image_size);
+    w.U64(e.logical_bytes);
+    w.U64(e.stored_bytes);
+    w.U32(e.pds_generation);
+    w.U32(e.flags);
+  }
+  const EnvelopeSpec v1{
+      {'V', 'C', 'A', 'T'}, "snapshot catalog", 1, 1, 16ull << 20};
+  auto old = DecodeCatalog(EncodeEnvelope(v1, 1, "c", body), "c");
+  ASSERT_OK(old);
+  EXPECT_EQ(old->entries, SampleCatalog().entries);
+  EXPECT_EQ(old->entries[1].backup_ms, 0u);
+  // A version-1 body under a version-2 header is too short: Corruption.
+  const EnvelopeSpec v2{
+      {'V', 'C', 'A', 'T'}, "snapshot catalog", 1, 2, 16ull << 20};
+  EXPECT_THAT(DecodeCatalog(EncodeEnvelope(v2, 2, "c", body), "c"),
+              StatusIsWith(StatusCode::kCorruption, "do not fit"));
+  const EnvelopeSpec v3{
+      {'V', 'C', 'A', 'T'}, "snapshot catalog", 1, 3, 16ull << 20};
+  EXPECT_THAT(DecodeCatalog(EncodeEnvelope(v3, 3, "c", body), "c"),
+              StatusIs(StatusCode::kNotSupported));
 }
 
 TEST(Catalog, RejectsOutOfOrderIds) {

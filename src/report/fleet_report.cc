@@ -147,19 +147,6 @@ void VmFindings(const VmReport& r, const ReportOptions& o, uint64_t now,
   }
 }
 
-void AddToDays(const VmReport& r, FleetReport* f) {
-  if (f->days.empty()) return;
-  const uint64_t first = f->days.front().day_unix;
-  for (const CatalogEntry& e : r.snapshots) {
-    if (e.time_unix < first) continue;
-    uint64_t i = (e.time_unix - first) / kDay;
-    if (i >= f->days.size()) continue;  // a clock ahead of ours
-    f->days[i].backups++;
-    f->days[i].logical_bytes += e.logical_bytes;
-    f->days[i].stored_bytes += e.stored_bytes;
-  }
-}
-
 Status CollectRepository(Repository& repo, FleetReport* f) {
   const RepoConfig& c = repo.config();
   f->repo_id = c.RepoIdHex();
@@ -221,6 +208,30 @@ void AddIsolation(Repository& repo, FleetReport* f) {
 
 }  // namespace
 
+void AddToDays(const std::vector<CatalogEntry>& snapshots,
+               std::vector<DayTotals>* days) {
+  if (days->empty()) return;
+  const uint64_t first = days->front().day_unix;
+  for (const CatalogEntry& e : snapshots) {
+    if (e.time_unix < first) continue;
+    uint64_t i = (e.time_unix - first) / kDay;
+    if (i >= days->size()) continue;  // a clock ahead of ours
+    DayTotals& d = (*days)[i];
+    d.backups++;
+    d.logical_bytes += e.logical_bytes;
+    d.stored_bytes += e.stored_bytes;
+    if (e.backup_ms == 0) continue;
+    const uint64_t start =
+        e.time_unix -
+        std::min<uint64_t>(e.time_unix, (e.backup_ms + 999) / 1000);
+    d.first_start_unix =
+        d.timed_backups == 0 ? start : std::min(d.first_start_unix, start);
+    d.last_commit_unix = std::max(d.last_commit_unix, e.time_unix);
+    d.timed_backups++;
+    d.backup_seconds += e.backup_ms / 1000.0;
+  }
+}
+
 uint64_t VmReport::live_logical_bytes() const {
   uint64_t sum = 0;
   for (const CatalogEntry& e : snapshots) sum += e.logical_bytes;
@@ -277,7 +288,7 @@ Result<FleetReport> CollectReport(Repository& repo,
     r.vm = names[i];
     CollectVm(repo, &r);
     VmFindings(r, options, now, &f.findings);
-    AddToDays(r, &f);
+    AddToDays(r.snapshots, &f.days);
     if (!r.snapshots.empty()) with_snapshots++;
     f.vms.push_back(std::move(r));
   }

@@ -97,6 +97,15 @@ struct DayTotals {
   uint64_t backups = 0;
   uint64_t logical_bytes = 0;
   uint64_t stored_bytes = 0;
+  // Of the backups with a known duration (catalog version 2): how many, the
+  // sum of their durations, and the earliest start and latest commit.
+  uint64_t timed_backups = 0;
+  double backup_seconds = 0;
+  uint64_t first_start_unix = 0, last_commit_unix = 0;
+  // The backup window: first start to last commit (0 without timed backups).
+  uint64_t window_seconds() const {
+    return timed_backups == 0 ? 0 : last_commit_unix - first_start_unix;
+  }
 };
 
 struct FleetReport {
@@ -120,6 +129,12 @@ struct FleetReport {
   uint64_t live_logical_bytes() const;
   size_t problems() const;
 };
+
+// Adds `snapshots` to the day of `days` each was committed on (by
+// time_unix; days[i].day_unix must be set, one day apart, ascending);
+// snapshots outside the days are left out.
+void AddToDays(const std::vector<CatalogEntry>& snapshots,
+               std::vector<DayTotals>* days);
 
 // Reads `repo` as described above. Fails only when the repository's object
 // list, tenant list or current PDS cannot be read.

@@ -92,11 +92,12 @@ std::string Findings(const FleetReport& f) {
 
 std::string Nightly(const FleetReport& f) {
   std::vector<std::string> labels;
-  std::vector<double> logical, stored;
+  std::vector<double> logical, stored, window;
   for (const DayTotals& d : f.days) {
     labels.push_back(FormatUtc(d.day_unix).substr(5, 5));
     logical.push_back(static_cast<double>(d.logical_bytes));
     stored.push_back(static_cast<double>(d.stored_bytes));
+    window.push_back(static_cast<double>(d.window_seconds()));
   }
   const auto bytes = [](double v) {
     return FormatByteSize(static_cast<uint64_t>(v));
@@ -105,7 +106,10 @@ std::string Nightly(const FleetReport& f) {
          " days (live snapshots)</h2><p>Logical bytes backed up per day</p>" +
          SvgBars(labels, logical, "#4c78a8", bytes) +
          "<p>Bytes written per day (new data, compressed)</p>" +
-         SvgBars(labels, stored, "#e45756", bytes);
+         SvgBars(labels, stored, "#e45756", bytes) +
+         "<p>Backup window per day: first start to last commit (backups "
+         "that recorded their duration)</p>" +
+         SvgBars(labels, window, "#72b7b2", FormatDuration);
 }
 
 std::string Levels(const FleetReport& f) {
@@ -147,7 +151,7 @@ std::string VmRow(const FleetReport& f, const VmReport& v, bool deps) {
   std::string s =
       "<tr class=\"" + cls + "\">" + Cell(v.vm, true) + Cell(v.tenant, true);
   if (v.shredded || !v.error.empty()) {  // the figures would be wrong
-    return s + "<td class=\"l\" colspan=\"" + (deps ? "10" : "8") + "\">" +
+    return s + "<td class=\"l\" colspan=\"" + (deps ? "11" : "9") + "\">" +
            (v.shredded ? "tenant shredded (see above)"
                        : "cannot be read (see above)") +
            "</td></tr>";
@@ -161,7 +165,9 @@ std::string VmRow(const FleetReport& f, const VmReport& v, bool deps) {
             (v.protected_snapshots
                  ? " (" + std::to_string(v.protected_snapshots) + " protected)"
                  : ""));
-  s += Cell(last) + Cell(FormatByteSize(v.live_logical_bytes()));
+  const uint32_t ms = v.snapshots.empty() ? 0 : v.snapshots.back().backup_ms;
+  s += Cell(last) + Cell(ms == 0 ? "-" : FormatDuration(ms / 1000.0)) +
+       Cell(FormatByteSize(v.live_logical_bytes()));
   s += Cell(v.last_backup ? FormatByteSize(v.last_backup->new_bytes) : "-");
   s += Cell(FormatByteSize(v.stored_chunk_bytes));
   s += Cell(v.live_chunks ? FormatPercent(v.deleted_fraction()) : "-");
@@ -184,7 +190,7 @@ std::string VmTable(const FleetReport& f) {
                           [](const VmReport& v) { return v.dependencies; });
   std::string s =
       "<h2>VMs</h2><table><tr><th>VM</th><th class=\"l\">tenant</th>"
-      "<th>snapshots</th><th>last backup</th><th>logical</th>"
+      "<th>snapshots</th><th>last backup</th><th>took</th><th>logical</th>"
       "<th>new in last</th><th>stored</th><th>deleted</th>"
       "<th>leak (chunks)</th><th class=\"l\">lease</th>";
   if (deps) s += "<th>N1 blocks</th><th>N2 PDS blocks</th>";

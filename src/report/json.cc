@@ -21,6 +21,9 @@ nlohmann::json VmJson(const VmReport& v) {
                           {"time", e.time_unix},
                           {"logical_bytes", e.logical_bytes},
                           {"stored_bytes", e.stored_bytes}};
+    if (e.backup_ms != 0) {
+      j["last_snapshot"]["backup_seconds"] = e.backup_ms / 1000.0;
+    }
   }
   if (v.last_backup) {
     const BackupStats& b = *v.last_backup;
@@ -77,7 +80,10 @@ nlohmann::json ReportJson(const FleetReport& f) {
     j["days"].push_back({{"day", d.day_unix},
                          {"backups", d.backups},
                          {"logical_bytes", d.logical_bytes},
-                         {"stored_bytes", d.stored_bytes}});
+                         {"stored_bytes", d.stored_bytes},
+                         {"timed_backups", d.timed_backups},
+                         {"backup_seconds", d.backup_seconds},
+                         {"window_seconds", d.window_seconds()}});
   }
   j["findings"] = nlohmann::json::array();
   for (const Finding& x : f.findings) {

@@ -89,6 +89,7 @@ TEST_F(ReportTest, FiguresAreTheRepositorys) {
     EXPECT_EQ(v.snapshots, cat.entries);
     for (const CatalogEntry& e : cat.entries) logical += e.logical_bytes;
     snapshots += cat.entries.size();
+    for (const CatalogEntry& e : cat.entries) EXPECT_GE(e.backup_ms, 1u);
     SnapshotRecipe last = *LoadSnapshotRecipe(b, v.vm, cat.entries.back().id);
     ASSERT_TRUE(v.last_backup.has_value());
     EXPECT_EQ(*v.last_backup, last.stats);
@@ -122,6 +123,9 @@ TEST_F(ReportTest, FiguresAreTheRepositorys) {
     day_logical += d.logical_bytes;
   }
   EXPECT_EQ(day_backups, snapshots);
+  uint64_t timed = 0;
+  for (const DayTotals& d : f.days) timed += d.timed_backups;
+  EXPECT_EQ(timed, snapshots);
   EXPECT_EQ(day_logical, logical);
   EXPECT_EQ(f.days.back().day_unix, o.now_unix - o.now_unix % 86400);
   // Three VMs, no PDS: the one repository-wide finding.
@@ -302,6 +306,33 @@ TEST(ReportLease, DeadAndLongHeldLeases) {
   EXPECT_TRUE(Vm(*report, "busy")->error.empty());
 }
 
+// Each day: its backups, and the window from the first start (commit time
+// less the duration, rounded up to seconds) to the last commit, of the
+// backups that recorded a duration.
+TEST(ReportDays, TotalsAndBackupWindow) {
+  const uint64_t d0 = 1'700'006'400;  // a midnight UTC
+  std::vector<DayTotals> days(2);
+  days[0].day_unix = d0;
+  days[1].day_unix = d0 + 86400;
+  std::vector<CatalogEntry> s(6);
+  s[0].time_unix = d0 + 3600, s[0].backup_ms = 10'000, s[0].logical_bytes = 5;
+  s[1].time_unix = d0 + 7200, s[1].backup_ms = 500, s[1].stored_bytes = 7;
+  s[2].time_unix = d0 + 86400 + 100;  // duration unknown (version 1)
+  s[3].time_unix = d0 + 86400 + 200, s[3].backup_ms = 1500;
+  s[4].time_unix = d0 - 5, s[4].backup_ms = 1;          // before the days
+  s[5].time_unix = d0 + 2 * 86400, s[5].backup_ms = 1;  // after them
+  AddToDays(s, &days);
+  EXPECT_EQ(days[0].backups, 2u);
+  EXPECT_EQ(days[0].timed_backups, 2u);
+  EXPECT_EQ(days[0].logical_bytes, 5u);
+  EXPECT_EQ(days[0].stored_bytes, 7u);
+  EXPECT_DOUBLE_EQ(days[0].backup_seconds, 10.5);
+  EXPECT_EQ(days[0].window_seconds(), 7200u - (3600 - 10));
+  EXPECT_EQ(days[1].backups, 2u);
+  EXPECT_EQ(days[1].timed_backups, 1u);
+  EXPECT_EQ(days[1].window_seconds(), 2u);
+}
+
 TEST(ReportRender, EscapesNamesAndClosesEveryElement) {
   FleetReport f;
   f.repo_id = "r<1>";
@@ -375,6 +406,10 @@ TEST(ReportRender, BarsScaleToTheLargestValue) {
   EXPECT_EQ(FormatAge(9 * 86400 + 5), "9 days");
   EXPECT_EQ(FormatRatio(300, 100), "3.0x");
   EXPECT_EQ(FormatRatio(300, 0), "-");
+  EXPECT_EQ(FormatDuration(0.44), "0.4 s");
+  EXPECT_EQ(FormatDuration(45), "45 s");
+  EXPECT_EQ(FormatDuration(720), "12 min");
+  EXPECT_EQ(FormatDuration(3.1 * 3600), "3.1 h");
 }
 
 }  // namespace

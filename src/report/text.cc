@@ -17,6 +17,20 @@ std::string FormatAge(uint64_t s) {
   return n(s / 86400, "days");
 }
 
+std::string FormatDuration(double s) {
+  char buf[32];
+  if (s < 10) {
+    std::snprintf(buf, sizeof(buf), "%.1f s", s);
+  } else if (s < 120) {
+    std::snprintf(buf, sizeof(buf), "%.0f s", s);
+  } else if (s < 2 * 3600) {
+    std::snprintf(buf, sizeof(buf), "%.0f min", s / 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f h", s / 3600);
+  }
+  return buf;
+}
+
 std::string FormatPercent(double fraction) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f%%", 100 * fraction);
@@ -76,16 +90,29 @@ std::string RenderText(const FleetReport& f) {
     out += "\n";
   }
   for (const VmReport& v : f.vms) {
-    std::string last = "never";
-    if (!v.snapshots.empty()) {
-      uint64_t t = v.snapshots.back().time_unix;
-      last =
-          FormatAge(f.generated_unix > t ? f.generated_unix - t : 0) + " ago";
+    std::string state;
+    if (v.shredded) {
+      state = "tenant shredded";
+    } else if (!v.error.empty()) {
+      state = "cannot be read";
+    } else if (v.snapshots.empty()) {
+      state = "no snapshot";
+    } else {
+      const CatalogEntry& e = v.snapshots.back();
+      state = "last " +
+              FormatAge(f.generated_unix > e.time_unix
+                            ? f.generated_unix - e.time_unix
+                            : 0) +
+              " ago";
+      if (e.backup_ms != 0) {
+        state += ", took " + FormatDuration(e.backup_ms / 1000.0);
+      }
     }
     std::snprintf(line, sizeof(line),
-                  "  %-20s %3zu snapshots, last %-12s %10s logical %10s "
+                  "  %-20s %4zu snapshot%s  %-30s %10s logical %10s "
                   "stored%s%s\n",
-                  v.vm.c_str(), v.snapshots.size(), last.c_str(),
+                  v.vm.c_str(), v.snapshots.size(),
+                  v.snapshots.size() == 1 ? " " : "s", state.c_str(),
                   FormatByteSize(v.live_logical_bytes()).c_str(),
                   FormatByteSize(v.stored_chunk_bytes).c_str(),
                   v.tenant.empty() ? "" : "  tenant ", v.tenant.c_str());

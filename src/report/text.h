@@ -17,6 +17,8 @@ namespace vcsnap {
 
 // "45 s", "12 min", "31 h", "9 days".
 std::string FormatAge(uint64_t seconds);
+// A duration: "0.4 s", "45 s", "12 min", "3.1 h".
+std::string FormatDuration(double seconds);
 // 0.1234 -> "12.3%".
 std::string FormatPercent(double fraction);
 // "2026-12-07 06:00 UTC".

@@ -205,7 +205,8 @@ rm "$r/vm/web1/catalog"
 expect 1 "^vcsnap: error: .*the catalog was lost; .vcsnap recover --vm web1" -- "$vcsnap" --repo "$r" snapshots --vm web1
 expect 1 "^vcsnap: error: .*the catalog was lost" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$tmp/d1.img"
 expect 0 "PROBLEM web1: cannot be read: .*the catalog was lost" -- "$vcsnap" --repo "$r" report
-expect 0 '"problems":1' -- "$vcsnap" --repo "$r" report --json
+expect 0 "PROBLEM repository: the last check --read-data \(.*\) found [0-9]+ problems, first: " -- "$vcsnap" --repo "$r" report
+expect 0 '"problems":3,' -- "$vcsnap" --repo "$r" report --json
 expect 1 "damaged: VM web1: the catalog vm/web1/catalog is missing but 1 snapshot recipe\(s\) are stored \(vm/web1/snap/3\): the catalog was lost" -- "$vcsnap" --repo "$r" check --vm web1
 expect 0 "would rebuild the catalog of VM web1 \(missing\): snapshots 3; next snapshot ID [5-9]" -- "$vcsnap" --repo "$r" recover --vm web1 --dry-run
 expect 0 "rebuilt the catalog of VM web1 \(missing\): snapshots 3; next" -- "$vcsnap" --repo "$r" recover --vm web1

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "gc/check.h"
+#include "gc/check_record.h"
 #include "gc/forget.h"
 #include "gc/sweep.h"
 #include "recipe/catalog.h"
@@ -236,6 +237,16 @@ class CheckCommand final : public Command {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
     o_.progress = !json_;
     VCSNAP_ASSIGN_OR_RETURN(CheckResult r, RunCheck(*repo, o_));
+    if (o_.vm.empty()) {  // what `vcsnap report` shows as the last check
+      Status saved =
+          SaveCheckRecord(repo->backend(), MakeCheckRecord(r, o_.read_data));
+      if (!saved.ok()) {
+        std::fprintf(stderr,
+                     "vcsnap: warning: this check's result was not recorded "
+                     "for `vcsnap report`: %s\n",
+                     saved.message().c_str());
+      }
+    }
     const double rate =
         r.seconds > 0 ? static_cast<double>(r.bytes_read) / r.seconds : 0;
     if (json_) {

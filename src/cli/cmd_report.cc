@@ -58,6 +58,10 @@ class ReportCommand final : public Command {
                     "hours after which a VM's last backup (or a held lease) "
                     "needs attention")
         ->capture_default_str();
+    sub->add_option("--verify-after", verify_days_,
+                    "days after which data not re-read by `check "
+                    "--read-data` needs attention")
+        ->capture_default_str();
     sub->add_option("--days", days_, "days of nightly totals to show")
         ->capture_default_str();
     sub->add_flag("--isolation", isolation_,
@@ -69,6 +73,9 @@ class ReportCommand final : public Command {
   Status Validate() override {
     if (stale_hours_ < 1 || stale_hours_ > 24 * 366) {
       return Status::InvalidArgument("--stale-after must be 1 to 8784 hours");
+    }
+    if (verify_days_ < 1 || verify_days_ > 3660) {
+      return Status::InvalidArgument("--verify-after must be 1 to 3660 days");
     }
     if (days_ < 1 || days_ > 366) {
       return Status::InvalidArgument("--days must be 1 to 366");
@@ -84,6 +91,7 @@ class ReportCommand final : public Command {
     ReportOptions o;
     o.stale_after_seconds = stale_hours_ * 3600;
     o.history_days = days_;
+    o.verify_after_seconds = verify_days_ * 86400;
     o.isolation = isolation_;
     bool progress = false;
     if (StderrIsTerminal()) {
@@ -117,6 +125,7 @@ class ReportCommand final : public Command {
   bool isolation_ = false;
   uint64_t stale_hours_ = 26;
   uint32_t days_ = 30;
+  uint64_t verify_days_ = 31;
 };
 
 }  // namespace

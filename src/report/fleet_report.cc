@@ -189,6 +189,49 @@ Status CollectRepository(Repository& repo, FleetReport* f) {
   return Status::Ok();
 }
 
+// What the recorded checks say: damage they found, data not verified.
+void CheckFindings(Backend& backend, const ReportOptions& o, uint64_t now,
+                   bool any_snapshots, FleetReport* f) {
+  using S = Finding::Severity;
+  Result<CheckRecords> records = LoadCheckRecords(backend);
+  if (!records.ok()) {
+    f->findings.push_back(Make(S::kWarning, "",
+                               "the record of the last check is unreadable (" +
+                                   records.status().message() + ")",
+                               "vcsnap check --read-data"));
+    return;
+  }
+  f->last_check = records->last;
+  f->last_read_data_check = records->last_read_data;
+  const auto damage = [&](const CheckRecord& r) {
+    const std::string flag = r.read_data ? " --read-data" : "";
+    std::string what = "the last check" + flag + " (" +
+                       FormatUtc(r.finished_unix) + ") found " +
+                       std::to_string(r.problems) + " problems";
+    if (!r.first_problems.empty()) what += ", first: " + r.first_problems[0];
+    f->findings.push_back(
+        Make(S::kProblem, "", what,
+             "vcsnap check" + flag + " (after repairs: docs/reliability.md)"));
+  };
+  if (records->last && records->last->problems > 0) damage(*records->last);
+  const std::optional<CheckRecord>& data = records->last_read_data;
+  if (data && data->problems > 0 && data != records->last) damage(*data);
+  if (!any_snapshots) return;
+  if (!data) {
+    f->findings.push_back(Make(S::kWarning, "",
+                               "the stored data was never verified (no "
+                               "`check --read-data` recorded)",
+                               "vcsnap check --read-data"));
+  } else if (now > data->finished_unix &&
+             now - data->finished_unix > o.verify_after_seconds) {
+    f->findings.push_back(Make(S::kWarning, "",
+                               "the stored data was last verified " +
+                                   FormatAge(now - data->finished_unix) +
+                                   " ago",
+                               "vcsnap check --read-data"));
+  }
+}
+
 void AddIsolation(Repository& repo, FleetReport* f) {
   IsolationOptions io;
   Result<IsolationReport> iso = AnalyzeIsolation(repo, io);
@@ -292,6 +335,7 @@ Result<FleetReport> CollectReport(Repository& repo,
     if (!r.snapshots.empty()) with_snapshots++;
     f.vms.push_back(std::move(r));
   }
+  CheckFindings(repo.backend(), options, now, with_snapshots > 0, &f);
   if (f.pds_generation == 0 && with_snapshots >= 2) {
     f.findings.push_back(
         Make(Finding::Severity::kWarning, "",

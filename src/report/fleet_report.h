@@ -13,8 +13,10 @@
 //
 // Cost per VM: its catalog, binding, latest snapshot recipe, container
 // heads, gc state and lease -- independent of how many snapshots it keeps
-// (the daily history comes from the catalog). With `isolation`, also the
-// analysis of analysis/isolation.h, which reads every live recipe.
+// (the daily history comes from the catalog). Once: the object list, the
+// tenants, the PDS manifest and the record of the last checks. With
+// `isolation`, also the analysis of analysis/isolation.h, which reads every
+// live recipe.
 //
 // No lease is taken and nothing is written: a report racing a backup shows
 // the VM's snapshots before or after that backup's commit; its container
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "analysis/isolation.h"
+#include "gc/check_record.h"
 #include "gc/gc_state.h"
 #include "recipe/catalog.h"
 #include "recipe/lease.h"
@@ -50,6 +53,9 @@ struct ReportOptions {
   // Deleted fraction of a VM's stored chunks from which `compact` is due
   // (the default threshold of `vcsnap compact`).
   double compact_threshold = 0.2;
+  // Data not re-read by a `check --read-data` for this long (or never, once
+  // there are snapshots) needs attention.
+  uint64_t verify_after_seconds = 31 * 86400;
   uint32_t history_days = 30;  // days of the daily totals, today included
   bool isolation = false;      // add N1/N2 per VM (reads every live recipe)
   // Called before each VM (index from 0, count, name): progress.
@@ -121,6 +127,8 @@ struct FleetReport {
   uint32_t pds_generation = 0;  // 0: none published
   uint64_t pds_chunks = 0, pds_chunk_bytes = 0;
   std::vector<std::string> tenants;
+  // The last whole-repository checks (gc/check_record.h), when recorded.
+  std::optional<CheckRecord> last_check, last_read_data_check;
   std::vector<VmReport> vms;      // by name
   std::vector<DayTotals> days;    // oldest first, history_days of them
   std::vector<Finding> findings;  // problems first, then by VM

@@ -67,12 +67,26 @@ std::string Header(const FleetReport& f) {
                 : "PDS generation " + std::to_string(f.pds_generation));
   if (!f.tenants.empty())
     s += Card(std::to_string(f.tenants.size()), "tenants");
+  s += Card(
+      f.last_read_data_check
+          ? FormatAge(f.generated_unix > f.last_read_data_check->finished_unix
+                          ? f.generated_unix -
+                                f.last_read_data_check->finished_unix
+                          : 0) +
+                " ago"
+          : std::string("never"),
+      "data last verified");
   s += Card(std::to_string(f.findings.size()), "need attention");
   return s + "</div>";
 }
 
 std::string Findings(const FleetReport& f) {
   std::string s = "<h2>Needs attention</h2>";
+  for (const std::optional<CheckRecord>* r :
+       {&f.last_check, &f.last_read_data_check}) {
+    if (!*r || (r == &f.last_read_data_check && f.last_check == *r)) continue;
+    s += "<p>" + E(CheckLine(**r)) + "</p>";
+  }
   if (f.findings.empty()) {
     return s + "<p class=\"ok\">Nothing needs attention.</p>";
   }

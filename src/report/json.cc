@@ -75,6 +75,20 @@ nlohmann::json ReportJson(const FleetReport& f) {
               {"chunks", f.pds_chunks},
               {"chunk_bytes", f.pds_chunk_bytes}};
   j["tenants"] = f.tenants;
+  const auto check = [](const std::optional<CheckRecord>& r) {
+    if (!r) return nlohmann::json(nullptr);
+    return nlohmann::json{{"finished", r->finished_unix},
+                          {"read_data", r->read_data},
+                          {"seconds", r->seconds},
+                          {"vms", r->vms},
+                          {"snapshots", r->snapshots},
+                          {"bytes_read", r->bytes_read},
+                          {"problems", r->problems},
+                          {"first_problems", r->first_problems},
+                          {"host", r->host}};
+  };
+  j["last_check"] = check(f.last_check);
+  j["last_read_data_check"] = check(f.last_read_data_check);
   j["days"] = nlohmann::json::array();
   for (const DayTotals& d : f.days) {
     j["days"].push_back({{"day", d.day_unix},

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "backend/local_backend.h"
+#include "gc/check.h"
+#include "gc/check_record.h"
 #include "gc/forget.h"
 #include "gc/gc_state.h"
 #include "gc/gc_test.h"
@@ -128,17 +130,62 @@ TEST_F(ReportTest, FiguresAreTheRepositorys) {
   EXPECT_EQ(timed, snapshots);
   EXPECT_EQ(day_logical, logical);
   EXPECT_EQ(f.days.back().day_unix, o.now_unix - o.now_unix % 86400);
-  // Three VMs, no PDS: the one repository-wide finding.
-  ASSERT_EQ(f.findings.size(), 1u) << f.findings[0].what;
+  // Three VMs, no PDS, never checked: the repository-wide findings.
+  ASSERT_EQ(f.findings.size(), 2u) << f.findings[0].what;
   EXPECT_EQ(f.findings[0].vm, "");
-  EXPECT_THAT(f.findings[0].action, "vcsnap pds update");
+  EXPECT_EQ(f.findings[0].action, "vcsnap check --read-data");
+  EXPECT_THAT(f.findings[0].what, HasSubstr("never verified"));
+  EXPECT_EQ(f.findings[1].action, "vcsnap pds update");
   PdsUpdateOptions pu;
   pu.fraction = 0.5;
   ASSERT_OK(RunPdsUpdate(*repo_, pu));
+  Result<CheckResult> check = RunCheck(*repo_, {true, 2});
+  ASSERT_OK(check);
+  ASSERT_OK(SaveCheckRecord(repo_->backend(), MakeCheckRecord(*check, true)));
   f = Collect(o);
   EXPECT_TRUE(f.findings.empty()) << f.findings[0].what;
   EXPECT_GT(f.pds_generation, 0u);
   EXPECT_GT(f.pds_chunks, 0u);
+  ASSERT_TRUE(f.last_read_data_check.has_value());
+  EXPECT_EQ(f.last_read_data_check->snapshots, snapshots);
+  EXPECT_EQ(f.last_check, f.last_read_data_check);
+}
+
+// The recorded checks: damage they found is a problem until a check passes;
+// data not re-read for too long, or a damaged record, a warning.
+TEST_F(ReportTest, RecordedChecks) {
+  DailyBackups("a", 1, 0);
+  Backend& b = repo_->backend();
+  ReportOptions o;
+  o.now_unix = Newest() + 60;
+  CheckResult damaged;
+  damaged.problems = {"VM a snapshot 1 segment 3: bad", "second"};
+  CheckRecord data = MakeCheckRecord(damaged, true);
+  data.finished_unix = o.now_unix - 40 * 86400;
+  ASSERT_OK(SaveCheckRecord(b, data));
+  std::vector<Finding> x = About(Collect(o), "");
+  ASSERT_EQ(x.size(), 2u);
+  EXPECT_EQ(x[0].severity, Finding::Severity::kProblem);
+  EXPECT_THAT(x[0].what, HasSubstr("--read-data"));
+  EXPECT_THAT(x[0].what, HasSubstr("found 2 problems, first: VM a snapshot 1"));
+  EXPECT_THAT(x[1].what, HasSubstr("last verified 40 days ago"));
+  // A newer structure check that passed does not clear the data damage.
+  CheckRecord structure = MakeCheckRecord(CheckResult{}, false);
+  ASSERT_OK(SaveCheckRecord(b, structure));
+  x = About(Collect(o), "");
+  ASSERT_EQ(x.size(), 2u);
+  EXPECT_EQ(x[0].severity, Finding::Severity::kProblem);
+  EXPECT_THAT(x[0].what, HasSubstr("--read-data"));
+  o.verify_after_seconds = 41 * 86400;
+  EXPECT_EQ(About(Collect(o), "").size(), 1u);
+  // A passing read-data check clears both.
+  ASSERT_OK(SaveCheckRecord(b, MakeCheckRecord(CheckResult{}, true)));
+  EXPECT_TRUE(About(Collect(o), "").empty());
+  EXPECT_THAT(RenderText(Collect(o)), HasSubstr("last check --read-data "));
+  ASSERT_OK(b.Put(CheckRecordName(), AsBytes("junk")));
+  x = About(Collect(o), "");
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_THAT(x[0].what, HasSubstr("record of the last check is unreadable"));
 }
 
 TEST_F(ReportTest, StaleAndMissingBackups) {
@@ -406,7 +453,8 @@ TEST(ReportRender, BarsScaleToTheLargestValue) {
   EXPECT_EQ(FormatAge(9 * 86400 + 5), "9 days");
   EXPECT_EQ(FormatRatio(300, 100), "3.0x");
   EXPECT_EQ(FormatRatio(300, 0), "-");
-  EXPECT_EQ(FormatDuration(0.44), "0.4 s");
+  EXPECT_EQ(FormatDuration(0.044), "0.04 s");
+  EXPECT_EQ(FormatDuration(4.24), "4.2 s");
   EXPECT_EQ(FormatDuration(45), "45 s");
   EXPECT_EQ(FormatDuration(720), "12 min");
   EXPECT_EQ(FormatDuration(3.1 * 3600), "3.1 h");

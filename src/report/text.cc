@@ -19,7 +19,9 @@ std::string FormatAge(uint64_t s) {
 
 std::string FormatDuration(double s) {
   char buf[32];
-  if (s < 10) {
+  if (s < 1) {
+    std::snprintf(buf, sizeof(buf), "%.2f s", s);
+  } else if (s < 10) {
     std::snprintf(buf, sizeof(buf), "%.1f s", s);
   } else if (s < 120) {
     std::snprintf(buf, sizeof(buf), "%.0f s", s);
@@ -55,6 +57,17 @@ std::string FormatRatio(uint64_t logical, uint64_t stored) {
   return buf;
 }
 
+std::string CheckLine(const CheckRecord& r) {
+  std::string s =
+      std::string("last check") + (r.read_data ? " --read-data " : " ") +
+      FormatUtc(r.finished_unix) + (r.host.empty() ? "" : " on " + r.host) +
+      ": " + std::to_string(r.vms) + " VMs, " + std::to_string(r.snapshots) +
+      " snapshots, ";
+  if (r.read_data) s += FormatByteSize(r.bytes_read) + " read ";
+  return s + "in " + FormatDuration(r.seconds) + ", " +
+         std::to_string(r.problems) + " problems";
+}
+
 std::string RenderText(const FleetReport& f) {
   std::string out;
   char line[512];
@@ -74,6 +87,11 @@ std::string RenderText(const FleetReport& f) {
                   static_cast<unsigned long long>(f.pds_chunks),
                   FormatByteSize(f.pds_chunk_bytes).c_str());
     out += line;
+  }
+  for (const std::optional<CheckRecord>* r :
+       {&f.last_check, &f.last_read_data_check}) {
+    if (!*r || (r == &f.last_read_data_check && f.last_check == *r)) continue;
+    out += "  " + CheckLine(**r) + "\n";
   }
   if (f.findings.empty()) {
     out += "nothing needs attention\n";

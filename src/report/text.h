@@ -17,7 +17,7 @@ namespace vcsnap {
 
 // "45 s", "12 min", "31 h", "9 days".
 std::string FormatAge(uint64_t seconds);
-// A duration: "0.4 s", "45 s", "12 min", "3.1 h".
+// A duration: "0.04 s", "4.2 s", "45 s", "12 min", "3.1 h".
 std::string FormatDuration(double seconds);
 // 0.1234 -> "12.3%".
 std::string FormatPercent(double fraction);
@@ -25,6 +25,10 @@ std::string FormatPercent(double fraction);
 std::string FormatUtc(uint64_t unix_seconds);
 // logical / stored as "14.2x" ("-" when nothing is stored).
 std::string FormatRatio(uint64_t logical, uint64_t stored);
+
+// "last check --read-data 2026-12-07 06:00 UTC on h1: 12 VMs, 120
+// snapshots, 1.2 GiB read in 3.4 s, 0 problems".
+std::string CheckLine(const CheckRecord& record);
 
 // Totals, then the findings (problems first), then one line per VM.
 std::string RenderText(const FleetReport& report);

@@ -8,7 +8,8 @@
 # times `stats --json`, `report` (text), `report --json`, `report --output`
 # and `report --isolation --json`: wall seconds and peak RSS, best of 3.
 # Environment: BENCH_WORK [/work/main/bench-work/report], BENCH_BUILD
-# [build/release], VMS [200], DAYS [10].
+# [build/release], VMS [200], DAYS [10], REPO [a local repository under
+# BENCH_WORK; a rados:// location must name an empty namespace].
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +18,7 @@ BUILD=${BENCH_BUILD:-$ROOT/build/release}
 VMS=${VMS:-200}
 DAYS=${DAYS:-10}
 V=$BUILD/src/cli/vcsnap
-r=$W/repo
+r=${REPO:-$W/repo}
 rm -rf "$W"
 mkdir -p "$W"
 img=$W/disk.img
@@ -48,7 +49,7 @@ measure() {
 report_costs() {
   local snaps objects
   snaps=$("$V" --repo "$r" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-  objects=$(find "$r" -type f | wc -l)
+  objects=$("$V" --repo "$r" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"])')
   echo "== $VMS VMs, $snaps snapshots, $objects objects"
   for what in "stats --json" "report" "report --json" "report --output $W/report.html" "report --isolation --json"; do
     # shellcheck disable=SC2086

@@ -12,6 +12,7 @@
 #include "backend/mem_backend.h"
 #include "fleet/manifest.h"
 #include "format/repo_config.h"
+#include "gc/check_record.h"
 #include "pds/fp_run.h"
 #include "pds/pds_table.h"
 #include "recipe/bloom.h"
@@ -186,6 +187,15 @@ TEST(DecoderFuzz, ObjectsReadThroughABackend) {
   Fuzz("pds index part", index_part, true, [&](const Bytes& b) {
     EXPECT_OK(mem.Put("pds/index/1/p0", b));
     return PdsTable::Load(mem, 1).ok();
+  });
+  CheckResult check;
+  check.vms = 3;
+  check.problems = {"VM a snapshot 1 segment 2: damaged", "another"};
+  ASSERT_OK(SaveCheckRecord(mem, MakeCheckRecord(check, true)));
+  const Bytes record = *mem.Get(CheckRecordName());
+  Fuzz("check record", record, true, [&](const Bytes& b) {
+    EXPECT_OK(mem.Put(CheckRecordName(), b));
+    return LoadCheckRecords(mem).ok();
   });
 }
 

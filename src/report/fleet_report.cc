@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "pds/pds_table.h"
+#include "recipe/names.h"
 #include "report/text.h"
 #include "store/pds_store.h"
 #include "store/vm_store.h"
@@ -322,14 +323,22 @@ Result<FleetReport> CollectReport(Repository& repo,
     d.day_unix = today - static_cast<uint64_t>(days - 1 - i) * kDay;
     f.days.push_back(d);
   }
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                          ListVmNames(repo.backend()));
+  // Also VMs that lost their marker (as check finds them).
+  VCSNAP_ASSIGN_OR_RETURN(AllVms all, ListAllVms(repo.backend()));
+  const std::vector<std::string>& names = all.vms;
   size_t with_snapshots = 0;
   for (size_t i = 0; i < names.size(); ++i) {
     if (options.on_vm) options.on_vm(i, names.size(), names[i]);
     VmReport r;
     r.vm = names[i];
     CollectVm(repo, &r);
+    if (std::binary_search(all.unmarked.begin(), all.unmarked.end(), r.vm)) {
+      f.findings.push_back(Make(Finding::Severity::kProblem, r.vm,
+                                "its marker " + VmMarkerName(r.vm) +
+                                    " is missing (commands that list VMs "
+                                    "skip it)",
+                                "vcsnap recover --vm " + r.vm));
+    }
     VmFindings(r, options, now, &f.findings);
     AddToDays(r.snapshots, &f.days);
     if (!r.snapshots.empty()) with_snapshots++;

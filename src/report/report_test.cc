@@ -228,6 +228,13 @@ TEST_F(ReportTest, DamageStaysWithItsVm) {
   EXPECT_EQ(f.findings[1].vm, "c");
   EXPECT_THAT(f.findings[0].action, HasSubstr("vcsnap check"));
   EXPECT_EQ(f.findings[2].severity, Finding::Severity::kWarning);
+  // A VM that lost its marker is still reported, with the repair.
+  ASSERT_OK(repo_->backend().Delete(VmMarkerName("a")));
+  FleetReport unmarked = Collect(o);
+  ASSERT_NE(Vm(unmarked, "a"), nullptr);
+  EXPECT_EQ(Vm(unmarked, "a")->snapshots.size(), 3u);
+  ASSERT_EQ(About(unmarked, "a").size(), 1u);
+  EXPECT_EQ(About(unmarked, "a")[0].action, "vcsnap recover --vm a");
   // The table does not show a damaged VM's figures as if they were real.
   EXPECT_EQ(Count(RenderHtml(f), "cannot be read (see above)"), 2u);
 }

@@ -216,6 +216,7 @@ cmp -s "$tmp/rec3.img" "$tmp/d1.img" && pass=$((pass + 1)) || { echo "FAIL: the 
 # a lost marker: the VM is still checked, and recover restores it
 rm "$r/vms/web1"
 expect 1 "damaged: VM web1: its marker vms/web1 is missing" -- "$vcsnap" --repo "$r" check
+expect 0 "PROBLEM web1: its marker vms/web1 is missing" -- "$vcsnap" --repo "$r" report
 expect 0 '"marker_restored":true' -- "$vcsnap" --repo "$r" recover --vm web1 --json
 expect 0 "checked 1 VMs, 1 snapshots, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1 --read-data
 expect 1 "^vcsnap: error: .*no objects to recover" -- "$vcsnap" --repo "$r" recover --vm nobody

@@ -5,7 +5,8 @@
 # VMS VMs back up one 8 MiB image made of this machine's files (day 0 in
 # full, then a PDS, then one dirty segment a day with a CBT bitmap). After
 # day 1 (2 snapshots per VM) and after day DAYS-1 (DAYS snapshots per VM) it
-# times `stats --json`, `report` (text), `report --json`, `report --output`
+# times `stats --json`, `report` (text; also with one reading thread instead
+# of 8), `report --json`, `report --output`
 # and `report --isolation --json`: wall seconds and peak RSS, best of 3.
 # Environment: BENCH_WORK [/work/main/bench-work/report], BENCH_BUILD
 # [build/release], VMS [200], DAYS [10], REPO [a local repository under
@@ -51,7 +52,7 @@ report_costs() {
   snaps=$("$V" --repo "$r" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
   objects=$("$V" --repo "$r" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"])')
   echo "== $VMS VMs, $snaps snapshots, $objects objects"
-  for what in "stats --json" "report" "report --json" "report --output $W/report.html" "report --isolation --json"; do
+  for what in "stats --json" "report --threads 1" "report" "report --json" "report --output $W/report.html" "report --isolation --json"; do
     # shellcheck disable=SC2086
     read -r s m < <(measure "$V" --repo "$r" $what)
     printf '  %-28s %6.2f s  %5d MiB peak RSS  %7.2f ms per VM\n' \

@@ -64,6 +64,8 @@ class ReportCommand final : public Command {
         ->capture_default_str();
     sub->add_option("--days", days_, "days of nightly totals to show")
         ->capture_default_str();
+    sub->add_option("--threads", threads_, "VMs read at once")
+        ->capture_default_str();
     sub->add_flag("--isolation", isolation_,
                   "add the storage blocks each VM depends on (N1, N2; reads "
                   "every live recipe)");
@@ -76,6 +78,9 @@ class ReportCommand final : public Command {
     }
     if (verify_days_ < 1 || verify_days_ > 3660) {
       return Status::InvalidArgument("--verify-after must be 1 to 3660 days");
+    }
+    if (threads_ < 1 || threads_ > 256) {
+      return Status::InvalidArgument("--threads must be 1 to 256");
     }
     if (days_ < 1 || days_ > 366) {
       return Status::InvalidArgument("--days must be 1 to 366");
@@ -93,6 +98,7 @@ class ReportCommand final : public Command {
     o.history_days = days_;
     o.verify_after_seconds = verify_days_ * 86400;
     o.isolation = isolation_;
+    o.threads = threads_;
     bool progress = false;
     if (StderrIsTerminal()) {
       o.on_vm = [&progress](size_t i, size_t n, const std::string& vm) {
@@ -126,6 +132,7 @@ class ReportCommand final : public Command {
   uint64_t stale_hours_ = 26;
   uint32_t days_ = 30;
   uint64_t verify_days_ = 31;
+  unsigned threads_ = 8;
 };
 
 }  // namespace

@@ -140,15 +140,19 @@ Result<std::vector<std::string>> ListVmNames(Backend& backend) {
   return vms;
 }
 
-Result<AllVms> ListAllVms(Backend& backend) {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> marked,
-                          ListVmNames(backend));
+AllVms AllVmsIn(const std::vector<ObjectInfo>& objects) {
+  const std::string marker_prefix = VmMarkerName("");
   const std::string prefix = "vm/";  // VmPrefix(vm) without the VM
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                          backend.List(prefix));
-  std::set<std::string> all(marked.begin(), marked.end());
+  std::set<std::string> marked, all;
+  for (const ObjectInfo& o : objects) {
+    if (o.name.starts_with(marker_prefix)) {
+      marked.insert(o.name.substr(marker_prefix.size()));
+    }
+  }
+  all = marked;
   AllVms out;
   for (const ObjectInfo& o : objects) {
+    if (!o.name.starts_with(prefix)) continue;
     std::string_view rest = std::string_view(o.name).substr(prefix.size());
     const size_t slash = rest.find('/');
     if (slash == std::string_view::npos || slash == 0) continue;
@@ -160,6 +164,15 @@ Result<AllVms> ListAllVms(Backend& backend) {
   out.vms.assign(all.begin(), all.end());
   std::sort(out.unmarked.begin(), out.unmarked.end());
   return out;
+}
+
+Result<AllVms> ListAllVms(Backend& backend) {
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend.List(VmMarkerName("")));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> data, backend.List("vm/"));
+  objects.insert(objects.end(), std::make_move_iterator(data.begin()),
+                 std::make_move_iterator(data.end()));
+  return AllVmsIn(objects);
 }
 
 Result<uint32_t> ResolveSnapshotId(const Catalog& catalog,

@@ -77,6 +77,9 @@ struct AllVms {
 // decisions that delete data other VMs may use (PDS retirement), not for
 // backups.
 Result<AllVms> ListAllVms(Backend& backend);
+// The same from a listing the caller has (any prefix; other objects are
+// ignored), e.g. of the whole repository.
+AllVms AllVmsIn(const std::vector<ObjectInfo>& objects);
 
 // Parses a snapshot ID as users type it: a number, or "latest".
 // InvalidArgument for anything else; NotFound if absent from `catalog`.

@@ -1,7 +1,10 @@
 #include "report/fleet_report.h"
 
 #include <algorithm>
+#include <atomic>
 #include <ctime>
+#include <mutex>
+#include <thread>
 
 #include "pds/pds_table.h"
 #include "recipe/names.h"
@@ -70,6 +73,33 @@ void CollectVm(Repository& repo, VmReport* r) {
     r->live_chunks += c.live_chunks;
     r->deleted_chunks += c.deleted_chunks;
   }
+}
+
+// Every VM of `names`, in that order, read by options.threads threads (the
+// reads are small and latency-bound on RADOS).
+std::vector<VmReport> CollectVms(Repository& repo,
+                                 const std::vector<std::string>& names,
+                                 const ReportOptions& o) {
+  std::vector<VmReport> out(names.size());
+  std::atomic<size_t> next{0};
+  std::mutex progress_mu;
+  const auto work = [&] {
+    for (size_t i = next++; i < names.size(); i = next++) {
+      if (o.on_vm) {
+        std::lock_guard<std::mutex> lock(progress_mu);
+        o.on_vm(i, names.size(), names[i]);
+      }
+      out[i].vm = names[i];
+      CollectVm(repo, &out[i]);
+    }
+  };
+  const size_t threads =
+      std::clamp<size_t>(o.threads, 1, std::max<size_t>(names.size(), 1));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return out;
 }
 
 // The findings about one collected VM, in the order an operator acts.
@@ -148,7 +178,9 @@ void VmFindings(const VmReport& r, const ReportOptions& o, uint64_t now,
   }
 }
 
-Status CollectRepository(Repository& repo, FleetReport* f) {
+// Fills the repository-wide figures; `objects` gets the object listing.
+Status CollectRepository(Repository& repo, FleetReport* f,
+                         std::vector<ObjectInfo>* objects_out) {
   const RepoConfig& c = repo.config();
   f->repo_id = c.RepoIdHex();
   f->location = repo.location();
@@ -157,8 +189,8 @@ Status CollectRepository(Repository& repo, FleetReport* f) {
   f->segment_size = c.segment_size;
   f->chunk_avg = c.chunk_avg;
   f->container_size = c.container_size;
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                          repo.backend().List(""));
+  VCSNAP_ASSIGN_OR_RETURN(*objects_out, repo.backend().List(""));
+  const std::vector<ObjectInfo>& objects = *objects_out;
   for (const ObjectInfo& o : objects) {
     AreaUsage& a = f->areas[o.name.substr(0, o.name.find('/'))];
     a.objects++;
@@ -315,7 +347,8 @@ Result<FleetReport> CollectReport(Repository& repo,
                            : static_cast<uint64_t>(std::time(nullptr));
   f.generated_unix = now;
   f.stale_after_seconds = options.stale_after_seconds;
-  VCSNAP_RETURN_IF_ERROR(CollectRepository(repo, &f));
+  std::vector<ObjectInfo> objects;  // one listing (on RADOS: a pool scan)
+  VCSNAP_RETURN_IF_ERROR(CollectRepository(repo, &f, &objects));
   const uint64_t today = now - now % kDay;
   const uint32_t days = std::max<uint32_t>(options.history_days, 1);
   for (uint32_t i = 0; i < days; ++i) {
@@ -324,14 +357,11 @@ Result<FleetReport> CollectReport(Repository& repo,
     f.days.push_back(d);
   }
   // Also VMs that lost their marker (as check finds them).
-  VCSNAP_ASSIGN_OR_RETURN(AllVms all, ListAllVms(repo.backend()));
+  const AllVms all = AllVmsIn(objects);
   const std::vector<std::string>& names = all.vms;
   size_t with_snapshots = 0;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (options.on_vm) options.on_vm(i, names.size(), names[i]);
-    VmReport r;
-    r.vm = names[i];
-    CollectVm(repo, &r);
+  f.vms = CollectVms(repo, names, options);
+  for (const VmReport& r : f.vms) {
     if (std::binary_search(all.unmarked.begin(), all.unmarked.end(), r.vm)) {
       f.findings.push_back(Make(Finding::Severity::kProblem, r.vm,
                                 "its marker " + VmMarkerName(r.vm) +
@@ -342,7 +372,6 @@ Result<FleetReport> CollectReport(Repository& repo,
     VmFindings(r, options, now, &f.findings);
     AddToDays(r.snapshots, &f.days);
     if (!r.snapshots.empty()) with_snapshots++;
-    f.vms.push_back(std::move(r));
   }
   CheckFindings(repo.backend(), options, now, with_snapshots > 0, &f);
   if (f.pds_generation == 0 && with_snapshots >= 2) {

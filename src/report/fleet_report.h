@@ -22,7 +22,8 @@
 // the VM's snapshots before or after that backup's commit; its container
 // figures (read after the catalog) may already count the backup's chunks.
 //
-// Thread safety: CollectReport uses the repository from one thread.
+// Thread safety: CollectReport reads VMs from `threads` threads of its own
+// (Repository and Backend are thread-safe); call it from one thread.
 
 #ifndef VCSNAP_REPORT_FLEET_REPORT_H_
 #define VCSNAP_REPORT_FLEET_REPORT_H_
@@ -58,7 +59,9 @@ struct ReportOptions {
   uint64_t verify_after_seconds = 31 * 86400;
   uint32_t history_days = 30;  // days of the daily totals, today included
   bool isolation = false;      // add N1/N2 per VM (reads every live recipe)
-  // Called before each VM (index from 0, count, name): progress.
+  unsigned threads = 8;        // VMs read at once (small, latency-bound reads)
+  // Called before each VM (index from 0, count, name), from the reading
+  // threads one at a time: progress.
   std::function<void(size_t, size_t, const std::string&)> on_vm;
 };
 

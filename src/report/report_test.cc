@@ -194,6 +194,7 @@ TEST_F(ReportTest, StaleAndMissingBackups) {
   ASSERT_OK(CommitCatalog(repo_->backend(), "d", empty));
   ASSERT_OK(repo_->backend().Create(VmMarkerName("d"), ByteView()));
   ReportOptions o;
+  o.threads = 1;  // the one-thread path (the other tests use 8)
   o.now_unix = Newest() + 27 * 3600;
   FleetReport f = Collect(o);
   for (const std::string vm : {"a", "b", "c"}) {

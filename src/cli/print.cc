@@ -1,7 +1,6 @@
 #include "cli/print.h"
 
 #include <cstdio>
-#include <ctime>
 
 #include "util/units.h"
 
@@ -27,13 +26,7 @@ std::string Rate(uint64_t bytes, double seconds) {
 }  // namespace
 
 std::string IsoTime(uint64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  char buf[32] = "?";
-  if (gmtime_r(&t, &tm) != nullptr) {
-    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  }
-  return buf;
+  return FormatUnixTime(unix_seconds, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 nlohmann::json BackupJson(const BackupResult& r) {

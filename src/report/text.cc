@@ -1,7 +1,6 @@
 #include "report/text.h"
 
 #include <cstdio>
-#include <ctime>
 
 #include "util/units.h"
 
@@ -40,13 +39,7 @@ std::string FormatPercent(double fraction) {
 }
 
 std::string FormatUtc(uint64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  char buf[32] = "?";
-  if (gmtime_r(&t, &tm) != nullptr) {
-    std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
-  }
-  return buf;
+  return FormatUnixTime(unix_seconds, "%Y-%m-%d %H:%M UTC");
 }
 
 std::string FormatRatio(uint64_t logical, uint64_t stored) {

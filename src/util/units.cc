@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <utility>
 
 namespace vcsnap {
@@ -97,6 +98,17 @@ std::string FormatByteSize(uint64_t bytes) {
   }
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f %s", v, kNames[unit]);
+  return buf;
+}
+
+std::string FormatUnixTime(uint64_t unix_seconds, const char* format) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  char buf[64] = "?";
+  if (gmtime_r(&t, &tm) == nullptr ||
+      std::strftime(buf, sizeof(buf), format, &tm) == 0) {
+    return "?";
+  }
   return buf;
 }
 

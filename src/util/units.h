@@ -24,6 +24,10 @@ Result<uint64_t> ParseByteSize(std::string_view text);
 // "4.0 KiB", "2.0 MiB", "17 B".
 std::string FormatByteSize(uint64_t bytes);
 
+// Unix seconds as UTC through strftime(`format`), e.g. "%Y-%m-%d %H:%M UTC";
+// "?" when the time cannot be represented.
+std::string FormatUnixTime(uint64_t unix_seconds, const char* format);
+
 inline bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 }  // namespace vcsnap

@@ -34,6 +34,10 @@ TEST(Units, Formats) {
   EXPECT_TRUE(IsPowerOfTwo(4096));
   EXPECT_FALSE(IsPowerOfTwo(0));
   EXPECT_FALSE(IsPowerOfTwo(3u << 20));
+  EXPECT_EQ(FormatUnixTime(1'700'000'000, "%Y-%m-%dT%H:%M:%SZ"),
+            "2023-11-14T22:13:20Z");
+  EXPECT_EQ(FormatUnixTime(0, "%Y-%m-%d %H:%M UTC"), "1970-01-01 00:00 UTC");
+  EXPECT_EQ(FormatUnixTime(uint64_t{1} << 62, "%Y"), "?");  // no such year
 }
 
 }  // namespace

@@ -301,6 +301,11 @@ expect 0 "warning: VM t1: .*tenant" -- "$vcsnap" "${k2[@]}" tenant list
 expect 0 "added tenant globex" -- "$vcsnap" "${k2[@]}" tenant add --tenant globex
 expect 1 "^vcsnap: error: .*not its tenant" -- "$vcsnap" "${k2[@]}" recover --vm t1 --tenant globex
 expect 0 "wrote the binding of VM t1 to tenant acme" -- "$vcsnap" "${k2[@]}" recover --vm t1 --tenant acme
+expect 0 "^tenant acme in repository [0-9a-f]+, " -- "$vcsnap" "${k2[@]}" report --tenant acme
+expect 0 '"tenant":"acme".*"vm":"t1"' -- "$vcsnap" "${k2[@]}" report --tenant acme --json
+[[ "$("$vcsnap" "${k2[@]}" report --tenant acme --json)" != *web1* ]] && pass=$((pass + 1)) || { echo "FAIL: a tenant's report names another VM"; fails=$((fails + 1)); }
+expect 1 "^vcsnap: error: .*no tenant initech" -- "$vcsnap" "${k2[@]}" report --tenant initech
+expect 2 "^vcsnap: error: .*not with --tenant" -- "$vcsnap" "${k2[@]}" report --tenant acme --isolation
 expect 0 ": 0 problems" -- "$vcsnap" "${k2[@]}" check
 expect 0 "tenant isolation: chunks held by fewer than 2 tenants stay" -- "$vcsnap" "${k2[@]}" pds update --fraction 0.5
 expect 2 "^vcsnap: error: .*cannot be undone: give --yes" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme
@@ -312,7 +317,7 @@ expect 0 ": 0 problems" -- "$vcsnap" "${k2[@]}" check --read-data
 expect 0 "every chunk verified" -- "$vcsnap" "${k2[@]}" restore --vm web1 --snapshot 2 --output "$tmp/enc2.img" --verify --force
 
 expect 0 "Usage" -- "$vcsnap" --help
-for sub in init stats backup snapshots restore serve unlock forget protect gc compact check recover pds isolation key tenant; do
+for sub in init stats report backup snapshots restore serve unlock forget protect gc compact check recover pds isolation key tenant; do
   expect 0 "Usage" -- "$vcsnap" "$sub" --help
 done
 expect 0 "vcsnap [0-9]" -- "$vcsnap" --version

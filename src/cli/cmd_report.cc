@@ -64,6 +64,9 @@ class ReportCommand final : public Command {
         ->capture_default_str();
     sub->add_option("--days", days_, "days of nightly totals to show")
         ->capture_default_str();
+    sub->add_option("--tenant", tenant_,
+                    "only this tenant's VMs, nothing repository-wide (a "
+                    "report to hand to the tenant)");
     sub->add_option("--threads", threads_, "VMs read at once")
         ->capture_default_str();
     sub->add_flag("--isolation", isolation_,
@@ -85,6 +88,10 @@ class ReportCommand final : public Command {
     if (days_ < 1 || days_ > 366) {
       return Status::InvalidArgument("--days must be 1 to 366");
     }
+    if (isolation_ && !tenant_.empty()) {
+      return Status::InvalidArgument(
+          "--isolation is repository-wide: not with --tenant");
+    }
     if (json_ && !output_.empty()) {
       return Status::InvalidArgument("--json and --output: choose one");
     }
@@ -99,6 +106,7 @@ class ReportCommand final : public Command {
     o.verify_after_seconds = verify_days_ * 86400;
     o.isolation = isolation_;
     o.threads = threads_;
+    o.tenant = tenant_;
     bool progress = false;
     if (StderrIsTerminal()) {
       o.on_vm = [&progress](size_t i, size_t n, const std::string& vm) {
@@ -127,6 +135,7 @@ class ReportCommand final : public Command {
 
  private:
   std::string output_ = {};
+  std::string tenant_ = {};
   bool json_ = false;
   bool isolation_ = false;
   uint64_t stale_hours_ = 26;

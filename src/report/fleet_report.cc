@@ -4,6 +4,7 @@
 #include <atomic>
 #include <ctime>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "pds/pds_table.h"
@@ -72,6 +73,33 @@ void CollectVm(Repository& repo, VmReport* r) {
     r->stored_chunk_bytes += c.stored_bytes;
     r->live_chunks += c.live_chunks;
     r->deleted_chunks += c.deleted_chunks;
+  }
+}
+
+// Keeps only `tenant`'s VMs and drops what is repository-wide; the storage
+// becomes that of the VMs' own objects (not their share of the PDS).
+void ScopeToTenant(const std::string& tenant,
+                   const std::vector<ObjectInfo>& objects, FleetReport* f) {
+  std::erase_if(f->vms, [&](const VmReport& v) { return v.tenant != tenant; });
+  f->tenant = tenant;
+  f->tenants = {tenant};
+  f->location.clear();
+  f->areas.clear();
+  f->total = {};
+  f->pds_generation = 0;
+  f->pds_chunks = f->pds_chunk_bytes = 0;
+  f->findings.clear();  // repository-wide ones (PDS) so far
+  std::set<std::string, std::less<>> mine;
+  for (const VmReport& v : f->vms) mine.insert(v.vm);
+  const std::string prefix = "vm/";  // VmPrefix(vm) without the VM
+  for (const ObjectInfo& o : objects) {
+    if (!o.name.starts_with(prefix)) continue;
+    const std::string_view rest =
+        std::string_view(o.name).substr(prefix.size());
+    if (mine.contains(rest.substr(0, rest.find('/')))) {
+      f->total.objects++;
+      f->total.bytes += o.size;
+    }
   }
 }
 
@@ -349,6 +377,13 @@ Result<FleetReport> CollectReport(Repository& repo,
   f.stale_after_seconds = options.stale_after_seconds;
   std::vector<ObjectInfo> objects;  // one listing (on RADOS: a pool scan)
   VCSNAP_RETURN_IF_ERROR(CollectRepository(repo, &f, &objects));
+  if (!options.tenant.empty() &&
+      !std::binary_search(f.tenants.begin(), f.tenants.end(), options.tenant)) {
+    return f.encrypted ? Status::NotFound("no tenant " + options.tenant +
+                                          " (see `vcsnap tenant list`)")
+                       : Status::InvalidArgument(
+                             "tenants need an encrypted repository");
+  }
   const uint64_t today = now - now % kDay;
   const uint32_t days = std::max<uint32_t>(options.history_days, 1);
   for (uint32_t i = 0; i < days; ++i) {
@@ -361,6 +396,7 @@ Result<FleetReport> CollectReport(Repository& repo,
   const std::vector<std::string>& names = all.vms;
   size_t with_snapshots = 0;
   f.vms = CollectVms(repo, names, options);
+  if (!options.tenant.empty()) ScopeToTenant(options.tenant, objects, &f);
   for (const VmReport& r : f.vms) {
     if (std::binary_search(all.unmarked.begin(), all.unmarked.end(), r.vm)) {
       f.findings.push_back(Make(Finding::Severity::kProblem, r.vm,
@@ -373,14 +409,16 @@ Result<FleetReport> CollectReport(Repository& repo,
     AddToDays(r.snapshots, &f.days);
     if (!r.snapshots.empty()) with_snapshots++;
   }
-  CheckFindings(repo.backend(), options, now, with_snapshots > 0, &f);
-  if (f.pds_generation == 0 && with_snapshots >= 2) {
-    f.findings.push_back(
-        Make(Finding::Severity::kWarning, "",
-             "no PDS is published: level 3 (dedup across VMs) is off",
-             "vcsnap pds update"));
+  if (f.tenant.empty()) {  // a tenant's report has nothing repository-wide
+    CheckFindings(repo.backend(), options, now, with_snapshots > 0, &f);
+    if (f.pds_generation == 0 && with_snapshots >= 2) {
+      f.findings.push_back(
+          Make(Finding::Severity::kWarning, "",
+               "no PDS is published: level 3 (dedup across VMs) is off",
+               "vcsnap pds update"));
+    }
+    if (options.isolation) AddIsolation(repo, &f);
   }
-  if (options.isolation) AddIsolation(repo, &f);
   std::stable_sort(f.findings.begin(), f.findings.end(),
                    [](const Finding& a, const Finding& b) {
                      return a.severity < b.severity;

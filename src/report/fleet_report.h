@@ -60,6 +60,10 @@ struct ReportOptions {
   uint32_t history_days = 30;  // days of the daily totals, today included
   bool isolation = false;      // add N1/N2 per VM (reads every live recipe)
   unsigned threads = 8;        // VMs read at once (small, latency-bound reads)
+  // Only the VMs of this tenant, and nothing repository-wide (storage areas,
+  // PDS, checks, location, isolation): a report to hand to that tenant.
+  // NotFound for an unknown tenant. Empty: the whole repository.
+  std::string tenant = {};
   // Called before each VM (index from 0, count, name), from the reading
   // threads one at a time: progress.
   std::function<void(size_t, size_t, const std::string&)> on_vm;
@@ -118,6 +122,7 @@ struct DayTotals {
 };
 
 struct FleetReport {
+  std::string tenant;  // ReportOptions::tenant
   uint64_t generated_unix = 0;
   uint64_t stale_after_seconds = 0;
   std::string repo_id, location;
@@ -126,7 +131,7 @@ struct FleetReport {
   uint32_t segment_size = 0, chunk_avg = 0;
   uint64_t container_size = 0;
   std::map<std::string, AreaUsage> areas;  // by first name component
-  AreaUsage total;
+  AreaUsage total;              // every object; for a tenant, those of its VMs
   uint32_t pds_generation = 0;  // 0: none published
   uint64_t pds_chunks = 0, pds_chunk_bytes = 0;
   std::vector<std::string> tenants;

@@ -46,36 +46,43 @@ std::string Cell(const std::string& v, bool left = false) {
 }
 
 std::string Header(const FleetReport& f) {
-  std::string s = "<h1>vcsnap report</h1><p class=\"sub\">repository " +
-                  E(f.repo_id) + " at " + E(f.location) + " &middot; " +
-                  E(FormatUtc(f.generated_unix)) + "</p><p class=\"sub\">" +
-                  (f.encrypted ? "AES-256-GCM" : "not encrypted") +
-                  " &middot; compression " + E(f.compression) +
-                  " &middot; segments " + E(FormatByteSize(f.segment_size)) +
-                  " &middot; chunks ~" + E(FormatByteSize(f.chunk_avg)) +
-                  "</p><div class=\"cards\">";
+  const std::string where =
+      f.tenant.empty() ? "repository " + f.repo_id + " at " + f.location
+                       : "tenant " + f.tenant + " in repository " + f.repo_id;
+  std::string s =
+      "<h1>vcsnap report</h1><p class=\"sub\">" + E(where) + " &middot; " +
+      E(FormatUtc(f.generated_unix)) + "</p><p class=\"sub\">" +
+      (f.encrypted ? "AES-256-GCM" : "not encrypted") +
+      " &middot; compression " + E(f.compression) + " &middot; segments " +
+      E(FormatByteSize(f.segment_size)) + " &middot; chunks ~" +
+      E(FormatByteSize(f.chunk_avg)) + "</p><div class=\"cards\">";
   s += Card(std::to_string(f.vms.size()), "VMs");
   s += Card(std::to_string(f.snapshot_count()), "snapshots");
   s += Card(FormatByteSize(f.live_logical_bytes()), "logical, live snapshots");
-  s += Card(FormatByteSize(f.total.bytes), "stored, all objects");
+  s += Card(FormatByteSize(f.total.bytes), f.tenant.empty()
+                                               ? "stored, all objects"
+                                               : "stored, its VMs' objects");
   s += Card(FormatRatio(f.live_logical_bytes(), f.total.bytes),
             "logical / stored");
-  s += Card(f.pds_generation == 0 ? std::string("none")
-                                  : std::to_string(f.pds_chunks) + " chunks",
-            f.pds_generation == 0
-                ? std::string("PDS")
-                : "PDS generation " + std::to_string(f.pds_generation));
-  if (!f.tenants.empty())
-    s += Card(std::to_string(f.tenants.size()), "tenants");
-  s += Card(
-      f.last_read_data_check
-          ? FormatAge(f.generated_unix > f.last_read_data_check->finished_unix
-                          ? f.generated_unix -
-                                f.last_read_data_check->finished_unix
-                          : 0) +
-                " ago"
-          : std::string("never"),
-      "data last verified");
+  if (f.tenant.empty()) {
+    s += Card(f.pds_generation == 0 ? std::string("none")
+                                    : std::to_string(f.pds_chunks) + " chunks",
+              f.pds_generation == 0
+                  ? std::string("PDS")
+                  : "PDS generation " + std::to_string(f.pds_generation));
+    if (!f.tenants.empty()) {
+      s += Card(std::to_string(f.tenants.size()), "tenants");
+    }
+    s += Card(
+        f.last_read_data_check
+            ? FormatAge(f.generated_unix > f.last_read_data_check->finished_unix
+                            ? f.generated_unix -
+                                  f.last_read_data_check->finished_unix
+                            : 0) +
+                  " ago"
+            : std::string("never"),
+        "data last verified");
+  }
   s += Card(std::to_string(f.findings.size()), "need attention");
   return s + "</div>";
 }
@@ -214,6 +221,7 @@ std::string VmTable(const FleetReport& f) {
 }
 
 std::string Areas(const FleetReport& f) {
+  if (f.areas.empty()) return "";  // a tenant's report
   std::string s =
       "<h2>Storage by area</h2><table><tr><th>area</th><th>objects</th>"
       "<th>bytes</th></tr>";

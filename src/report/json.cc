@@ -58,6 +58,8 @@ nlohmann::json VmJson(const VmReport& v) {
 nlohmann::json ReportJson(const FleetReport& f) {
   nlohmann::json j;
   j["repository"] = f.repo_id;
+  j["tenant"] =
+      f.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.tenant);
   j["location"] = f.location;
   j["generated"] = f.generated_unix;
   j["stale_after_seconds"] = f.stale_after_seconds;

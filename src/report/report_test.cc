@@ -314,6 +314,51 @@ TEST_F(ReportTenantTest, ShredLeftoversAreAProblem) {
   EXPECT_EQ(Vm(f, "b")->snapshots.size(), 1u);
 }
 
+// A tenant's report: its VMs only, nothing repository-wide, the storage of
+// its VMs' own objects.
+TEST_F(ReportTenantTest, ATenantsReportShowsOnlyItsVms) {
+  ASSERT_OK(repo_->AddTenant("acme"));
+  ASSERT_OK(repo_->AddTenant("globex"));
+  tenant_of_["a1"] = tenant_of_["a2"] = "acme";
+  tenant_of_["g1"] = "globex";
+  DailyBackups("a1", 1, 1);
+  DailyBackups("a2", 2, 0);
+  DailyBackups("g1", 3, 0);
+  DailyBackups("plain", 4, 0);
+  ReportOptions o;
+  o.tenant = "acme";
+  FleetReport f = Collect(o);
+  ASSERT_EQ(f.vms.size(), 2u);
+  EXPECT_EQ(f.vms[0].vm, "a1");
+  EXPECT_EQ(f.vms[1].vm, "a2");
+  EXPECT_EQ(f.snapshot_count(), 3u);
+  EXPECT_TRUE(f.findings.empty()) << f.findings[0].what;  // no PDS: not its
+  EXPECT_TRUE(f.areas.empty());
+  EXPECT_TRUE(f.location.empty());
+  EXPECT_EQ(f.tenants, std::vector<std::string>{"acme"});
+  uint64_t objects = 0, bytes = 0;
+  for (const std::string vm : {"a1", "a2"}) {
+    for (const ObjectInfo& info : *repo_->backend().List(VmPrefix(vm))) {
+      objects++;
+      bytes += info.size;
+    }
+  }
+  EXPECT_EQ(f.total.objects, objects);
+  EXPECT_EQ(f.total.bytes, bytes);
+  for (const std::string& page :
+       {RenderHtml(f), RenderText(f), ReportJson(f).dump()}) {
+    EXPECT_THAT(page, HasSubstr("acme"));
+    EXPECT_THAT(page, Not(HasSubstr("g1")));
+    EXPECT_THAT(page, Not(HasSubstr("globex")));
+    EXPECT_THAT(page, Not(HasSubstr("plain")));
+    EXPECT_THAT(page, Not(HasSubstr(repo_->location())));
+  }
+  o.tenant = "nobody";
+  EXPECT_THAT(CollectReport(*repo_, o),
+              ::vcsnap::testing::StatusIsWith(StatusCode::kNotFound,
+                                              "no tenant nobody"));
+}
+
 // Leases: a dead holder on this host is a problem; a live one held longer
 // than the stale limit a warning; a fresh one nothing.
 TEST(ReportLease, DeadAndLongHeldLeases) {

@@ -64,11 +64,14 @@ std::string CheckLine(const CheckRecord& r) {
 std::string RenderText(const FleetReport& f) {
   std::string out;
   char line[512];
+  const std::string where =
+      f.tenant.empty() ? "repository " + f.repo_id + " at " + f.location
+                       : "tenant " + f.tenant + " in repository " + f.repo_id;
   std::snprintf(line, sizeof(line),
-                "repository %s at %s, %s\n"
+                "%s, %s\n"
                 "  %zu VMs, %llu snapshots: %s logical in %s stored (%s)\n",
-                f.repo_id.c_str(), f.location.c_str(),
-                FormatUtc(f.generated_unix).c_str(), f.vms.size(),
+                where.c_str(), FormatUtc(f.generated_unix).c_str(),
+                f.vms.size(),
                 static_cast<unsigned long long>(f.snapshot_count()),
                 FormatByteSize(f.live_logical_bytes()).c_str(),
                 FormatByteSize(f.total.bytes).c_str(),

@@ -81,7 +81,7 @@ CheckRecord MakeCheckRecord(const CheckResult& result, bool read_data) {
   r.vms = result.vms;
   r.snapshots = result.snapshots;
   r.references = result.references;
-  r.bytes_read = result.bytes_read + result.pds_bytes_read;
+  r.bytes_read = result.bytes_read;  // as check prints it
   r.problems = result.problems.size();
   for (size_t i = 0; i < result.problems.size() && i < kRecordedProblems; ++i) {
     r.first_problems.push_back(

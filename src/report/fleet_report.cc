@@ -173,7 +173,9 @@ void VmFindings(const VmReport& r, const ReportOptions& o, uint64_t now,
     return;
   }
   if (r.snapshots.empty()) {
-    out->push_back(Make(S::kWarning, vm, "has no snapshot", ""));
+    out->push_back(Make(S::kWarning, vm,
+                        "has no snapshot (never backed up, or all forgotten)",
+                        ""));
   } else {
     uint64_t t = r.snapshots.back().time_unix;
     uint64_t age = now > t ? now - t : 0;
@@ -230,7 +232,12 @@ Status CollectRepository(Repository& repo, FleetReport* f,
     VCSNAP_ASSIGN_OR_RETURN(f->tenants, repo.ListTenants());
   }
   Result<uint32_t> current = ReadCurrentPds(repo.backend());
-  if (!current.ok() && !current.status().IsNotFound()) {
+  if (!current.ok() && current.status().IsUnreadable()) {
+    f->findings.push_back(
+        Make(Finding::Severity::kProblem, "",
+             "the PDS pointer is damaged: " + current.status().message(),
+             "vcsnap check"));
+  } else if (!current.ok() && !current.status().IsNotFound()) {
     return current.status();
   }
   if (current.ok()) {

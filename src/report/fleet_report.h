@@ -153,7 +153,8 @@ void AddToDays(const std::vector<CatalogEntry>& snapshots,
                std::vector<DayTotals>* days);
 
 // Reads `repo` as described above. Fails only when the repository's object
-// list, tenant list or current PDS cannot be read.
+// list or tenant list cannot be read or the storage fails reading the PDS
+// pointer (a damaged one is a finding); NotFound for an unknown tenant.
 Result<FleetReport> CollectReport(Repository& repo,
                                   const ReportOptions& options);
 

@@ -46,9 +46,7 @@ std::string Cell(const std::string& v, bool left = false) {
 }
 
 std::string Header(const FleetReport& f) {
-  const std::string where =
-      f.tenant.empty() ? "repository " + f.repo_id + " at " + f.location
-                       : "tenant " + f.tenant + " in repository " + f.repo_id;
+  const std::string where = ReportScope(f);
   std::string s =
       "<h1>vcsnap report</h1><p class=\"sub\">" + E(where) + " &middot; " +
       E(FormatUtc(f.generated_unix)) + "</p><p class=\"sub\">" +
@@ -115,7 +113,7 @@ std::string Nightly(const FleetReport& f) {
   std::vector<std::string> labels;
   std::vector<double> logical, stored, window;
   for (const DayTotals& d : f.days) {
-    labels.push_back(FormatUtc(d.day_unix).substr(5, 5));
+    labels.push_back(FormatUnixTime(d.day_unix, "%m-%d"));
     logical.push_back(static_cast<double>(d.logical_bytes));
     stored.push_back(static_cast<double>(d.stored_bytes));
     window.push_back(static_cast<double>(d.window_seconds()));

@@ -229,6 +229,12 @@ TEST_F(ReportTest, DamageStaysWithItsVm) {
   EXPECT_EQ(f.findings[1].vm, "c");
   EXPECT_THAT(f.findings[0].action, HasSubstr("vcsnap check"));
   EXPECT_EQ(f.findings[2].severity, Finding::Severity::kWarning);
+  // A damaged PDS pointer is a finding, not a failed report.
+  ASSERT_OK(repo_->backend().Put("pds/current", AsBytes("junk")));
+  FleetReport no_pds = Collect(o);
+  ASSERT_EQ(About(no_pds, "").size(), 3u);  // + never verified, no PDS
+  EXPECT_EQ(About(no_pds, "")[0].severity, Finding::Severity::kProblem);
+  EXPECT_THAT(About(no_pds, "")[0].what, HasSubstr("PDS pointer is damaged"));
   // A VM that lost its marker is still reported, with the repair.
   ASSERT_OK(repo_->backend().Delete(VmMarkerName("a")));
   FleetReport unmarked = Collect(o);

@@ -50,6 +50,12 @@ std::string FormatRatio(uint64_t logical, uint64_t stored) {
   return buf;
 }
 
+std::string ReportScope(const FleetReport& f) {
+  return f.tenant.empty()
+             ? "repository " + f.repo_id + " at " + f.location
+             : "tenant " + f.tenant + " in repository " + f.repo_id;
+}
+
 std::string CheckLine(const CheckRecord& r) {
   std::string s =
       std::string("last check") + (r.read_data ? " --read-data " : " ") +
@@ -63,14 +69,10 @@ std::string CheckLine(const CheckRecord& r) {
 
 std::string RenderText(const FleetReport& f) {
   std::string out;
-  char line[512];
-  const std::string where =
-      f.tenant.empty() ? "repository " + f.repo_id + " at " + f.location
-                       : "tenant " + f.tenant + " in repository " + f.repo_id;
+  char line[1024];  // names are short (VM, tenant: 64 bytes at most)
+  out += ReportScope(f) + ", " + FormatUtc(f.generated_unix) + "\n";
   std::snprintf(line, sizeof(line),
-                "%s, %s\n"
                 "  %zu VMs, %llu snapshots: %s logical in %s stored (%s)\n",
-                where.c_str(), FormatUtc(f.generated_unix).c_str(),
                 f.vms.size(),
                 static_cast<unsigned long long>(f.snapshot_count()),
                 FormatByteSize(f.live_logical_bytes()).c_str(),

@@ -26,6 +26,9 @@ std::string FormatUtc(uint64_t unix_seconds);
 // logical / stored as "14.2x" ("-" when nothing is stored).
 std::string FormatRatio(uint64_t logical, uint64_t stored);
 
+// "repository <id> at <location>", or "tenant <T> in repository <id>".
+std::string ReportScope(const FleetReport& report);
+
 // "last check --read-data 2026-12-07 06:00 UTC on h1: 12 VMs, 120
 // snapshots, 1.2 GiB read in 3.4 s, 0 problems".
 std::string CheckLine(const CheckRecord& record);

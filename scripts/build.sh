@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour of vcsnap with CMake + Ninja.
-#   scripts/build.sh release   -> build/release (RelWithDebInfo, -O3)
+#   scripts/build.sh release   -> build/release (RelWithDebInfo, -O3, -g1)
 #   scripts/build.sh asan      -> build/asan    (Debug, ASan + UBSan)
 #   scripts/build.sh tsan      -> build/tsan    (-O1, ThreadSanitizer; by hand,
 #                                 not in CI: scripts/test.sh tsan)

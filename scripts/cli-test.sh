@@ -152,7 +152,7 @@ expect 0 "N1 blocks" -- cat "$tmp/report.html"
 expect 2 "^vcsnap: error: .*--stale-after must be" -- "$vcsnap" --repo "$r" report --stale-after 0
 expect 2 "^vcsnap: error: .*--days must be 1 to 366" -- "$vcsnap" --repo "$r" report --days 0
 expect 2 "^vcsnap: error: .*choose one" -- "$vcsnap" --repo "$r" report --json --output "$tmp/x.html"
-expect 1 "^vcsnap: error: .*cannot write the report to $tmp/nodir/r.html.tmp" -- "$vcsnap" --repo "$r" report --output "$tmp/nodir/r.html"
+expect 1 "^vcsnap: error: .*cannot write the report to $tmp/nodir/r.html: create $tmp/nodir/r.html.tmp" -- "$vcsnap" --repo "$r" report --output "$tmp/nodir/r.html"
 # fault-isolation analysis
 expect 0 "VC PDS +[0-9]+ " -- "$vcsnap" --repo "$r" isolation
 expect 0 '"availability":\[\{"block":1\.0,"failed":1,.*"sharing":.*"vm":"web2","vm_blocks":[1-9]' -- "$vcsnap" --repo "$r" isolation --json

@@ -4,13 +4,10 @@
 // a cron mail never sees half a page).
 
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "cli/command.h"
+#include "fleet/image_file.h"
 #include "report/fleet_report.h"
 #include "report/html.h"
 #include "report/json.h"
@@ -19,29 +16,6 @@
 
 namespace vcsnap::cli {
 namespace {
-
-Status WriteAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      return Status::IOError("cannot write the report to " + tmp + ": " +
-                             std::strerror(errno));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return Status::IOError("cannot rename " + tmp + " to " + path + ": " +
-                           ec.message());
-  }
-  return Status::Ok();
-}
 
 class ReportCommand final : public Command {
  public:
@@ -126,7 +100,9 @@ class ReportCommand final : public Command {
       std::printf("%s", RenderText(*report).c_str());
       return Status::Ok();
     }
-    VCSNAP_RETURN_IF_ERROR(WriteAtomically(output_, RenderHtml(*report)));
+    VCSNAP_RETURN_IF_ERROR(
+        fleet::WriteFileAtomically(output_, AsBytes(RenderHtml(*report)))
+            .WithContext("cannot write the report to " + output_));
     std::printf("wrote %s: %zu VMs, %zu need attention (%zu problems)\n",
                 output_.c_str(), report->vms.size(), report->findings.size(),
                 report->problems());

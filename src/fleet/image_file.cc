@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -358,6 +359,16 @@ Status WriteWholeFile(const std::string& path, ByteView bytes) {
   }
   if (::close(fd) != 0) return Errno("close", path);
   return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, ByteView bytes) {
+  const std::string tmp = path + ".tmp";
+  Status s = WriteWholeFile(tmp, bytes);
+  if (s.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = Errno("rename " + tmp + " to", path);
+  }
+  if (!s.ok()) std::remove(tmp.c_str());
+  return s;
 }
 
 Result<Bytes> ReadWholeFile(const std::string& path, uint64_t max_size) {

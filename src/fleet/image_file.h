@@ -116,6 +116,9 @@ Result<FileDigest> DigestFile(const std::string& path);
 
 // Writes `bytes` to `path` (replacing it).
 Status WriteWholeFile(const std::string& path, ByteView bytes);
+// The same through `path`.tmp renamed over `path`: a reader sees the old
+// file or the new one, never a part.
+Status WriteFileAtomically(const std::string& path, ByteView bytes);
 Result<Bytes> ReadWholeFile(const std::string& path, uint64_t max_size);
 
 }  // namespace vcsnap::fleet

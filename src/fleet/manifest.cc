@@ -274,13 +274,8 @@ Result<FleetManifest> ReadFleetManifest(const std::string& fleet_dir) {
 
 Status WriteFleetManifest(const std::string& fleet_dir,
                           const FleetManifest& m) {
-  const std::string path = fleet_dir + "/" + std::string(kManifestName);
-  const std::string tmp = path + ".tmp";
-  VCSNAP_RETURN_IF_ERROR(WriteWholeFile(tmp, AsBytes(EncodeManifest(m))));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::IOError("rename " + tmp + " to " + path);
-  }
-  return Status::Ok();
+  return WriteFileAtomically(fleet_dir + "/" + std::string(kManifestName),
+                             AsBytes(EncodeManifest(m)));
 }
 
 }  // namespace vcsnap::fleet

@@ -218,7 +218,6 @@ Status CollectRepository(Repository& repo, FleetReport* f,
   f->compression = std::string(CompressionName(c.compression));
   f->segment_size = c.segment_size;
   f->chunk_avg = c.chunk_avg;
-  f->container_size = c.container_size;
   VCSNAP_ASSIGN_OR_RETURN(*objects_out, repo.backend().List(""));
   const std::vector<ObjectInfo>& objects = *objects_out;
   for (const ObjectInfo& o : objects) {
@@ -353,6 +352,15 @@ double VmReport::deleted_fraction() const {
   return live_chunks == 0 ? 0.0
                           : static_cast<double>(deleted_chunks) /
                                 static_cast<double>(live_chunks);
+}
+
+std::vector<const CheckRecord*> FleetReport::checks_to_show() const {
+  std::vector<const CheckRecord*> out;
+  if (last_check) out.push_back(&*last_check);
+  if (last_read_data_check && last_read_data_check != last_check) {
+    out.push_back(&*last_read_data_check);
+  }
+  return out;
 }
 
 uint64_t FleetReport::snapshot_count() const {

@@ -129,7 +129,6 @@ struct FleetReport {
   bool encrypted = false;
   std::string compression;
   uint32_t segment_size = 0, chunk_avg = 0;
-  uint64_t container_size = 0;
   std::map<std::string, AreaUsage> areas;  // by first name component
   AreaUsage total;              // every object; for a tenant, those of its VMs
   uint32_t pds_generation = 0;  // 0: none published
@@ -141,6 +140,9 @@ struct FleetReport {
   std::vector<DayTotals> days;    // oldest first, history_days of them
   std::vector<Finding> findings;  // problems first, then by VM
 
+  // The recorded checks to show: the last one, and the last --read-data one
+  // when that is another.
+  std::vector<const CheckRecord*> checks_to_show() const;
   uint64_t snapshot_count() const;
   uint64_t live_logical_bytes() const;
   size_t problems() const;

@@ -73,11 +73,7 @@ std::string Header(const FleetReport& f) {
     }
     s += Card(
         f.last_read_data_check
-            ? FormatAge(f.generated_unix > f.last_read_data_check->finished_unix
-                            ? f.generated_unix -
-                                  f.last_read_data_check->finished_unix
-                            : 0) +
-                  " ago"
+            ? FormatAgo(f.generated_unix, f.last_read_data_check->finished_unix)
             : std::string("never"),
         "data last verified");
   }
@@ -87,10 +83,8 @@ std::string Header(const FleetReport& f) {
 
 std::string Findings(const FleetReport& f) {
   std::string s = "<h2>Needs attention</h2>";
-  for (const std::optional<CheckRecord>* r :
-       {&f.last_check, &f.last_read_data_check}) {
-    if (!*r || (r == &f.last_read_data_check && f.last_check == *r)) continue;
-    s += "<p>" + E(CheckLine(**r)) + "</p>";
+  for (const CheckRecord* r : f.checks_to_show()) {
+    s += "<p>" + E(CheckLine(*r)) + "</p>";
   }
   if (f.findings.empty()) {
     return s + "<p class=\"ok\">Nothing needs attention.</p>";
@@ -178,7 +172,7 @@ std::string VmRow(const FleetReport& f, const VmReport& v, bool deps) {
   std::string last = "never";
   if (!v.snapshots.empty()) {
     const uint64_t t = v.snapshots.back().time_unix;
-    last = FormatAge(f.generated_unix > t ? f.generated_unix - t : 0) + " ago";
+    last = FormatAgo(f.generated_unix, t);
   }
   s += Cell(std::to_string(v.snapshots.size()) +
             (v.protected_snapshots

@@ -16,6 +16,10 @@ std::string FormatAge(uint64_t s) {
   return n(s / 86400, "days");
 }
 
+std::string FormatAgo(uint64_t now, uint64_t then) {
+  return FormatAge(now > then ? now - then : 0) + " ago";
+}
+
 std::string FormatDuration(double s) {
   char buf[32];
   if (s < 1) {
@@ -86,10 +90,8 @@ std::string RenderText(const FleetReport& f) {
                   FormatByteSize(f.pds_chunk_bytes).c_str());
     out += line;
   }
-  for (const std::optional<CheckRecord>* r :
-       {&f.last_check, &f.last_read_data_check}) {
-    if (!*r || (r == &f.last_read_data_check && f.last_check == *r)) continue;
-    out += "  " + CheckLine(**r) + "\n";
+  for (const CheckRecord* r : f.checks_to_show()) {
+    out += "  " + CheckLine(*r) + "\n";
   }
   if (f.findings.empty()) {
     out += "nothing needs attention\n";
@@ -115,11 +117,7 @@ std::string RenderText(const FleetReport& f) {
       state = "no snapshot";
     } else {
       const CatalogEntry& e = v.snapshots.back();
-      state = "last " +
-              FormatAge(f.generated_unix > e.time_unix
-                            ? f.generated_unix - e.time_unix
-                            : 0) +
-              " ago";
+      state = "last " + FormatAgo(f.generated_unix, e.time_unix);
       if (e.backup_ms != 0) {
         state += ", took " + FormatDuration(e.backup_ms / 1000.0);
       }

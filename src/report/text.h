@@ -17,6 +17,8 @@ namespace vcsnap {
 
 // "45 s", "12 min", "31 h", "9 days".
 std::string FormatAge(uint64_t seconds);
+// FormatAge(now - then) + " ago" ("0 s ago" for a time after now).
+std::string FormatAgo(uint64_t now, uint64_t then);
 // A duration: "0.04 s", "4.2 s", "45 s", "12 min", "3.1 h".
 std::string FormatDuration(double seconds);
 // 0.1234 -> "12.3%".

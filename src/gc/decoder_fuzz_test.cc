@@ -215,6 +215,8 @@ TEST(DecoderFuzz, StoreIndexDlogAndHead) {
   AppendDlogRecord("d", dlog.size(), 7, &dlog);
   Fuzz("deletion log", dlog, false,
        [](const Bytes& b) { return ParseDlog(b, "d", "vm x", 1, 1).ok(); });
+  Fuzz("deletion log salvage", dlog, false,
+       [](const Bytes& b) { return SalvageDlog(b, "d").bad_records == 0; });
   Fuzz("container head", EncodeHead("h", 1, 3), true,
        [](const Bytes& b) { return DecodeHead(b, "h", 1).ok(); });
 }

@@ -32,7 +32,15 @@ class Compactor {
     if (!index.has_header) {
       return Status::NotFound(s_->Where(c_) + ": no such container");
     }
-    VCSNAP_ASSIGN_OR_RETURN(ParsedDlog dlog, s_->LoadDlog(c_, gen_));
+    Result<ParsedDlog> loaded = s_->LoadDlog(c_, gen_);
+    if (!loaded.ok() && loaded.status().IsCorruption()) {
+      // Damage must not stop compaction: keep the readable records.
+      VCSNAP_ASSIGN_OR_RETURN(std::optional<MetadataRepair> r,
+                              s_->RepairDlogLocked(c_, gen_, false));
+      if (r.has_value()) s_->repairs_.push_back(std::move(*r));
+      loaded = s_->LoadDlog(c_, gen_);
+    }
+    VCSNAP_ASSIGN_OR_RETURN(ParsedDlog dlog, std::move(loaded));
     std::vector<uint64_t> deleted = std::move(dlog.cids);
     std::sort(deleted.begin(), deleted.end());
     deleted.erase(std::unique(deleted.begin(), deleted.end()), deleted.end());
@@ -172,13 +180,14 @@ Result<CompactionStats> CompactContainer(VmStore* store, uint16_t container,
 
 Result<CompactionStats> Compact(VmStore* store, double threshold) {
   VCSNAP_RETURN_IF_ERROR(store->Flush());
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> containers,
-                          store->ListContainers());
+  // IDs only: a damaged deletion log is repaired by the compaction itself.
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint16_t> ids, store->ListContainerIds());
   CompactionStats total;
-  for (const ContainerInfo& c : containers) {
-    VCSNAP_ASSIGN_OR_RETURN(CompactionStats one,
-                            CompactContainer(store, c.id, threshold));
-    total.Add(one);
+  for (uint16_t c : ids) {
+    Result<CompactionStats> one = CompactContainer(store, c, threshold);
+    if (!one.ok() && one.status().IsNotFound()) continue;  // crash debris
+    if (!one.ok()) return one.status();
+    total.Add(*one);
   }
   return total;
 }

@@ -242,6 +242,23 @@ Result<ParsedDlog> ParseDlog(ByteView bytes, std::string_view dlog_name,
   return out;
 }
 
+SalvagedDlog SalvageDlog(ByteView bytes, std::string_view dlog_name) {
+  SalvagedDlog out;
+  if (bytes.size() < kDlogHeaderSize) return out;
+  const size_t n = (bytes.size() - kDlogHeaderSize) / kDlogRecordSize;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t at = kDlogHeaderSize + i * kDlogRecordSize;
+    const uint8_t* p = bytes.data() + at;
+    if (DecodeFixed64(p + 8) ==
+        Checksum64(ByteView(p, 8), RecordSeed(dlog_name, at))) {
+      out.cids.push_back(DecodeFixed64(p));
+    } else {
+      out.bad_records++;
+    }
+  }
+  return out;
+}
+
 Bytes EncodeHead(std::string_view head_name, uint16_t container, uint32_t gen) {
   Bytes body;
   ByteWriter w(&body);

@@ -106,6 +106,15 @@ Result<ParsedDlog> ParseDlog(ByteView bytes, std::string_view dlog_name,
                              std::string_view where, uint16_t container,
                              uint32_t gen);
 
+// What a damaged deletion log still says: the CID of every whole record whose
+// checksum holds. The checksum binds a record to the log's name and offset,
+// so each one is a deletion this log's writer made; the header is not needed.
+struct SalvagedDlog {
+  std::vector<uint64_t> cids;  // in log order, may repeat
+  uint64_t bad_records = 0;    // whole records failing their checksum
+};
+SalvagedDlog SalvageDlog(ByteView bytes, std::string_view dlog_name);
+
 // --- head ---
 inline constexpr uint16_t kHeadVersion = 1;
 Bytes EncodeHead(std::string_view head_name, uint16_t container, uint32_t gen);

@@ -306,6 +306,23 @@ TEST(ContainerFormatTest, DlogRoundTripTornAndDamaged) {
               StatusIs(StatusCode::kCorruption));
 }
 
+TEST(ContainerFormatTest, SalvageKeepsEveryRecordWhoseChecksumHolds) {
+  const std::string name = "vm/a/store/c0003/g00000002/dlog";
+  Bytes b = EncodeDlogHeader(name, 3, 2);
+  for (uint64_t cid : {5, 9, 11, 5}) AppendDlogRecord(name, b.size(), cid, &b);
+  b.push_back(1);  // a torn tail is no record
+  b[1] ^= 0x10;    // the header too: records do not need it
+  b[kDlogHeaderSize + kDlogRecordSize + 2] ^= 4;  // the record of CID 9
+  SalvagedDlog s = SalvageDlog(b, name);
+  EXPECT_EQ(s.cids, (std::vector<uint64_t>{5, 11, 5}));
+  EXPECT_EQ(s.bad_records, 1u);
+  // Records are bound to their log's name: another log keeps none.
+  SalvagedDlog other = SalvageDlog(b, "vm/a/store/c0003/g00000003/dlog");
+  EXPECT_TRUE(other.cids.empty());
+  EXPECT_EQ(other.bad_records, 4u);
+  EXPECT_TRUE(SalvageDlog(ByteView(b).first(10), name).cids.empty());
+}
+
 TEST(ContainerFormatTest, HeadRoundTrip) {
   const std::string name = HeadName("a", 3);
   Bytes h = EncodeHead(name, 3, 42);

@@ -97,6 +97,22 @@ struct SalvageStats {
   uint64_t bytes_ignored = 0;  // block bytes past the last valid group
 };
 
+// Damage found in one container's metadata, and what a repair did about it
+// (VmStore::RepairMetadata).
+struct MetadataRepair {
+  enum class Kind { kHead, kIndex, kDeletionLog };
+  Kind kind = Kind::kIndex;
+  uint16_t container = 0;
+  uint32_t generation = 0;    // the generation repaired (kHead: the one chosen)
+  std::string problem;        // why the object was damaged (its parse error)
+  bool done = false;          // false on a dry run
+  SalvageStats salvage;       // kIndex: what the data blocks gave
+  uint64_t records_kept = 0;  // kDeletionLog: readable records kept
+  uint64_t records_dropped = 0;  // kDeletionLog: unreadable records
+  // One line: the object, the damage, what was (or would be) done.
+  std::string Describe() const;
+};
+
 // One container's index as one generation holds it: the plan of a scan.
 struct ContainerIndex {
   uint16_t container = 0;
@@ -181,9 +197,36 @@ class VmStore {
   Status ScanGroups(const ContainerIndex& index, size_t begin, size_t end,
                     const GroupScan& scan);
 
+  // --- repair of damaged container metadata (vm_store_repair.cc) ---
+  // Writer-side (the writer mutex, and the caller holds the VM's lease).
+  //
   // Rebuilds the index of `container` (current generation) from its data
-  // blocks alone, for a damaged index. Writer-side: takes the writer mutex.
+  // blocks alone: every group that verifies, block by block, up to the first
+  // damaged byte of each block (what follows it is cut by the next writer).
+  // The rebuilt index closes the container to new chunks (base CID near
+  // 2^48): groups lost with the damage may have held CIDs that old recipes
+  // still name, and a CID is never handed out twice.
   Result<SalvageStats> SalvageIndex(uint16_t container);
+  // The deletion log of `container` (current generation), if it is damaged
+  // (Corruption), rewritten by one Put with its readable records
+  // (SalvageDlog): each is a deletion this store made, so nothing live is
+  // deleted, and the unreadable ones only leak space until gc logs those
+  // chunks again. nullopt when the log is intact or absent; an unknown
+  // version is an error, not damage. dry_run: only says.
+  Result<std::optional<MetadataRepair>> RepairDeletionLog(uint16_t container,
+                                                          bool dry_run);
+  // Every container: a damaged head (the generation becomes the newest one
+  // whose index header verifies: compaction writes that index only once its
+  // blocks are synced), a damaged index (SalvageIndex), a damaged deletion
+  // log (RepairDeletionLog). Unless dry_run, each is rebuilt. Returns what
+  // was found, in container order; other errors stop it.
+  Result<std::vector<MetadataRepair>> RepairMetadata(bool dry_run);
+  // The repairs the writer made on its own since the last call: a damaged
+  // deletion log met by Flush or compaction is rewritten as
+  // RepairDeletionLog does, so that damage never stops deletion.
+  std::vector<MetadataRepair> TakeRepairs();
+  // The IDs of the containers that have objects (listing only).
+  Result<std::vector<uint16_t>> ListContainerIds();
 
   const std::string& vm() const { return vm_; }
   uint64_t max_chunk_size() const { return group_raw_limit_; }
@@ -225,7 +268,6 @@ class VmStore {
   // One attempt of Get; *generation: the generation it read (0 when the
   // chunk was not located).
   Result<Bytes> GetOnce(ChunkRef ref, uint32_t* generation);
-  Result<std::vector<uint16_t>> ListContainerIds();
   Result<ParsedDlog> LoadDlog(uint16_t c, uint32_t gen);
   GroupPlace Place(uint16_t c, uint32_t gen, const std::string& block_name,
                    uint64_t offset) const;
@@ -249,6 +291,16 @@ class VmStore {
   Status WriteDeletions();
   Status StartContainer(uint16_t c);
   Status CutTail(const std::string& name, uint64_t size, uint64_t keep);
+  // --- repair (vm_store_repair.cc); REQUIRE writer_mu_ held ---
+  Result<SalvageStats> SalvageIndexLocked(uint16_t c, uint32_t gen);
+  Result<std::optional<MetadataRepair>> RepairDlogLocked(uint16_t c,
+                                                         uint32_t gen,
+                                                         bool dry_run);
+  // Rewrites the damaged log `bytes` of (c, gen) with its readable records;
+  // `problem` is its parse error. Sets dlog_bytes_[c].
+  Result<MetadataRepair> RewriteDlogLocked(uint16_t c, uint32_t gen,
+                                           ByteView bytes,
+                                           const Status& problem);
 
   Backend* const backend_;
   const std::string vm_;
@@ -297,6 +349,7 @@ class VmStore {
   std::deque<PendingGroup> pending_;  // oldest first; guarded by writer_mu_
   std::map<uint16_t, std::vector<uint64_t>> pending_deletes_;
   std::map<uint16_t, uint64_t> dlog_bytes_;  // valid bytes per container
+  std::vector<MetadataRepair> repairs_;      // for TakeRepairs
   WriterStats stats_;
 };
 

@@ -217,6 +217,46 @@ TEST_F(VmStoreTest, DamagedIndexIsReportedThenSalvaged) {
   ExpectAll(again.get(), refs);
 }
 
+// A salvaged container takes no new chunks: its lost groups may have held
+// CIDs that recipes still name.
+TEST_F(VmStoreTest, SalvagedContainerIsClosedToNewChunks) {
+  std::vector<ChunkRef> refs;
+  {
+    auto s = OpenStore(&mem_);
+    refs = PutAll(s.get());
+  }
+  const uint16_t last = refs.back().container;
+  const std::string index = IndexName("web1", last, 1);
+  Result<Bytes> bytes = mem_.Get(index);
+  ASSERT_OK(bytes);
+  (*bytes)[3] ^= 1;  // the header: its base CID is lost with it
+  ASSERT_OK(mem_.Put(index, *bytes));
+  auto r = OpenStore(&mem_);
+  Result<std::vector<MetadataRepair>> dry = r->RepairMetadata(true);
+  ASSERT_OK(dry);
+  ASSERT_EQ(dry->size(), 1u);
+  EXPECT_EQ((*dry)[0].kind, MetadataRepair::Kind::kIndex);
+  EXPECT_FALSE((*dry)[0].done);
+  EXPECT_EQ(*mem_.Get(index), *bytes) << "a dry run changed the index";
+  Result<std::vector<MetadataRepair>> done = r->RepairMetadata(false);
+  ASSERT_OK(done);
+  ASSERT_EQ(done->size(), 1u);
+  EXPECT_TRUE((*done)[0].done);
+  EXPECT_GT((*done)[0].salvage.chunks, 0u);
+  EXPECT_THAT((*done)[0].Describe(), ::testing::HasSubstr("takes no new"));
+  ExpectAll(r.get(), refs);
+  Result<ChunkRef> next = r->Put(chunks_[0]);
+  ASSERT_OK(next);
+  EXPECT_EQ(next->container, last + 1);
+  ASSERT_OK(r->Flush());
+  auto again = OpenStore(&mem_);
+  ExpectAll(again.get(), refs);
+  EXPECT_EQ(*again->Get(*next), chunks_[0]);
+  Result<std::vector<MetadataRepair>> none = again->RepairMetadata(false);
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(VmStoreTest, SalvageReportsDuplicateCid) {
   {
     auto s = OpenStore(&mem_);

@@ -1,4 +1,4 @@
-// VmStore: the write path -- Put, Flush, Delete, crash repair, salvage.
+// VmStore: the write path -- Put, Flush, Delete, crash repair.
 #include <algorithm>
 #include <future>
 #include <map>
@@ -292,11 +292,20 @@ Status VmStore::WriteDeletions() {
       if (!old.ok() && !old.status().IsNotFound()) return old.status();
       uint64_t valid = 0;
       if (old.ok()) {
-        VCSNAP_ASSIGN_OR_RETURN(ParsedDlog d,
-                                ParseDlog(*old, name, Where(c), c, gen));
-        valid = d.valid_bytes;
-        if (old->size() > valid) {
-          VCSNAP_RETURN_IF_ERROR(CutTail(name, old->size(), valid));
+        Result<ParsedDlog> d = ParseDlog(*old, name, Where(c), c, gen);
+        if (d.ok()) {
+          valid = d->valid_bytes;
+          if (old->size() > valid) {
+            VCSNAP_RETURN_IF_ERROR(CutTail(name, old->size(), valid));
+          }
+        } else if (d.status().IsCorruption()) {
+          // Damage must not stop deletion: keep the readable records.
+          VCSNAP_ASSIGN_OR_RETURN(MetadataRepair r,
+                                  RewriteDlogLocked(c, gen, *old, d.status()));
+          repairs_.push_back(std::move(r));
+          valid = dlog_bytes_[c];
+        } else {
+          return d.status();
         }
       }
       if (valid == 0) {
@@ -357,68 +366,6 @@ Status VmStore::Delete(ChunkRef ref) {
   VCSNAP_RETURN_IF_ERROR(Locate(ref).status());
   pending_deletes_[ref.container].push_back(ref.cid);
   return Status::Ok();
-}
-
-Result<SalvageStats> VmStore::SalvageIndex(uint16_t c) {
-  std::lock_guard lock(writer_mu_);
-  if (writer_ready_ && !writer_broken_ && cur_c_ == c) {
-    VCSNAP_RETURN_IF_ERROR(FlushLocked());
-  }
-  VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
-  const std::string gen_prefix = GenPrefix(vm_, c, gen);
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                          backend_->List(gen_prefix));
-  std::map<uint32_t, std::string> blocks;
-  for (const ObjectInfo& o : objects) {
-    auto b = ParseBlock(std::string_view(o.name).substr(gen_prefix.size()));
-    if (b.has_value()) blocks[*b] = o.name;
-  }
-  SalvageStats stats;
-  std::vector<IndexEntry> entries;
-  for (const auto& [b, name] : blocks) {
-    VCSNAP_ASSIGN_OR_RETURN(Bytes data, backend_->Get(name));
-    if (data.size() > block_limit_) {
-      return Status::Corruption(Where(c) + ": block " + name +
-                                " is over the size limit");
-    }
-    ++stats.blocks;
-    uint64_t off = 0;
-    while (off < data.size()) {
-      const GroupPlace place = Place(c, gen, name, off);
-      ByteView rest = ByteView(data).subspan(off);
-      Result<GroupHeader> h = PeekGroupHeader(rest, place, limits());
-      if (!h.ok() || h->total_len() > rest.size()) break;
-      auto g = DecodeGroup(rest.first(h->total_len()), place, limits(), true);
-      if (!g.ok()) break;
-      IndexEntry e{
-          h->first_cid, h->count, 0, b, static_cast<uint32_t>(h->total_len()),
-          off};
-      for (uint32_t len : (*g)->lens) e.live += (len & kAbsentBit) ? 0 : 1;
-      if (!entries.empty() && e.first_cid < entries.back().end_cid()) {
-        return Status::Corruption(place.Describe() + ": duplicate CID " +
-                                  std::to_string(e.first_cid) +
-                                  " (a group repeats CIDs of an earlier one)");
-      }
-      entries.push_back(e);
-      ++stats.groups;
-      stats.chunks += e.live;
-      off += h->total_len();
-    }
-    stats.bytes_ignored += data.size() - off;
-  }
-  uint64_t base = 0;
-  Result<ParsedIndex> old = LoadIndex(c, gen);
-  if (old.ok() && old->has_header) base = old->base_cid;
-  const std::string index_name = IndexName(vm_, c, gen);
-  Bytes index = EncodeIndexHeader(index_name, c, gen, base);
-  for (const IndexEntry& e : entries) {
-    AppendIndexEntry(index_name, index.size(), e, &index);
-  }
-  VCSNAP_RETURN_IF_ERROR(backend_->Put(index_name, index));
-  InstallView(c, View{gen, base, std::move(entries)});
-  cache_.Clear();
-  writer_ready_ = false;  // re-derive the writer's position
-  return stats;
 }
 
 }  // namespace vcsnap

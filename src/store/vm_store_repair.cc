@@ -1,0 +1,244 @@
+// VmStore: repair of damaged container metadata -- head, index, deletion
+// log (see the contracts in vm_store.h).
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "store/vm_store.h"
+
+namespace vcsnap {
+namespace {
+
+// A rebuilt index's base CID: Put starts a new container from here on.
+constexpr uint64_t kClosedBaseCid = kMaxCid - kMaxGroupCount + 1;
+
+}  // namespace
+
+std::string MetadataRepair::Describe() const {
+  char c[48];
+  std::snprintf(c, sizeof(c), "container %04x generation %u", container,
+                generation);
+  std::string out = std::string(c) + ": ";
+  switch (kind) {
+    case Kind::kHead:
+      out += "head damaged (" + problem + "); " +
+             (done ? "pointed again" : "would point again") +
+             " at the newest generation with a valid index";
+      break;
+    case Kind::kIndex:
+      out += "index damaged (" + problem + "); ";
+      out += done ? "rebuilt from the data blocks: " +
+                        std::to_string(salvage.groups) + " groups, " +
+                        std::to_string(salvage.chunks) + " chunks, " +
+                        std::to_string(salvage.bytes_ignored) +
+                        " unreadable block bytes left out; the container "
+                        "takes no new chunks"
+                  : "would be rebuilt from the data blocks";
+      break;
+    case Kind::kDeletionLog:
+      out += "deletion log damaged (" + problem + "); " +
+             (done ? "rewritten" : "would be rewritten") + " with its " +
+             std::to_string(records_kept) + " readable records (" +
+             std::to_string(records_dropped) +
+             " unreadable: their chunks stay stored until gc logs them "
+             "again)";
+      break;
+  }
+  return out;
+}
+
+Result<SalvageStats> VmStore::SalvageIndex(uint16_t c) {
+  std::lock_guard lock(writer_mu_);
+  if (writer_ready_ && !writer_broken_) {
+    VCSNAP_RETURN_IF_ERROR(FlushLocked());
+  }
+  VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
+  return SalvageIndexLocked(c, gen);
+}
+
+Result<SalvageStats> VmStore::SalvageIndexLocked(uint16_t c, uint32_t gen) {
+  const std::string gen_prefix = GenPrefix(vm_, c, gen);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend_->List(gen_prefix));
+  std::map<uint32_t, std::string> blocks;
+  for (const ObjectInfo& o : objects) {
+    auto b = ParseBlock(std::string_view(o.name).substr(gen_prefix.size()));
+    if (b.has_value()) blocks[*b] = o.name;
+  }
+  SalvageStats stats;
+  std::vector<IndexEntry> entries;
+  for (const auto& [b, name] : blocks) {
+    VCSNAP_ASSIGN_OR_RETURN(Bytes data, backend_->Get(name));
+    if (data.size() > block_limit_) {
+      return Status::Corruption(Where(c) + ": block " + name +
+                                " is over the size limit");
+    }
+    ++stats.blocks;
+    uint64_t off = 0;
+    while (off < data.size()) {
+      const GroupPlace place = Place(c, gen, name, off);
+      ByteView rest = ByteView(data).subspan(off);
+      Result<GroupHeader> h = PeekGroupHeader(rest, place, limits());
+      if (!h.ok() || h->total_len() > rest.size()) break;
+      auto g = DecodeGroup(rest.first(h->total_len()), place, limits(), true);
+      if (!g.ok()) break;
+      IndexEntry e{
+          h->first_cid, h->count, 0, b, static_cast<uint32_t>(h->total_len()),
+          off};
+      for (uint32_t len : (*g)->lens) e.live += (len & kAbsentBit) ? 0 : 1;
+      if (!entries.empty() && e.first_cid < entries.back().end_cid()) {
+        return Status::Corruption(place.Describe() + ": duplicate CID " +
+                                  std::to_string(e.first_cid) +
+                                  " (a group repeats CIDs of an earlier one)");
+      }
+      entries.push_back(e);
+      ++stats.groups;
+      stats.chunks += e.live;
+      off += h->total_len();
+    }
+    stats.bytes_ignored += data.size() - off;
+  }
+  const std::string index_name = IndexName(vm_, c, gen);
+  Bytes index = EncodeIndexHeader(index_name, c, gen, kClosedBaseCid);
+  for (const IndexEntry& e : entries) {
+    AppendIndexEntry(index_name, index.size(), e, &index);
+  }
+  VCSNAP_RETURN_IF_ERROR(backend_->Put(index_name, index));
+  InstallView(c, View{gen, kClosedBaseCid, std::move(entries)});
+  cache_.Clear();
+  writer_ready_ = false;  // re-derive the writer's position
+  return stats;
+}
+
+Result<MetadataRepair> VmStore::RewriteDlogLocked(uint16_t c, uint32_t gen,
+                                                  ByteView bytes,
+                                                  const Status& problem) {
+  const std::string name = DlogName(vm_, c, gen);
+  const SalvagedDlog salvaged = SalvageDlog(bytes, name);
+  Bytes out = EncodeDlogHeader(name, c, gen);
+  for (uint64_t cid : salvaged.cids) {
+    AppendDlogRecord(name, out.size(), cid, &out);
+  }
+  VCSNAP_RETURN_IF_ERROR(backend_->Put(name, out));
+  dlog_bytes_[c] = out.size();
+  MetadataRepair r;
+  r.kind = MetadataRepair::Kind::kDeletionLog;
+  r.container = c;
+  r.generation = gen;
+  r.problem = problem.message();
+  r.done = true;
+  r.records_kept = salvaged.cids.size();
+  r.records_dropped = salvaged.bad_records;
+  return r;
+}
+
+Result<std::optional<MetadataRepair>> VmStore::RepairDlogLocked(uint16_t c,
+                                                                uint32_t gen,
+                                                                bool dry_run) {
+  const std::string name = DlogName(vm_, c, gen);
+  Result<Bytes> bytes = backend_->Get(name);
+  if (!bytes.ok()) {
+    if (bytes.status().IsNotFound()) return std::optional<MetadataRepair>();
+    return bytes.status().WithContext(Where(c));
+  }
+  Result<ParsedDlog> parsed = ParseDlog(*bytes, name, Where(c), c, gen);
+  if (parsed.ok()) return std::optional<MetadataRepair>();
+  if (!parsed.status().IsCorruption()) return parsed.status();
+  if (dry_run) {
+    const SalvagedDlog salvaged = SalvageDlog(*bytes, name);
+    MetadataRepair r;
+    r.kind = MetadataRepair::Kind::kDeletionLog;
+    r.container = c;
+    r.generation = gen;
+    r.problem = parsed.status().message();
+    r.records_kept = salvaged.cids.size();
+    r.records_dropped = salvaged.bad_records;
+    return std::optional<MetadataRepair>(r);
+  }
+  VCSNAP_ASSIGN_OR_RETURN(MetadataRepair r,
+                          RewriteDlogLocked(c, gen, *bytes, parsed.status()));
+  return std::optional<MetadataRepair>(r);
+}
+
+Result<std::optional<MetadataRepair>> VmStore::RepairDeletionLog(uint16_t c,
+                                                                 bool dry_run) {
+  std::lock_guard lock(writer_mu_);
+  VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
+  return RepairDlogLocked(c, gen, dry_run);
+}
+
+Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(bool dry_run) {
+  std::lock_guard lock(writer_mu_);
+  if (!dry_run && writer_ready_ && !writer_broken_) {
+    VCSNAP_RETURN_IF_ERROR(FlushLocked());
+  }
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint16_t> ids, ListContainerIds());
+  std::vector<MetadataRepair> out;
+  for (uint16_t c : ids) {
+    Result<uint32_t> gen = LoadGeneration(c);
+    if (!gen.ok() && !gen.status().IsCorruption()) return gen.status();
+    if (!gen.ok()) {
+      // The newest generation whose index header verifies.
+      const std::string prefix = ContainerPrefix(vm_, c);
+      VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                              backend_->List(prefix));
+      uint32_t best = 0;
+      for (const ObjectInfo& o : objects) {
+        const std::string_view rest =
+            std::string_view(o.name).substr(prefix.size());
+        std::optional<uint32_t> g = ParseGeneration(rest);
+        if (!g || *g <= best || o.name != IndexName(vm_, c, *g)) continue;
+        Result<Bytes> head = backend_->Read(o.name, 0, kIndexHeaderSize);
+        if (!head.ok()) return head.status();
+        Result<ParsedIndex> h =
+            ParseIndex(*head, o.name, Where(c), c, *g, block_limit_);
+        if (h.ok() && h->has_header) best = *g;
+      }
+      if (best == 0) {
+        return Status::Corruption(
+            gen.status().message() +
+            "; and no generation of it has an index header that verifies");
+      }
+      MetadataRepair r;
+      r.kind = MetadataRepair::Kind::kHead;
+      r.container = c;
+      r.generation = best;
+      r.problem = gen.status().message();
+      if (!dry_run) {
+        const std::string head = HeadName(vm_, c);
+        VCSNAP_RETURN_IF_ERROR(backend_->Put(head, EncodeHead(head, c, best)));
+        r.done = true;
+        writer_ready_ = false;
+      }
+      out.push_back(r);
+      gen = best;
+    }
+    Result<ParsedIndex> index = LoadIndex(c, *gen);
+    if (!index.ok() && !index.status().IsCorruption()) return index.status();
+    if (!index.ok()) {
+      MetadataRepair r;
+      r.kind = MetadataRepair::Kind::kIndex;
+      r.container = c;
+      r.generation = *gen;
+      r.problem = index.status().message();
+      if (!dry_run) {
+        VCSNAP_ASSIGN_OR_RETURN(r.salvage, SalvageIndexLocked(c, *gen));
+        r.done = true;
+      }
+      out.push_back(r);
+    }
+    VCSNAP_ASSIGN_OR_RETURN(std::optional<MetadataRepair> dlog,
+                            RepairDlogLocked(c, *gen, dry_run));
+    if (dlog.has_value()) out.push_back(*dlog);
+  }
+  return out;
+}
+
+std::vector<MetadataRepair> VmStore::TakeRepairs() {
+  std::lock_guard lock(writer_mu_);
+  return std::exchange(repairs_, {});
+}
+
+}  // namespace vcsnap

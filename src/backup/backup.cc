@@ -578,6 +578,9 @@ Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {
 Status BackupJob::Commit() {
   // 1. chunk data, then container indexes and the fingerprint summary.
   VCSNAP_RETURN_IF_ERROR(store_->Flush().WithContext("VM " + vm()));
+  for (const MetadataRepair& m : store_->TakeRepairs()) {
+    AddNote("store " + m.Describe());
+  }
   VCSNAP_RETURN_IF_ERROR(fps_->Finish().WithContext("VM " + vm()));
   // 2. segment recipes, then the deletion summary and dropped list.
   VCSNAP_RETURN_IF_ERROR(packs_->Finish().WithContext("VM " + vm()));

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -21,6 +22,30 @@ Result<std::vector<std::string>> TargetVms(Repository& repo,
                                            const std::string& vm) {
   if (!vm.empty()) return std::vector<std::string>{vm};
   return ListVmNames(repo.backend());
+}
+
+// Runs `one` for `vm`, or for every VM when it is empty. A VM that fails
+// is named on stderr and the others go on: one VM's damage or held lease
+// must not stop the maintenance of the rest. The command then fails (with
+// the first failure's code) once all have run.
+Status ForEachVm(Repository& repo, const std::string& vm, const char* what,
+                 const std::function<Status(const std::string&)>& one) {
+  if (!vm.empty()) return one(vm);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms, TargetVms(repo, vm));
+  Status first;
+  size_t failed = 0;
+  for (const std::string& v : vms) {
+    Status s = one(v);
+    if (s.ok()) continue;
+    std::fprintf(stderr, "vcsnap: %s %s: %s\n", what, v.c_str(),
+                 s.message().c_str());
+    if (failed++ == 0) first = s.WithContext("VM " + v);
+  }
+  if (failed == 0) return Status::Ok();
+  return first.WithContext(std::string(what) + " failed for " +
+                           std::to_string(failed) + " of " +
+                           std::to_string(vms.size()) +
+                           " VMs (each named above; the others are done)");
 }
 
 class ForgetCommand final : public Command {
@@ -137,10 +162,8 @@ class GcCommand final : public Command {
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
-                            TargetVms(*repo, vm_));
     nlohmann::json all = nlohmann::json::array();
-    for (const std::string& vm : vms) {
+    Status s = ForEachVm(*repo, vm_, "gc", [&](const std::string& vm) {
       VCSNAP_ASSIGN_OR_RETURN(GcResult r, RunGc(*repo, vm));
       if (json_) {
         all.push_back({{"vm", vm},
@@ -148,8 +171,14 @@ class GcCommand final : public Command {
                        {"leaked_chunks", r.leaked_chunks},
                        {"orphan_objects", r.orphan_objects},
                        {"approx_deletes_before", r.approx_deletes_before},
-                       {"seconds", r.seconds}});
-      } else {
+                       {"seconds", r.seconds},
+                       {"notes", r.notes}});
+        return Status::Ok();
+      }
+      for (const std::string& note : r.notes) {
+        std::fprintf(stderr, "note: %s: %s\n", vm.c_str(), note.c_str());
+      }
+      {
         std::printf(
             "gc %s: %llu live chunks, %llu leaked chunks logged for "
             "deletion, %llu unreachable objects removed (after %llu "
@@ -160,9 +189,10 @@ class GcCommand final : public Command {
             static_cast<unsigned long long>(r.approx_deletes_before),
             r.seconds);
       }
-    }
+      return Status::Ok();
+    });
     if (json_) std::printf("%s\n", all.dump().c_str());
-    return Status::Ok();
+    return s;
   }
 
  private:
@@ -189,13 +219,14 @@ class CompactCommand final : public Command {
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> vms,
-                            TargetVms(*repo, vm_));
     uint64_t before = 0, after = 0;
     double seconds = 0;
-    for (const std::string& vm : vms) {
+    Status s = ForEachVm(*repo, vm_, "compact", [&](const std::string& vm) {
       VCSNAP_ASSIGN_OR_RETURN(CompactResult r,
                               RunCompact(*repo, vm, threshold_));
+      for (const std::string& note : r.notes) {
+        std::fprintf(stderr, "note: %s: %s\n", vm.c_str(), note.c_str());
+      }
       before += r.bytes_before;
       after += r.bytes_after;
       seconds += r.seconds;
@@ -205,12 +236,13 @@ class CompactCommand final : public Command {
                     FormatByteSize(r.bytes_before).c_str(),
                     FormatByteSize(r.bytes_after).c_str());
       }
-    }
+      return Status::Ok();
+    });
     std::printf(
         "reclaimed %s in %.2f s (%.1f MB/s of containers rewritten)\n",
         FormatByteSize(before - after).c_str(), seconds,
         seconds > 0 ? static_cast<double>(before) / seconds / 1e6 : 0.0);
-    return Status::Ok();
+    return s;
   }
 
  private:

@@ -1,4 +1,5 @@
-// recover: rebuilds a VM's lost or damaged catalog and its lost marker.
+// recover: rebuilds a VM's lost or damaged catalog, its lost marker and its
+// store's damaged container metadata.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -18,7 +19,8 @@ class RecoverCommand final : public Command {
     CLI::App* sub = app.add_subcommand(
         "recover",
         "rebuild a VM's lost or damaged catalog (and lost marker) from its "
-        "snapshot recipes");
+        "snapshot recipes, and its store's damaged container heads, indexes "
+        "and deletion logs");
     sub->add_option("--vm", o_.vm, "VM name")->required();
     sub->add_option("--tenant", o_.tenant,
                     "the VM's tenant: repair a damaged or lost tenant "
@@ -47,6 +49,8 @@ class RecoverCommand final : public Command {
                           {"snapshots", r.snapshots},
                           {"skipped", r.skipped},
                           {"next_id", r.next_id},
+                          {"store_repairs", r.store_repairs},
+                          {"store_problem", r.store_problem},
                           {"problems", r.problems}};
       std::printf("%s\n", j.dump().c_str());
     } else {
@@ -71,9 +75,17 @@ class RecoverCommand final : public Command {
       std::printf("%s the marker of VM %s\n",
                   o_.dry_run ? "would restore" : "restored", o_.vm.c_str());
     }
+    if (!r.store_problem.empty()) {
+      std::fprintf(stderr, "vcsnap: the store of VM %s was not examined: %s\n",
+                   o_.vm.c_str(), r.store_problem.c_str());
+    }
+    for (const std::string& m : r.store_repairs) {
+      std::printf("store of VM %s, %s\n", o_.vm.c_str(), m.c_str());
+    }
     if (r.catalog_problem.empty()) {
       std::printf("the catalog of VM %s is intact: nothing to rebuild\n",
                   o_.vm.c_str());
+      PrintProblems(r);
       return;
     }
     for (const std::string& s : r.skipped) {
@@ -90,6 +102,9 @@ class RecoverCommand final : public Command {
     std::printf(
         "  protection flags are not kept in snapshot recipes: protect the "
         "snapshots again where needed; the next backup reads every segment\n");
+    PrintProblems(r);
+  }
+  static void PrintProblems(const RecoverResult& r) {
     for (const std::string& p : r.problems) {
       std::fprintf(stderr, "vcsnap: damaged: %s\n", p.c_str());
     }

@@ -186,6 +186,20 @@ Status VmChecker::CheckStructure() {
     return Status::Ok();
   }
   VCSNAP_ASSIGN_OR_RETURN(store_, VmStore::OpenIn(repo_, vm_));
+  // Damaged container metadata, once per object with its repair (the
+  // references into such a container are named below as well).
+  Result<std::vector<MetadataRepair>> damage = store_->RepairMetadata(true);
+  if (!damage.ok()) {
+    Problem("VM " + vm_, damage.status());
+  } else {
+    for (const MetadataRepair& m : *damage) {
+      // A running backup's new container has blocks and no index until its
+      // first flush: only recover, under the lease, can tell a lost index.
+      if (m.kind == MetadataRepair::Kind::kUnindexedData) continue;
+      result_.problems.push_back("VM " + vm_ + " store " + m.Describe() +
+                                 ": `vcsnap recover --vm " + vm_ + "` does it");
+    }
+  }
   refs_ = std::make_unique<RefStates>(store_.get());
   RecipeReader reader(&backend_, vm_, repo_.config().segment_size,
                       store_->keys(), kWalkCachedPacks);

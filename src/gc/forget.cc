@@ -281,6 +281,10 @@ Result<ForgetResult> RunForget(Repository& repo, const ForgetOptions& o) {
     result.chunks_deleted++;
   }
   VCSNAP_RETURN_IF_ERROR(store->Flush());
+  for (const MetadataRepair& m : store->TakeRepairs()) {
+    result.notes.push_back(m.Describe() + "; `vcsnap gc --vm " + o.vm +
+                           "` logs them again");
+  }
   VCSNAP_RETURN_IF_ERROR(RelinkDroppedLists(backend, o.vm, catalog, doomed,
                                             &result.relinked_lists));
   std::vector<std::string> garbage;

@@ -499,8 +499,13 @@ TEST_F(GcTest, CheckNamesDamageByPlace) {
   auto c = RunCheck(*repo_, {true, 2});
   ASSERT_OK(c);
   ASSERT_FALSE(c->problems.empty());
-  EXPECT_NE(c->problems[0].find("VM vm snapshot 1 segment"), std::string::npos)
+  // The damaged index once, with its repair; then every use of it.
+  EXPECT_NE(c->problems[0].find("index damaged"), std::string::npos)
       << c->problems[0];
+  EXPECT_NE(c->problems[0].find("vcsnap recover --vm vm"), std::string::npos);
+  ASSERT_GT(c->problems.size(), 1u);
+  EXPECT_NE(c->problems[1].find("VM vm snapshot 1 segment"), std::string::npos)
+      << c->problems[1];
   fault_->ClearFaults();
   fault_->CorruptReads("vm/vm/recipes/", 20);
   c = RunCheck(*repo_, {false, 2});

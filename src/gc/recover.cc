@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "gc/check.h"
 #include "recipe/catalog.h"
@@ -12,6 +13,7 @@
 #include "recipe/names.h"
 #include "recipe/recipe_pack.h"
 #include "recipe/snapshot_recipe.h"
+#include "store/vm_store.h"
 
 namespace vcsnap {
 namespace {
@@ -87,6 +89,22 @@ Status RecoverBinding(Repository& repo, const std::string& vm,
   return Status::Ok();
 }
 
+// After a catalog rebuild or a store repair (not a dry run): the VM's
+// structure, checked without the lease, whose problems the result carries.
+Result<RecoverResult> CheckAfter(Repository& repo, const std::string& vm,
+                                 const RecoverOptions& options, Lease* lease,
+                                 RecoverResult* result) {
+  bool repaired = result->catalog_rebuilt;
+  if (!options.dry_run && !result->store_repairs.empty()) repaired = true;
+  if (!repaired) return std::move(*result);
+  VCSNAP_RETURN_IF_ERROR(lease->Release());
+  CheckOptions check;
+  check.vm = vm;
+  VCSNAP_ASSIGN_OR_RETURN(CheckResult checked, RunCheck(repo, check));
+  result->problems = std::move(checked.problems);
+  return std::move(*result);
+}
+
 }  // namespace
 
 Result<RecoverResult> RunRecover(Repository& repo,
@@ -117,12 +135,23 @@ Result<RecoverResult> RunRecover(Repository& repo,
   if (!options.tenant.empty()) {
     VCSNAP_RETURN_IF_ERROR(RecoverBinding(repo, vm, objects, options, &result));
   }
+  // The store's metadata.
+  Result<std::unique_ptr<VmStore>> store = VmStore::OpenIn(repo, vm);
+  if (store.ok()) {
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<MetadataRepair> repairs,
+                            (*store)->RepairMetadata(options.dry_run));
+    for (const MetadataRepair& m : repairs) {
+      result.store_repairs.push_back(m.Describe());
+    }
+  } else {
+    result.store_problem = store.status().message();
+  }
   // The catalog: intact, missing or damaged.
   const std::string name = CatalogName(vm);
   Result<Bytes> raw = backend.Get(name);
   if (raw.ok()) {
     Result<Catalog> c = DecodeCatalog(*raw, name);
-    if (c.ok()) return result;
+    if (c.ok()) return CheckAfter(repo, vm, options, lease.get(), &result);
     result.catalog_problem = c.status().message();
   } else if (raw.status().IsNotFound()) {
     result.catalog_problem = "missing";
@@ -168,12 +197,7 @@ Result<RecoverResult> RunRecover(Repository& repo,
   VCSNAP_RETURN_IF_ERROR(lease->Verify());
   VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend, vm, catalog));
   result.catalog_rebuilt = true;
-  VCSNAP_RETURN_IF_ERROR(lease->Release());
-  CheckOptions check;
-  check.vm = vm;
-  VCSNAP_ASSIGN_OR_RETURN(CheckResult checked, RunCheck(repo, check));
-  result.problems = std::move(checked.problems);
-  return result;
+  return CheckAfter(repo, vm, options, lease.get(), &result);
 }
 
 }  // namespace vcsnap

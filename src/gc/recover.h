@@ -23,11 +23,16 @@
 //    the VM opens under that tenant's keys (proof that the data is the
 //    tenant's; a VM without one is refused). An intact binding to another
 //    tenant is never replaced.
+//  - The VM store's metadata (VmStore::RepairMetadata): a damaged container
+//    head, index (rebuilt from the data blocks; the container then takes no
+//    new chunks) or deletion log (rewritten with its readable records) is
+//    repaired, whether or not the catalog needed a rebuild.
 //  - A snapshot recipe that a backup wrote but never committed is recovered
 //    too (its data was complete when the recipe was written); one that a
 //    forget failed to remove may reference deleted chunks. So the VM's
-//    structure is checked after the rebuild and check's problems returned:
-//    they name such snapshots for the operator to forget.
+//    structure is checked after a rebuild or store repair and check's
+//    problems returned: they name such snapshots (and those that used groups
+//    lost with a damaged block) for the operator to forget.
 //
 // Thread safety: takes the VM's lease; safe beside commands on other VMs.
 
@@ -61,7 +66,11 @@ struct RecoverResult {
   std::vector<uint32_t> snapshots;   // recovered IDs, ascending
   std::vector<std::string> skipped;  // undecodable recipes, with why
   uint32_t next_id = 0;
-  std::vector<std::string> problems;  // check of the VM after a rebuild
+  // What the store's metadata repair found (and did, unless a dry run), one
+  // line each; store_problem: why the store could not be examined.
+  std::vector<std::string> store_repairs;
+  std::string store_problem;
+  std::vector<std::string> problems;  // check of the VM after a repair
 };
 
 Result<RecoverResult> RunRecover(Repository& repo,

@@ -9,6 +9,7 @@
 #include "pds/pds_table.h"
 #include "pds/pds_update.h"
 #include "recipe/names.h"
+#include "store/container_format.h"
 #include "testing/status_matchers.h"
 
 namespace vcsnap {
@@ -121,6 +122,97 @@ TEST_F(RecoverTest, ALostMarkerIsRestoredAndAnIntactCatalogLeftAlone) {
   EXPECT_EQ(LoadCatalog(*mem_, "vm")->entries, before_.entries);  // flags
   EXPECT_THAT(RunRecover(*repo_, {"nothing", false}),
               StatusIsWith(StatusCode::kNotFound, "no objects"));
+}
+
+// Every deletion log of the VM that has a record `i`: that record's CID
+// flipped (a whole record that fails its checksum). Fails without one.
+void DamageDlogRecord(Backend& b, size_t i) {
+  int damaged = 0;
+  for (const ObjectInfo& o : *b.List(StorePrefix("vm"))) {
+    if (!o.name.ends_with("/dlog") ||
+        o.size < kDlogHeaderSize + (i + 1) * kDlogRecordSize) {
+      continue;
+    }
+    Result<Bytes> bytes = b.Get(o.name);
+    ASSERT_OK(bytes);
+    (*bytes)[kDlogHeaderSize + i * kDlogRecordSize] ^= 1;
+    ASSERT_OK(b.Put(o.name, *bytes));
+    ++damaged;
+  }
+  ASSERT_GT(damaged, 0);
+}
+
+TEST_F(RecoverTest, ADamagedDeletionLogStopsNoDeletionAndGcMakesItExact) {
+  History();  // the forget of snapshot 4 logged its chunks
+  DamageDlogRecord(*mem_, 0);
+  auto check = RunCheck(*repo_, {false, 2});
+  ASSERT_OK(check);
+  ASSERT_FALSE(check->problems.empty());
+  EXPECT_NE(check->problems[0].find("deletion log damaged"), std::string::npos)
+      << check->problems[0];
+  EXPECT_NE(check->problems[0].find("vcsnap recover --vm vm"),
+            std::string::npos);
+  // forget rewrites the log on its own and says so.
+  auto f = RunForget(*repo_, {"vm", {"2", "3"}, {}, false});
+  ASSERT_OK(f);
+  ASSERT_GT(f->chunks_deleted, 0u);
+  ASSERT_FALSE(f->notes.empty());
+  EXPECT_NE(f->notes.back().find("deletion log damaged"), std::string::npos);
+  EXPECT_NE(f->notes.back().find("gc --vm vm"), std::string::npos);
+  // gc rewrites it and logs the lost record's chunk again: no leak left.
+  DamageDlogRecord(*mem_, 1);
+  auto gc = RunGc(*repo_, "vm");
+  ASSERT_OK(gc);
+  ASSERT_GE(gc->notes.size(), 1u);
+  EXPECT_GE(gc->leaked_chunks, 1u);
+  EXPECT_EQ(DeadChunks(*mem_, repo_->config(), "vm"), 0u);
+  ASSERT_OK(RunCompact(*repo_, "vm", 0.0));
+  EXPECT_TRUE(Restores("vm", 1, days_[0]));
+  EXPECT_TRUE(CheckPasses(true));
+}
+
+TEST_F(RecoverTest, RecoverRewritesADamagedDeletionLog) {
+  History();
+  DamageDlogRecord(*mem_, 0);
+  auto r = RunRecover(*repo_, {"vm", false});
+  ASSERT_OK(r);
+  ASSERT_EQ(r->store_repairs.size(), 1u);
+  EXPECT_NE(r->store_repairs[0].find("rewritten with its"), std::string::npos)
+      << r->store_repairs[0];
+  EXPECT_TRUE(r->problems.empty());
+  EXPECT_TRUE(CheckPasses(true));
+}
+
+TEST_F(RecoverTest, ADamagedIndexIsRebuiltFromTheDataBlocks) {
+  History();
+  const std::string index = IndexName("vm", 1, 1);
+  Result<Bytes> bytes = mem_->Get(index);
+  ASSERT_OK(bytes);
+  (*bytes)[kIndexHeaderSize + 5] ^= 0x20;
+  ASSERT_OK(mem_->Put(index, *bytes));
+  EXPECT_FALSE(Restores("vm", 1, days_[0]));
+  EXPECT_THAT(Backup("vm", days_[3], nullptr),
+              StatusIs(StatusCode::kCorruption));
+  auto dry = RunRecover(*repo_, {"vm", true});
+  ASSERT_OK(dry);
+  ASSERT_EQ(dry->store_repairs.size(), 1u);
+  EXPECT_NE(dry->store_repairs[0].find("would be rebuilt"), std::string::npos);
+  EXPECT_EQ(*mem_->Get(index), *bytes) << "a dry run changed the index";
+
+  auto r = RunRecover(*repo_, {"vm", false});
+  ASSERT_OK(r);
+  ASSERT_EQ(r->store_repairs.size(), 1u);
+  EXPECT_NE(r->store_repairs[0].find("rebuilt from the data blocks"),
+            std::string::npos)
+      << r->store_repairs[0];
+  EXPECT_TRUE(r->problems.empty()) << r->problems[0];
+  for (uint32_t id = 1; id <= 3; ++id) {
+    EXPECT_TRUE(Restores("vm", id, days_[id - 1]));
+  }
+  auto next = Backup("vm", days_[3], nullptr);
+  ASSERT_OK(next);
+  EXPECT_TRUE(Restores("vm", next->snapshot, days_[3]));
+  EXPECT_TRUE(CheckPasses(true));
 }
 
 // PDS retirement finds a VM by its objects: a lost marker does not let it

@@ -59,6 +59,14 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
   // be marked, and the sweep must not take them for leaks.
   VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<VmStore> store,
                           VmStore::OpenIn(repo, vm));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint16_t> ids, store->ListContainerIds());
+  for (uint16_t c : ids) {
+    Result<std::optional<MetadataRepair>> r =
+        store->RepairDeletionLog(c, false);
+    if (!r.ok() && r.status().IsNotFound()) continue;  // crash debris
+    if (!r.ok()) return r.status();
+    if (r->has_value()) result.notes.push_back((*r)->Describe());
+  }
   RefStates marks(store.get());
   RecipeReader reader(&backend, vm, repo.config().segment_size, store->keys(),
                       kWalkCachedPacks);
@@ -145,6 +153,9 @@ Result<CompactResult> RunCompact(Repository& repo, const std::string& vm,
   VCSNAP_ASSIGN_OR_RETURN(CompactionStats stats,
                           Compact(store.get(), threshold));
   CompactResult r;
+  for (const MetadataRepair& m : store->TakeRepairs()) {
+    r.notes.push_back(m.Describe());
+  }
   r.vm = vm;
   r.containers = stats.containers_compacted;
   r.bytes_before = stats.bytes_before;

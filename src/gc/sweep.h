@@ -11,6 +11,10 @@
 //  of crashed backups alike -- and removes snapshot recipes, summaries and
 //  recipe packs that no catalog entry reaches. Reports what it found.
 //
+//  A damaged deletion log of the VM is first rewritten with its readable
+//  records (VmStore::RepairDeletionLog): the sweep then logs again the
+//  chunks of the records that were lost, so the repair is exact.
+//
 //  RunCompact: rewrites the containers whose deleted fraction passes the
 //  threshold (store/compaction.h), under each VM's lease.
 //
@@ -21,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "repo/repository.h"
 
@@ -33,6 +38,9 @@ struct GcResult {
   uint64_t orphan_objects = 0;  // unreachable recipes/summaries removed
   uint64_t approx_deletes_before = 0;
   double seconds = 0;
+  // Damaged deletion logs rewritten before the mark (their lost records'
+  // chunks are among leaked_chunks), one line each.
+  std::vector<std::string> notes;
 };
 
 Result<GcResult> RunGc(Repository& repo, const std::string& vm);
@@ -43,6 +51,7 @@ struct CompactResult {
   uint64_t bytes_before = 0;
   uint64_t bytes_after = 0;
   double seconds = 0;
+  std::vector<std::string> notes;  // damaged deletion logs rewritten
 };
 
 Result<CompactResult> RunCompact(Repository& repo, const std::string& vm,

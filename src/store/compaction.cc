@@ -22,15 +22,26 @@ class Compactor {
 
   Result<CompactionStats> Run(double threshold) {
     std::lock_guard lock(s_->writer_mu_);
-    if (s_->writer_ready_ || !s_->pending_deletes_.empty()) {
-      VCSNAP_RETURN_IF_ERROR(s_->EnsureWriter());
-      VCSNAP_RETURN_IF_ERROR(s_->FlushLocked());
-    }
+    // Always: the writer's own recovery indexes a crash's groups in the
+    // newest container, so that only damage leaves groups unindexed below.
+    VCSNAP_RETURN_IF_ERROR(s_->EnsureWriter());
+    VCSNAP_RETURN_IF_ERROR(s_->FlushLocked());
     CompactionStats stats;
     VCSNAP_ASSIGN_OR_RETURN(gen_, s_->LoadGeneration(c_));
     VCSNAP_ASSIGN_OR_RETURN(ParsedIndex index, s_->LoadIndex(c_, gen_));
     if (!index.has_header) {
       return Status::NotFound(s_->Where(c_) + ": no such container");
+    }
+    // Compaction copies only indexed groups: never drop ones a lost or
+    // truncated index no longer covers.
+    VCSNAP_ASSIGN_OR_RETURN(bool unindexed,
+                            s_->HasUnindexedGroup(c_, gen_, index));
+    if (unindexed) {
+      return Status::Corruption(
+          s_->Where(c_) +
+          ": its blocks hold groups no index entry covers (a lost or "
+          "truncated index?); not compacted: `vcsnap recover --vm " +
+          s_->vm_ + "` indexes them");
     }
     Result<ParsedDlog> loaded = s_->LoadDlog(c_, gen_);
     if (!loaded.ok() && loaded.status().IsCorruption()) {

@@ -22,8 +22,13 @@
 // group's block is synced. A crash leaves at worst (a) block bytes past the
 // last indexed group, (b) a partial index or deletion-log record. Readers
 // ignore both. The first write after Open() repairs them: block tails are cut
-// back to the last indexed group (Put of the prefix), blocks past it and
-// containers without an index header are deleted, torn records are cut off.
+// back to the last indexed group (Put of the prefix), blocks past it are
+// deleted, torn records are cut off. But verifiable groups past the index
+// (a crash before they were indexed -- or a lost or truncated index, which
+// look the same) are never deleted: the index is rebuilt from the blocks
+// (SalvageIndex; a crash's groups are then unreferenced chunks that gc
+// reclaims) and the repair reported through TakeRepairs. Compaction refuses
+// a container whose blocks hold such groups (recover indexes them).
 // Generations: compaction (store/compaction.h) writes a new generation of a
 // container and publishes it by Put of the container's head object; readers
 // that find their generation gone reload the head and retry once.
@@ -100,7 +105,11 @@ struct SalvageStats {
 // Damage found in one container's metadata, and what a repair did about it
 // (VmStore::RepairMetadata).
 struct MetadataRepair {
-  enum class Kind { kHead, kIndex, kDeletionLog };
+  // kUnindexedData: blocks hold verifiable groups past what the index
+  // covers (a crash before they were indexed, or a lost or truncated
+  // index); told apart from a running writer's unflushed groups only under
+  // the VM's lease.
+  enum class Kind { kHead, kIndex, kUnindexedData, kDeletionLog };
   Kind kind = Kind::kIndex;
   uint16_t container = 0;
   uint32_t generation = 0;    // the generation repaired (kHead: the one chosen)
@@ -217,8 +226,10 @@ class VmStore {
                                                           bool dry_run);
   // Every container: a damaged head (the generation becomes the newest one
   // whose index header verifies: compaction writes that index only once its
-  // blocks are synced), a damaged index (SalvageIndex), a damaged deletion
-  // log (RepairDeletionLog). Unless dry_run, each is rebuilt. Returns what
+  // blocks are synced), a damaged index (SalvageIndex), verifiable groups
+  // the index does not cover (kUnindexedData; salvaged too), a damaged
+  // deletion log
+  // (RepairDeletionLog). Unless dry_run, each is rebuilt. Returns what
   // was found, in container order; other errors stop it.
   Result<std::vector<MetadataRepair>> RepairMetadata(bool dry_run);
   // The repairs the writer made on its own since the last call: a damaged
@@ -283,8 +294,10 @@ class VmStore {
   // --- write side (vm_store_writer.cc); REQUIRE writer_mu_ held ---
   Status EnsureWriter();
   Status Recover();
+  // own_tail: the groups past the index are this writer's own, of a failed
+  // Flush (cut, not indexed).
   Status RecoverContainer(uint16_t c, const std::vector<ObjectInfo>& objects,
-                          bool* usable);
+                          bool own_tail, bool* usable);
   Status WriteOpenGroup();      // starts compressing the open group
   Status FinishPendingGroup();  // appends the group being compressed
   Status FlushLocked();
@@ -293,6 +306,10 @@ class VmStore {
   Status CutTail(const std::string& name, uint64_t size, uint64_t keep);
   // --- repair (vm_store_repair.cc); REQUIRE writer_mu_ held ---
   Result<SalvageStats> SalvageIndexLocked(uint16_t c, uint32_t gen);
+  // True when a block of (c, gen) holds a verifiable group past the groups
+  // `index` covers (entries are in block order: past its last entry).
+  Result<bool> HasUnindexedGroup(uint16_t c, uint32_t gen,
+                                 const ParsedIndex& index);
   Result<std::optional<MetadataRepair>> RepairDlogLocked(uint16_t c,
                                                          uint32_t gen,
                                                          bool dry_run);

@@ -37,6 +37,16 @@ std::string MetadataRepair::Describe() const {
                         "takes no new chunks"
                   : "would be rebuilt from the data blocks";
       break;
+    case Kind::kUnindexedData:
+      out +=
+          "data blocks hold groups no index entry covers (a crash before "
+          "they were indexed, or a lost or truncated index); ";
+      out += done ? "indexed from the data blocks: " +
+                        std::to_string(salvage.groups) + " groups, " +
+                        std::to_string(salvage.chunks) +
+                        " chunks; the container takes no new chunks"
+                  : "would be indexed from the data blocks";
+      break;
     case Kind::kDeletionLog:
       out += "deletion log damaged (" + problem + "); " +
              (done ? "rewritten" : "would be rewritten") + " with its " +
@@ -169,6 +179,35 @@ Result<std::optional<MetadataRepair>> VmStore::RepairDeletionLog(uint16_t c,
   return RepairDlogLocked(c, gen, dry_run);
 }
 
+Result<bool> VmStore::HasUnindexedGroup(uint16_t c, uint32_t gen,
+                                        const ParsedIndex& index) {
+  uint32_t last_block = 0;
+  uint64_t end = 0;
+  if (!index.entries.empty()) {
+    last_block = index.entries.back().block;
+    end = index.entries.back().offset + index.entries.back().length;
+  }
+  const std::string prefix = GenPrefix(vm_, c, gen);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                          backend_->List(prefix));
+  for (const ObjectInfo& o : objects) {
+    auto b = ParseBlock(std::string_view(o.name).substr(prefix.size()));
+    if (!b || *b < last_block || o.size > block_limit_) continue;
+    const uint64_t from = *b == last_block && !index.entries.empty() ? end : 0;
+    if (o.size <= from) continue;
+    VCSNAP_ASSIGN_OR_RETURN(Bytes rest,
+                            backend_->Read(o.name, from, o.size - from));
+    const GroupPlace place = Place(c, gen, o.name, from);
+    Result<GroupHeader> h = PeekGroupHeader(rest, place, limits());
+    if (!h.ok() || h->total_len() > rest.size()) continue;
+    if (DecodeGroup(ByteView(rest).first(h->total_len()), place, limits(), true)
+            .ok()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(bool dry_run) {
   std::lock_guard lock(writer_mu_);
   if (!dry_run && writer_ready_ && !writer_broken_) {
@@ -217,12 +256,17 @@ Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(bool dry_run) {
     }
     Result<ParsedIndex> index = LoadIndex(c, *gen);
     if (!index.ok() && !index.status().IsCorruption()) return index.status();
-    if (!index.ok()) {
+    bool lost = false;
+    if (index.ok()) {
+      VCSNAP_ASSIGN_OR_RETURN(lost, HasUnindexedGroup(c, *gen, *index));
+    }
+    if (!index.ok() || lost) {
       MetadataRepair r;
-      r.kind = MetadataRepair::Kind::kIndex;
+      r.kind = lost ? MetadataRepair::Kind::kUnindexedData
+                    : MetadataRepair::Kind::kIndex;
       r.container = c;
       r.generation = *gen;
-      r.problem = index.status().message();
+      r.problem = lost ? "unindexed" : index.status().message();
       if (!dry_run) {
         VCSNAP_ASSIGN_OR_RETURN(r.salvage, SalvageIndexLocked(c, *gen));
         r.done = true;

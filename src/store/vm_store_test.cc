@@ -257,6 +257,45 @@ TEST_F(VmStoreTest, SalvagedContainerIsClosedToNewChunks) {
   EXPECT_TRUE(none->empty());
 }
 
+// A lost index looks like a crash before the container's first index
+// entry: the writer indexes the blocks instead of deleting them, and
+// RepairMetadata does the same for any container.
+TEST_F(VmStoreTest, BlocksWithoutAnIndexAreIndexedNeverDeleted) {
+  std::vector<ChunkRef> refs;
+  {
+    auto s = OpenStore(&mem_);
+    for (size_t i = 0; i < chunks_.size(); ++i) {
+      if (i == 100) {
+        ASSERT_OK(s->SealContainer());
+      }
+      refs.push_back(*s->Put(chunks_[i]));
+    }
+    ASSERT_OK(s->Flush());
+  }
+  const uint16_t last = refs.back().container;
+  ASSERT_GT(last, 1);
+  ASSERT_OK(mem_.Delete(IndexName("web1", 1, 1)));
+  ASSERT_OK(mem_.Delete(IndexName("web1", last, 1)));
+  auto w = OpenStore(&mem_);
+  Result<ChunkRef> next = w->Put(chunks_[0]);  // the writer meets `last`
+  ASSERT_OK(next);
+  ASSERT_OK(w->Flush());
+  EXPECT_EQ(next->container, last + 1);
+  std::vector<MetadataRepair> repairs = w->TakeRepairs();
+  ASSERT_EQ(repairs.size(), 1u);
+  EXPECT_EQ(repairs[0].kind, MetadataRepair::Kind::kUnindexedData);
+  EXPECT_EQ(repairs[0].container, last);
+  Result<std::vector<MetadataRepair>> dry = w->RepairMetadata(true);
+  ASSERT_OK(dry);
+  ASSERT_EQ(dry->size(), 1u);  // container 1, below the writer's
+  EXPECT_EQ((*dry)[0].container, 1);
+  EXPECT_EQ((*dry)[0].kind, MetadataRepair::Kind::kUnindexedData);
+  ASSERT_OK(w->RepairMetadata(false));
+  auto r = OpenStore(&mem_);
+  ExpectAll(r.get(), refs);
+  EXPECT_EQ(*r->Get(*next), chunks_[0]);
+}
+
 TEST_F(VmStoreTest, SalvageReportsDuplicateCid) {
   {
     auto s = OpenStore(&mem_);

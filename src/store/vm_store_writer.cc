@@ -45,7 +45,7 @@ Status VmStore::StartContainer(uint16_t c) {
 
 Status VmStore::RecoverContainer(uint16_t c,
                                  const std::vector<ObjectInfo>& objects,
-                                 bool* usable) {
+                                 bool own_tail, bool* usable) {
   *usable = false;
   VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
   VCSNAP_ASSIGN_OR_RETURN(ParsedIndex index, LoadIndex(c, gen));
@@ -58,12 +58,36 @@ Status VmStore::RecoverContainer(uint16_t c,
       return Status::Corruption(Where(c) + ": generation " +
                                 std::to_string(gen) + " has no index");
     }
-    // Debris of a crash while the container was being created.
-    for (const ObjectInfo& o : objects) {
-      Status s = backend_->Delete(o.name);
-      if (!s.ok() && !s.IsNotFound()) return s;
+    const std::string blocks = GenPrefix(vm_, c, gen) + "b";
+    if (std::none_of(objects.begin(), objects.end(), [&](const ObjectInfo& o) {
+          return o.name.starts_with(blocks);
+        })) {
+      // Debris of a crash while the container was being created.
+      for (const ObjectInfo& o : objects) {
+        Status s = backend_->Delete(o.name);
+        if (!s.ok() && !s.IsNotFound()) return s;
+      }
+      return Status::Ok();
     }
-    return Status::Ok();
+  }
+  // Verifiable groups past the index: index them (see the file comment of
+  // vm_store.h), never cut them -- unless they are this process's own
+  // groups of a failed Flush, whose refs it voided itself.
+  bool unindexed = false;
+  if (!own_tail) {
+    VCSNAP_ASSIGN_OR_RETURN(unindexed, HasUnindexedGroup(c, gen, index));
+  }
+  if (unindexed) {
+    VCSNAP_ASSIGN_OR_RETURN(SalvageStats salvaged, SalvageIndexLocked(c, gen));
+    MetadataRepair r;
+    r.kind = MetadataRepair::Kind::kUnindexedData;
+    r.container = c;
+    r.generation = gen;
+    r.problem = "unindexed";
+    r.done = true;
+    r.salvage = salvaged;
+    repairs_.push_back(std::move(r));
+    VCSNAP_ASSIGN_OR_RETURN(index, LoadIndex(c, gen));
   }
   const std::string gen_prefix = GenPrefix(vm_, c, gen);
   const std::string index_name = IndexName(vm_, c, gen);
@@ -119,7 +143,9 @@ Status VmStore::Recover() {
   bool found = false;
   for (auto it = by_container.rbegin(); it != by_container.rend(); ++it) {
     if (it->first < kFirstContainerId || it->first > kLastContainerId) continue;
-    VCSNAP_RETURN_IF_ERROR(RecoverContainer(it->first, it->second, &found));
+    const bool own_tail = had_state && it->first == old_c;
+    VCSNAP_RETURN_IF_ERROR(
+        RecoverContainer(it->first, it->second, own_tail, &found));
     if (found) break;
   }
   if (!found) {

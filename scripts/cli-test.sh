@@ -221,6 +221,18 @@ expect 0 '"marker_restored":true' -- "$vcsnap" --repo "$r" recover --vm web1 --j
 expect 0 "checked 1 VMs, 1 snapshots, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1 --read-data
 expect 1 "^vcsnap: error: .*no objects to recover" -- "$vcsnap" --repo "$r" recover --vm nobody
 expect 1 "^vcsnap: error: .*no VM named 'nobody'" -- "$vcsnap" --repo "$r" check --vm nobody
+# a damaged container index: check names it once with its command, gc and
+# compact of the other VMs go on, recover rebuilds it from the data blocks
+idx="$(find "$r/vm/web1/store" -type f -name index | sort | head -1)"
+printf 'XXXX' | dd of="$idx" bs=1 seek=40 conv=notrunc status=none
+expect 1 "damaged: VM web1 store container [0-9a-f]{4} generation [0-9]+: index damaged .*: .vcsnap recover --vm web1. does it" -- "$vcsnap" --repo "$r" check --vm web1
+expect 1 "^vcsnap: gc web1: .*index" -- "$vcsnap" --repo "$r" gc
+expect 1 "^gc web3: [0-9]+ live chunks" -- "$vcsnap" --repo "$r" gc
+expect 1 "^vcsnap: error: gc failed for 1 of [0-9]+ VMs \\(each named above; the others are done\\): VM web1: " -- "$vcsnap" --repo "$r" gc
+expect 0 "index damaged .*would be rebuilt from the data blocks" -- "$vcsnap" --repo "$r" recover --vm web1 --dry-run
+expect 0 "store of VM web1, container [0-9a-f]{4} generation [0-9]+: index damaged .*rebuilt from the data blocks: [1-9][0-9]* groups" -- "$vcsnap" --repo "$r" recover --vm web1
+expect 0 "checked 1 VMs, 1 snapshots, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1 --read-data
+expect 0 "gc web1: " -- "$vcsnap" --repo "$r" gc
 # a damaged gc state is shown by stats, and forget/gc replace it
 printf 'garbage' > "$r/vm/web1/gcstate"
 expect 0 "the gc state is unreadable .*: no leak estimate; .vcsnap gc --vm web1. measures" -- "$vcsnap" --repo "$r" stats

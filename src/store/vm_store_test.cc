@@ -8,6 +8,7 @@
 
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
+#include "store/compaction.h"
 #include "store/store_testing.h"
 #include "testing/status_matchers.h"
 
@@ -294,6 +295,51 @@ TEST_F(VmStoreTest, BlocksWithoutAnIndexAreIndexedNeverDeleted) {
   auto r = OpenStore(&mem_);
   ExpectAll(r.get(), refs);
   EXPECT_EQ(*r->Get(*next), chunks_[0]);
+}
+
+// An index cut at a record boundary looks intact and shorter: the groups it
+// lost look like a crash's. Neither compaction nor the next writer may drop
+// them.
+TEST_F(VmStoreTest, TruncatedIndexIsNeverTakenForCrashDebris) {
+  std::vector<ChunkRef> refs;
+  {
+    auto s = OpenStore(&mem_);
+    for (size_t i = 0; i < chunks_.size(); ++i) {
+      if (i == 300) {
+        ASSERT_OK(s->SealContainer());
+      }
+      refs.push_back(*s->Put(chunks_[i]));
+    }
+    ASSERT_OK(s->Flush());
+  }
+  const uint16_t last = refs.back().container;
+  ASSERT_GT(last, 1);
+  for (uint16_t c : {uint16_t{1}, last}) {
+    const std::string index = IndexName("web1", c, 1);
+    Result<Bytes> bytes = mem_.Get(index);
+    ASSERT_OK(bytes);
+    ASSERT_GT(bytes->size(), kIndexHeaderSize + 2 * kIndexEntrySize);
+    bytes->resize(kIndexHeaderSize + 2 * kIndexEntrySize);
+    ASSERT_OK(mem_.Put(index, *bytes));
+  }
+  auto s = OpenStore(&mem_);
+  // Compaction of container 1 refuses (below the writer's container).
+  EXPECT_THAT(CompactContainer(s.get(), 1, 0.0),
+              StatusIsWith(StatusCode::kCorruption, "no index entry covers"));
+  // The writer's recovery (run by that compaction) indexed `last`'s groups.
+  std::vector<MetadataRepair> repairs = s->TakeRepairs();
+  ASSERT_EQ(repairs.size(), 1u);
+  EXPECT_EQ(repairs[0].kind, MetadataRepair::Kind::kUnindexedData);
+  EXPECT_EQ(repairs[0].container, last);
+  // recover's repair indexes container 1's.
+  Result<std::vector<MetadataRepair>> fixed = s->RepairMetadata(false);
+  ASSERT_OK(fixed);
+  ASSERT_EQ(fixed->size(), 1u);
+  EXPECT_EQ((*fixed)[0].container, 1);
+  auto r = OpenStore(&mem_);
+  ExpectAll(r.get(), refs);
+  ASSERT_OK(CompactContainer(r.get(), 1, 0.0));
+  ExpectAll(r.get(), refs);
 }
 
 TEST_F(VmStoreTest, SalvageReportsDuplicateCid) {

@@ -34,8 +34,10 @@ class Compactor {
     }
     // Compaction copies only indexed groups: never drop ones a lost or
     // truncated index no longer covers.
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                            s_->backend_->List(ContainerPrefix(s_->vm_, c_)));
     VCSNAP_ASSIGN_OR_RETURN(bool unindexed,
-                            s_->HasUnindexedGroup(c_, gen_, index));
+                            s_->HasUnindexedGroup(c_, gen_, index, objects));
     if (unindexed) {
       return Status::Corruption(
           s_->Where(c_) +
@@ -59,7 +61,7 @@ class Compactor {
     for (const IndexEntry& e : index.entries) live += e.live;
     stats.containers_examined = 1;
     // Debris of an earlier compaction that crashed (either generation).
-    VCSNAP_RETURN_IF_ERROR(RemoveOtherGenerations());
+    VCSNAP_RETURN_IF_ERROR(RemoveOtherGenerations(objects));
     if (deleted.empty() || static_cast<double>(deleted.size()) <
                                threshold * static_cast<double>(live)) {
       return stats;
@@ -85,17 +87,18 @@ class Compactor {
     s_->dlog_bytes_.erase(c_);
     if (s_->cur_c_ == c_) s_->writer_ready_ = false;  // re-derive position
     stats.containers_compacted = 1;
-    VCSNAP_RETURN_IF_ERROR(RemoveOtherGenerations());
+    VCSNAP_ASSIGN_OR_RETURN(objects,
+                            s_->backend_->List(ContainerPrefix(s_->vm_, c_)));
+    VCSNAP_RETURN_IF_ERROR(RemoveOtherGenerations(objects));
     return stats;
   }
 
  private:
-  // Deletes every object of the container outside generation `keep`.
-  Status RemoveOtherGenerations() {
+  // Deletes every object of the container (`objects`: its listing) outside
+  // generation `keep`.
+  Status RemoveOtherGenerations(const std::vector<ObjectInfo>& objects) {
     const uint32_t keep = new_gen_ != 0 ? new_gen_ : gen_;
     const std::string prefix = ContainerPrefix(s_->vm_, c_);
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                            s_->backend_->List(prefix));
     for (const ObjectInfo& o : objects) {
       auto g = ParseGeneration(std::string_view(o.name).substr(prefix.size()));
       if (!g.has_value() || *g == keep) continue;

@@ -113,9 +113,9 @@ struct MetadataRepair {
   Kind kind = Kind::kIndex;
   uint16_t container = 0;
   uint32_t generation = 0;    // the generation repaired (kHead: the one chosen)
-  std::string problem;        // why the object was damaged (its parse error)
+  std::string problem = {};   // why the object was damaged (its parse error)
   bool done = false;          // false on a dry run
-  SalvageStats salvage;       // kIndex: what the data blocks gave
+  SalvageStats salvage = {};  // kIndex: what the data blocks gave
   uint64_t records_kept = 0;  // kDeletionLog: readable records kept
   uint64_t records_dropped = 0;  // kDeletionLog: unreadable records
   // One line: the object, the damage, what was (or would be) done.
@@ -308,16 +308,19 @@ class VmStore {
   Result<SalvageStats> SalvageIndexLocked(uint16_t c, uint32_t gen);
   // True when a block of (c, gen) holds a verifiable group past the groups
   // `index` covers (entries are in block order: past its last entry).
+  // `objects`: a listing that holds the (c, gen) blocks (others ignored).
   Result<bool> HasUnindexedGroup(uint16_t c, uint32_t gen,
-                                 const ParsedIndex& index);
+                                 const ParsedIndex& index,
+                                 const std::vector<ObjectInfo>& objects);
   Result<std::optional<MetadataRepair>> RepairDlogLocked(uint16_t c,
                                                          uint32_t gen,
                                                          bool dry_run);
-  // Rewrites the damaged log `bytes` of (c, gen) with its readable records;
-  // `problem` is its parse error. Sets dlog_bytes_[c].
+  // What rewriting the damaged log `bytes` of (c, gen) with its readable
+  // records keeps; `problem` is its parse error. With `write`, rewrites it
+  // (one Put) and sets dlog_bytes_[c].
   Result<MetadataRepair> RewriteDlogLocked(uint16_t c, uint32_t gen,
                                            ByteView bytes,
-                                           const Status& problem);
+                                           const Status& problem, bool write);
 
   Backend* const backend_;
   const std::string vm_;

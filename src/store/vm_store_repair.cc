@@ -124,23 +124,24 @@ Result<SalvageStats> VmStore::SalvageIndexLocked(uint16_t c, uint32_t gen) {
 
 Result<MetadataRepair> VmStore::RewriteDlogLocked(uint16_t c, uint32_t gen,
                                                   ByteView bytes,
-                                                  const Status& problem) {
+                                                  const Status& problem,
+                                                  bool write) {
   const std::string name = DlogName(vm_, c, gen);
   const SalvagedDlog salvaged = SalvageDlog(bytes, name);
+  MetadataRepair r{.kind = MetadataRepair::Kind::kDeletionLog,
+                   .container = c,
+                   .generation = gen,
+                   .problem = problem.message(),
+                   .records_kept = salvaged.cids.size(),
+                   .records_dropped = salvaged.bad_records};
+  if (!write) return r;
   Bytes out = EncodeDlogHeader(name, c, gen);
   for (uint64_t cid : salvaged.cids) {
     AppendDlogRecord(name, out.size(), cid, &out);
   }
   VCSNAP_RETURN_IF_ERROR(backend_->Put(name, out));
   dlog_bytes_[c] = out.size();
-  MetadataRepair r;
-  r.kind = MetadataRepair::Kind::kDeletionLog;
-  r.container = c;
-  r.generation = gen;
-  r.problem = problem.message();
   r.done = true;
-  r.records_kept = salvaged.cids.size();
-  r.records_dropped = salvaged.bad_records;
   return r;
 }
 
@@ -156,19 +157,9 @@ Result<std::optional<MetadataRepair>> VmStore::RepairDlogLocked(uint16_t c,
   Result<ParsedDlog> parsed = ParseDlog(*bytes, name, Where(c), c, gen);
   if (parsed.ok()) return std::optional<MetadataRepair>();
   if (!parsed.status().IsCorruption()) return parsed.status();
-  if (dry_run) {
-    const SalvagedDlog salvaged = SalvageDlog(*bytes, name);
-    MetadataRepair r;
-    r.kind = MetadataRepair::Kind::kDeletionLog;
-    r.container = c;
-    r.generation = gen;
-    r.problem = parsed.status().message();
-    r.records_kept = salvaged.cids.size();
-    r.records_dropped = salvaged.bad_records;
-    return std::optional<MetadataRepair>(r);
-  }
-  VCSNAP_ASSIGN_OR_RETURN(MetadataRepair r,
-                          RewriteDlogLocked(c, gen, *bytes, parsed.status()));
+  VCSNAP_ASSIGN_OR_RETURN(
+      MetadataRepair r,
+      RewriteDlogLocked(c, gen, *bytes, parsed.status(), !dry_run));
   return std::optional<MetadataRepair>(r);
 }
 
@@ -179,8 +170,9 @@ Result<std::optional<MetadataRepair>> VmStore::RepairDeletionLog(uint16_t c,
   return RepairDlogLocked(c, gen, dry_run);
 }
 
-Result<bool> VmStore::HasUnindexedGroup(uint16_t c, uint32_t gen,
-                                        const ParsedIndex& index) {
+Result<bool> VmStore::HasUnindexedGroup(
+    uint16_t c, uint32_t gen, const ParsedIndex& index,
+    const std::vector<ObjectInfo>& objects) {
   uint32_t last_block = 0;
   uint64_t end = 0;
   if (!index.entries.empty()) {
@@ -188,9 +180,8 @@ Result<bool> VmStore::HasUnindexedGroup(uint16_t c, uint32_t gen,
     end = index.entries.back().offset + index.entries.back().length;
   }
   const std::string prefix = GenPrefix(vm_, c, gen);
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                          backend_->List(prefix));
   for (const ObjectInfo& o : objects) {
+    if (!o.name.starts_with(prefix)) continue;
     auto b = ParseBlock(std::string_view(o.name).substr(prefix.size()));
     if (!b || *b < last_block || o.size > block_limit_) continue;
     const uint64_t from = *b == last_block && !index.entries.empty() ? end : 0;
@@ -213,16 +204,23 @@ Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(bool dry_run) {
   if (!dry_run && writer_ready_ && !writer_broken_) {
     VCSNAP_RETURN_IF_ERROR(FlushLocked());
   }
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint16_t> ids, ListContainerIds());
+  // One listing of the store (on RADOS a listing scans the whole pool).
+  const std::string store = StorePrefix(vm_);
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> all, backend_->List(store));
+  std::map<uint16_t, std::vector<ObjectInfo>> by_container;
+  for (ObjectInfo& o : all) {
+    auto id = ParseContainerId(std::string_view(o.name).substr(store.size()));
+    if (id && *id >= kFirstContainerId && *id <= kLastContainerId) {
+      by_container[*id].push_back(std::move(o));
+    }
+  }
   std::vector<MetadataRepair> out;
-  for (uint16_t c : ids) {
+  for (const auto& [c, objects] : by_container) {
     Result<uint32_t> gen = LoadGeneration(c);
     if (!gen.ok() && !gen.status().IsCorruption()) return gen.status();
     if (!gen.ok()) {
       // The newest generation whose index header verifies.
       const std::string prefix = ContainerPrefix(vm_, c);
-      VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                              backend_->List(prefix));
       uint32_t best = 0;
       for (const ObjectInfo& o : objects) {
         const std::string_view rest =
@@ -240,11 +238,10 @@ Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(bool dry_run) {
             gen.status().message() +
             "; and no generation of it has an index header that verifies");
       }
-      MetadataRepair r;
-      r.kind = MetadataRepair::Kind::kHead;
-      r.container = c;
-      r.generation = best;
-      r.problem = gen.status().message();
+      MetadataRepair r{.kind = MetadataRepair::Kind::kHead,
+                       .container = c,
+                       .generation = best,
+                       .problem = gen.status().message()};
       if (!dry_run) {
         const std::string head = HeadName(vm_, c);
         VCSNAP_RETURN_IF_ERROR(backend_->Put(head, EncodeHead(head, c, best)));
@@ -258,15 +255,16 @@ Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(bool dry_run) {
     if (!index.ok() && !index.status().IsCorruption()) return index.status();
     bool lost = false;
     if (index.ok()) {
-      VCSNAP_ASSIGN_OR_RETURN(lost, HasUnindexedGroup(c, *gen, *index));
+      VCSNAP_ASSIGN_OR_RETURN(lost,
+                              HasUnindexedGroup(c, *gen, *index, objects));
     }
     if (!index.ok() || lost) {
-      MetadataRepair r;
-      r.kind = lost ? MetadataRepair::Kind::kUnindexedData
-                    : MetadataRepair::Kind::kIndex;
-      r.container = c;
-      r.generation = *gen;
-      r.problem = lost ? "unindexed" : index.status().message();
+      MetadataRepair r{
+          .kind = lost ? MetadataRepair::Kind::kUnindexedData
+                       : MetadataRepair::Kind::kIndex,
+          .container = c,
+          .generation = *gen,
+          .problem = lost ? "unindexed" : index.status().message()};
       if (!dry_run) {
         VCSNAP_ASSIGN_OR_RETURN(r.salvage, SalvageIndexLocked(c, *gen));
         r.done = true;

@@ -40,6 +40,22 @@ class VmStoreTest : public ::testing::Test {
     EXPECT_OK(s->Flush());
     return refs;
   }
+  // Every chunk into a fresh store of mem_, a new container from chunk
+  // `split` on.
+  std::vector<ChunkRef> PutSealingAt(size_t split) {
+    auto s = OpenStore(&mem_);
+    std::vector<ChunkRef> refs;
+    for (size_t i = 0; i < chunks_.size(); ++i) {
+      if (i == split) {
+        EXPECT_OK(s->SealContainer());
+      }
+      Result<ChunkRef> r = s->Put(chunks_[i]);
+      EXPECT_OK(r);
+      refs.push_back(r.ok() ? *r : ChunkRef{});
+    }
+    EXPECT_OK(s->Flush());
+    return refs;
+  }
   void ExpectAll(VmStore* s, const std::vector<ChunkRef>& refs) {
     for (size_t i = 0; i < refs.size(); ++i) {
       Result<Bytes> got = s->Get(refs[i]);
@@ -262,17 +278,8 @@ TEST_F(VmStoreTest, SalvagedContainerIsClosedToNewChunks) {
 // entry: the writer indexes the blocks instead of deleting them, and
 // RepairMetadata does the same for any container.
 TEST_F(VmStoreTest, BlocksWithoutAnIndexAreIndexedNeverDeleted) {
-  std::vector<ChunkRef> refs;
-  {
-    auto s = OpenStore(&mem_);
-    for (size_t i = 0; i < chunks_.size(); ++i) {
-      if (i == 100) {
-        ASSERT_OK(s->SealContainer());
-      }
-      refs.push_back(*s->Put(chunks_[i]));
-    }
-    ASSERT_OK(s->Flush());
-  }
+  const std::vector<ChunkRef> refs = PutSealingAt(100);
+  ASSERT_FALSE(HasFatalFailure());
   const uint16_t last = refs.back().container;
   ASSERT_GT(last, 1);
   ASSERT_OK(mem_.Delete(IndexName("web1", 1, 1)));
@@ -301,17 +308,8 @@ TEST_F(VmStoreTest, BlocksWithoutAnIndexAreIndexedNeverDeleted) {
 // lost look like a crash's. Neither compaction nor the next writer may drop
 // them.
 TEST_F(VmStoreTest, TruncatedIndexIsNeverTakenForCrashDebris) {
-  std::vector<ChunkRef> refs;
-  {
-    auto s = OpenStore(&mem_);
-    for (size_t i = 0; i < chunks_.size(); ++i) {
-      if (i == 300) {
-        ASSERT_OK(s->SealContainer());
-      }
-      refs.push_back(*s->Put(chunks_[i]));
-    }
-    ASSERT_OK(s->Flush());
-  }
+  const std::vector<ChunkRef> refs = PutSealingAt(300);
+  ASSERT_FALSE(HasFatalFailure());
   const uint16_t last = refs.back().container;
   ASSERT_GT(last, 1);
   for (uint16_t c : {uint16_t{1}, last}) {

@@ -75,18 +75,17 @@ Status VmStore::RecoverContainer(uint16_t c,
   // groups of a failed Flush, whose refs it voided itself.
   bool unindexed = false;
   if (!own_tail) {
-    VCSNAP_ASSIGN_OR_RETURN(unindexed, HasUnindexedGroup(c, gen, index));
+    VCSNAP_ASSIGN_OR_RETURN(unindexed,
+                            HasUnindexedGroup(c, gen, index, objects));
   }
   if (unindexed) {
     VCSNAP_ASSIGN_OR_RETURN(SalvageStats salvaged, SalvageIndexLocked(c, gen));
-    MetadataRepair r;
-    r.kind = MetadataRepair::Kind::kUnindexedData;
-    r.container = c;
-    r.generation = gen;
-    r.problem = "unindexed";
-    r.done = true;
-    r.salvage = salvaged;
-    repairs_.push_back(std::move(r));
+    repairs_.push_back({.kind = MetadataRepair::Kind::kUnindexedData,
+                        .container = c,
+                        .generation = gen,
+                        .problem = "unindexed",
+                        .done = true,
+                        .salvage = salvaged});
     VCSNAP_ASSIGN_OR_RETURN(index, LoadIndex(c, gen));
   }
   const std::string gen_prefix = GenPrefix(vm_, c, gen);
@@ -326,8 +325,9 @@ Status VmStore::WriteDeletions() {
           }
         } else if (d.status().IsCorruption()) {
           // Damage must not stop deletion: keep the readable records.
-          VCSNAP_ASSIGN_OR_RETURN(MetadataRepair r,
-                                  RewriteDlogLocked(c, gen, *old, d.status()));
+          VCSNAP_ASSIGN_OR_RETURN(
+              MetadataRepair r,
+              RewriteDlogLocked(c, gen, *old, d.status(), /*write=*/true));
           repairs_.push_back(std::move(r));
           valid = dlog_bytes_[c];
         } else {

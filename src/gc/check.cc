@@ -46,7 +46,8 @@ class VmChecker {
   }
 
   // Checks catalog, recipes and references; collects the distinct ones.
-  Status CheckStructure();
+  // `store_listing`: the objects under StorePrefix(vm), listed just before.
+  Status CheckStructure(std::vector<ObjectInfo> store_listing);
   // Re-hashes the distinct references. REQUIRES: CheckStructure() was OK.
   void ReadData(unsigned threads, bool show_progress) {
     if (store_ == nullptr) return;  // no catalog: nothing to read
@@ -85,7 +86,8 @@ class VmChecker {
   const bool keep_uses_;
   CheckResult result_;
   std::unique_ptr<VmStore> store_;
-  std::unique_ptr<RefStates> refs_;  // of store_
+  std::unique_ptr<RefStates> refs_;        // of store_
+  std::vector<ObjectInfo> store_listing_;  // see CheckStructure
   // Memory is what limits the size of VM a check can take, so a good VM
   // reference costs one bit while the structure is walked (a mark in refs_)
   // plus its first use (56 bytes) only when the data is read. A VM of 1 TiB
@@ -175,7 +177,8 @@ void VmChecker::CheckDeletionMetadata(uint32_t id) {
   }
 }
 
-Status VmChecker::CheckStructure() {
+Status VmChecker::CheckStructure(std::vector<ObjectInfo> store_listing) {
+  store_listing_ = std::move(store_listing);
   Result<Catalog> catalog = LoadCatalog(backend_, vm_);
   if (!catalog.ok()) {
     // LoadCatalog's messages name the VM already.
@@ -188,7 +191,8 @@ Status VmChecker::CheckStructure() {
   VCSNAP_ASSIGN_OR_RETURN(store_, VmStore::OpenIn(repo_, vm_));
   // Damaged container metadata, once per object with its repair (the
   // references into such a container are named below as well).
-  Result<std::vector<MetadataRepair>> damage = store_->RepairMetadata(true);
+  Result<std::vector<MetadataRepair>> damage =
+      store_->RepairMetadata(true, &store_listing_);
   if (!damage.ok()) {
     Problem("VM " + vm_, damage.status());
   } else {
@@ -259,8 +263,10 @@ Status VmChecker::CheckStructure() {
 // forget commits it before it deletes anything, and IDs are never reused),
 // and the set of store generations present (compaction adds one before it
 // deletes the old). Equal stamps before and after a check mean that no
-// problem it found can come from a concurrent change.
-Result<std::string> VmStamp(Backend& backend, const std::string& vm) {
+// problem it found can come from a concurrent change. `listing`, when
+// given, receives the store's listing (the check reuses it).
+Result<std::string> VmStamp(Backend& backend, const std::string& vm,
+                            std::vector<ObjectInfo>* listing = nullptr) {
   std::string stamp;
   Result<Bytes> catalog = backend.Get(CatalogName(vm));
   if (catalog.ok()) {
@@ -269,8 +275,9 @@ Result<std::string> VmStamp(Backend& backend, const std::string& vm) {
     return catalog.status();
   }
   const std::string prefix = StorePrefix(vm);
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                          backend.List(prefix));
+  std::vector<ObjectInfo> own;
+  std::vector<ObjectInfo>& objects = listing != nullptr ? *listing : own;
+  VCSNAP_ASSIGN_OR_RETURN(objects, backend.List(prefix));
   std::set<std::string_view> generations;  // "c0001/g00000002"
   for (const ObjectInfo& o : objects) {
     std::string_view rest = std::string_view(o.name).substr(prefix.size());
@@ -360,11 +367,13 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   constexpr int kAttempts = 3;
   auto recheck = [&](const std::string& vm) -> Status {
     for (int attempt = 2; attempt <= kAttempts; ++attempt) {
-      VCSNAP_ASSIGN_OR_RETURN(std::string before, VmStamp(repo.backend(), vm));
+      std::vector<ObjectInfo> listing;
+      VCSNAP_ASSIGN_OR_RETURN(std::string before,
+                              VmStamp(repo.backend(), vm, &listing));
       PdsVerdicts fresh;  // a PDS verdict may come from the change too
       reading =
           std::make_unique<VmChecker>(repo, vm, pds, &fresh, options.read_data);
-      VCSNAP_RETURN_IF_ERROR(reading->CheckStructure());
+      VCSNAP_RETURN_IF_ERROR(reading->CheckStructure(std::move(listing)));
       if (options.read_data) {
         reading->ReadData(options.threads, options.progress);
       }
@@ -410,10 +419,12 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
                            keys->tenant + " --yes` removes them");
       continue;
     }
-    VCSNAP_ASSIGN_OR_RETURN(std::string stamp, VmStamp(repo.backend(), vm));
+    std::vector<ObjectInfo> listing;
+    VCSNAP_ASSIGN_OR_RETURN(std::string stamp,
+                            VmStamp(repo.backend(), vm, &listing));
     auto checker = std::make_unique<VmChecker>(repo, vm, pds, &verdicts,
                                                options.read_data);
-    Status s = checker->CheckStructure();
+    Status s = checker->CheckStructure(std::move(listing));
     VCSNAP_RETURN_IF_ERROR(finish_reading());
     VCSNAP_RETURN_IF_ERROR(s);
     if (options.read_data) {

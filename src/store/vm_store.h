@@ -228,10 +228,12 @@ class VmStore {
   // whose index header verifies: compaction writes that index only once its
   // blocks are synced), a damaged index (SalvageIndex), verifiable groups
   // the index does not cover (kUnindexedData; salvaged too), a damaged
-  // deletion log
-  // (RepairDeletionLog). Unless dry_run, each is rebuilt. Returns what
-  // was found, in container order; other errors stop it.
-  Result<std::vector<MetadataRepair>> RepairMetadata(bool dry_run);
+  // deletion log (RepairDeletionLog). Unless dry_run, each is rebuilt.
+  // Returns what was found, in container order; other errors stop it.
+  // `listing`, when given, is a listing of StorePrefix(vm) the caller
+  // already made (on RADOS a listing scans the whole pool).
+  Result<std::vector<MetadataRepair>> RepairMetadata(
+      bool dry_run, const std::vector<ObjectInfo>* listing = nullptr);
   // The repairs the writer made on its own since the last call: a damaged
   // deletion log met by Flush or compaction is rewritten as
   // RepairDeletionLog does, so that damage never stops deletion.

@@ -199,14 +199,20 @@ Result<bool> VmStore::HasUnindexedGroup(
   return false;
 }
 
-Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(bool dry_run) {
+Result<std::vector<MetadataRepair>> VmStore::RepairMetadata(
+    bool dry_run, const std::vector<ObjectInfo>* listing) {
   std::lock_guard lock(writer_mu_);
   if (!dry_run && writer_ready_ && !writer_broken_) {
     VCSNAP_RETURN_IF_ERROR(FlushLocked());
   }
   // One listing of the store (on RADOS a listing scans the whole pool).
   const std::string store = StorePrefix(vm_);
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> all, backend_->List(store));
+  std::vector<ObjectInfo> all;
+  if (listing != nullptr) {
+    all = *listing;
+  } else {
+    VCSNAP_ASSIGN_OR_RETURN(all, backend_->List(store));
+  }
   std::map<uint16_t, std::vector<ObjectInfo>> by_container;
   for (ObjectInfo& o : all) {
     auto id = ParseContainerId(std::string_view(o.name).substr(store.size()));

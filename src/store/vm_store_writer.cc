@@ -53,22 +53,9 @@ Status VmStore::RecoverContainer(uint16_t c,
   const bool has_head =
       std::any_of(objects.begin(), objects.end(),
                   [&](const ObjectInfo& o) { return o.name == head; });
-  if (!index.has_header) {
-    if (has_head) {
-      return Status::Corruption(Where(c) + ": generation " +
-                                std::to_string(gen) + " has no index");
-    }
-    const std::string blocks = GenPrefix(vm_, c, gen) + "b";
-    if (std::none_of(objects.begin(), objects.end(), [&](const ObjectInfo& o) {
-          return o.name.starts_with(blocks);
-        })) {
-      // Debris of a crash while the container was being created.
-      for (const ObjectInfo& o : objects) {
-        Status s = backend_->Delete(o.name);
-        if (!s.ok() && !s.IsNotFound()) return s;
-      }
-      return Status::Ok();
-    }
+  if (!index.has_header && has_head) {
+    return Status::Corruption(Where(c) + ": generation " + std::to_string(gen) +
+                              " has no index");
   }
   // Verifiable groups past the index: index them (see the file comment of
   // vm_store.h), never cut them -- unless they are this process's own
@@ -77,6 +64,14 @@ Status VmStore::RecoverContainer(uint16_t c,
   if (!own_tail) {
     VCSNAP_ASSIGN_OR_RETURN(unindexed,
                             HasUnindexedGroup(c, gen, index, objects));
+  }
+  if (!index.has_header && !unindexed) {
+    // Debris of a crash while the container was being created.
+    for (const ObjectInfo& o : objects) {
+      Status s = backend_->Delete(o.name);
+      if (!s.ok() && !s.IsNotFound()) return s;
+    }
+    return Status::Ok();
   }
   if (unindexed) {
     VCSNAP_ASSIGN_OR_RETURN(SalvageStats salvaged, SalvageIndexLocked(c, gen));

@@ -205,6 +205,9 @@ rm "$r/vm/web1/catalog"
 expect 1 "^vcsnap: error: .*the catalog was lost; .vcsnap recover --vm web1" -- "$vcsnap" --repo "$r" snapshots --vm web1
 expect 1 "^vcsnap: error: .*the catalog was lost" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$tmp/d1.img"
 expect 0 "PROBLEM web1: cannot be read: .*the catalog was lost" -- "$vcsnap" --repo "$r" report
+expect 1 "^  web1: cannot be read: .*the catalog was lost" -- "$vcsnap" --repo "$r" stats
+expect 1 "^  web3 +[0-9]+ snapshots" -- "$vcsnap" --repo "$r" stats
+expect 1 '"problem":"[^"]*the catalog was lost' -- "$vcsnap" --repo "$r" stats --json
 expect 0 "PROBLEM repository: the last check --read-data \(.*\) found [0-9]+ problems, first: " -- "$vcsnap" --repo "$r" report
 expect 0 '"problems":3,' -- "$vcsnap" --repo "$r" report --json
 expect 1 "damaged: VM web1: the catalog vm/web1/catalog is missing but 1 snapshot recipe\(s\) are stored \(vm/web1/snap/3\): the catalog was lost" -- "$vcsnap" --repo "$r" check --vm web1

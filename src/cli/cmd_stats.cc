@@ -1,5 +1,6 @@
-// `vcsnap stats`: what a repository holds. For now its parameters and the
-// objects stored per top-level area; later layers add dedup statistics.
+// `vcsnap stats`: what a repository holds: its parameters, the objects
+// stored per top-level area, and each VM's figures. A VM that cannot be
+// read is named with its error and the others are shown (exit 1).
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -46,65 +47,16 @@ class StatsCommand final : public Command {
                             ListVmNames(repo->backend()));
     nlohmann::json vm_json = nlohmann::json::array();
     std::string vm_text;
+    size_t unreadable = 0;
     for (const std::string& vm : vms) {
-      VCSNAP_ASSIGN_OR_RETURN(Catalog cat, LoadCatalog(repo->backend(), vm));
-      VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo->KeysOf(vm));
-      if (keys.shredded) {
-        vm_json.push_back(
-            {{"vm", vm}, {"tenant", keys.tenant}, {"shredded", true}});
-        vm_text += "  " + vm + ": tenant " + keys.tenant +
-                   " was shredded; objects are left (rerun `tenant shred`)\n";
-        continue;
-      }
-      VCSNAP_ASSIGN_OR_RETURN(auto store, VmStore::OpenIn(*repo, vm));
-      VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> cs,
-                              store->ListContainers());
-      uint64_t stored = 0, chunks = 0, deleted = 0;
-      for (const ContainerInfo& ci : cs) {
-        stored += ci.stored_bytes;
-        chunks += ci.live_chunks;
-        deleted += ci.deleted_chunks;
-      }
-      uint64_t logical = 0;
-      for (const CatalogEntry& e : cat.entries) logical += e.logical_bytes;
-      // A damaged gc state is shown, not fatal (forget and gc replace it).
-      std::string gc_note;
-      Result<GcState> loaded = LoadGcState(repo->backend(), vm);
-      if (!loaded.ok() && !loaded.status().IsUnreadable()) {
-        return loaded.status();
-      }
-      if (!loaded.ok()) {
-        gc_note = "the gc state is unreadable (" + loaded.status().message() +
-                  "): no leak estimate; `vcsnap gc --vm " + vm +
-                  "` measures the leak and rewrites it";
-      }
-      const GcState g = loaded.ok() ? *loaded : GcState{};
-      vm_json.push_back({{"vm", vm},
-                         {"tenant", keys.tenant},
-                         {"snapshots", cat.entries.size()},
-                         {"logical_bytes", logical},
-                         {"stored_chunk_bytes", stored},
-                         {"containers", cs.size()},
-                         {"chunks", chunks},
-                         {"chunks_deleted_not_compacted", deleted},
-                         {"approx_deletes_since_repair", g.approx_deletes},
-                         {"fp_rate", g.last_fp_rate},
-                         {"estimated_leak_chunks", g.EstimatedLeakChunks()},
-                         {"repair_due", g.RepairDue()}});
-      if (!gc_note.empty()) vm_json.back()["gc_state_problem"] = gc_note;
-      char line[256];
-      std::snprintf(line, sizeof(line),
-                    "  %-16s %4zu snapshots %10s logical %10s stored  R=%llu "
-                    "eps=%.3f%% leak~%.0f chunks%s\n",
-                    vm.c_str(), cat.entries.size(),
-                    FormatByteSize(logical).c_str(),
-                    FormatByteSize(stored).c_str(),
-                    static_cast<unsigned long long>(g.approx_deletes),
-                    100 * g.last_fp_rate, g.EstimatedLeakChunks(),
-                    g.RepairDue() ? "  (gc due: R > tau/eps)" : "");
-      vm_text += line;
-      if (!keys.tenant.empty()) vm_text += "    tenant " + keys.tenant + "\n";
-      if (!gc_note.empty()) vm_text += "    " + gc_note + "\n";
+      Status s = AddVm(*repo, vm, &vm_json, &vm_text);
+      if (s.ok()) continue;
+      // One VM's damage is that VM's line, not a failed stats.
+      if (!s.IsUnreadable()) return s;
+      ++unreadable;
+      vm_json.push_back({{"vm", vm}, {"problem", s.message()}});
+      vm_text += "  " + vm + ": cannot be read: " + s.message() +
+                 " (`vcsnap check --vm " + vm + "` names the repair)\n";
     }
     if (json_) {
       nlohmann::json j;
@@ -123,7 +75,7 @@ class StatsCommand final : public Command {
       }
       j["vms"] = vm_json;
       std::printf("%s\n", j.dump().c_str());
-      return Status::Ok();
+      return UnreadableVms(unreadable);
     }
     std::printf("repository %s at %s%s\n", c.RepoIdHex().c_str(),
                 repo->location().c_str(),
@@ -138,10 +90,81 @@ class StatsCommand final : public Command {
                 static_cast<unsigned long long>(total.objects),
                 FormatByteSize(total.bytes).c_str());
     if (!vm_text.empty()) std::printf("VMs:\n%s", vm_text.c_str());
-    return Status::Ok();
+    return UnreadableVms(unreadable);
   }
 
  private:
+  static Status UnreadableVms(size_t n) {
+    if (n == 0) return Status::Ok();
+    return Status::Corruption(std::to_string(n) +
+                              " VMs cannot be read (each named in the "
+                              "output); the others are shown");
+  }
+  // Appends one VM's figures to the JSON array and the text; an error when
+  // its objects cannot be read.
+  Status AddVm(Repository& repo, const std::string& vm, nlohmann::json* vm_json,
+               std::string* vm_text) {
+    VCSNAP_ASSIGN_OR_RETURN(Catalog cat, LoadCatalog(repo.backend(), vm));
+    VCSNAP_ASSIGN_OR_RETURN(VmKeys keys, repo.KeysOf(vm));
+    if (keys.shredded) {
+      vm_json->push_back(
+          {{"vm", vm}, {"tenant", keys.tenant}, {"shredded", true}});
+      *vm_text += "  " + vm + ": tenant " + keys.tenant +
+                  " was shredded; objects are left (rerun `tenant shred`)\n";
+      return Status::Ok();
+    }
+    VCSNAP_ASSIGN_OR_RETURN(auto store, VmStore::OpenIn(repo, vm));
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> cs,
+                            store->ListContainers());
+    uint64_t stored = 0, chunks = 0, deleted = 0;
+    for (const ContainerInfo& ci : cs) {
+      stored += ci.stored_bytes;
+      chunks += ci.live_chunks;
+      deleted += ci.deleted_chunks;
+    }
+    uint64_t logical = 0;
+    for (const CatalogEntry& e : cat.entries) logical += e.logical_bytes;
+    // A damaged gc state is shown, not fatal (forget and gc replace it).
+    std::string gc_note;
+    Result<GcState> loaded = LoadGcState(repo.backend(), vm);
+    if (!loaded.ok() && !loaded.status().IsUnreadable()) {
+      return loaded.status();
+    }
+    if (!loaded.ok()) {
+      gc_note = "the gc state is unreadable (" + loaded.status().message() +
+                "): no leak estimate; `vcsnap gc --vm " + vm +
+                "` measures the leak and rewrites it";
+    }
+    const GcState g = loaded.ok() ? *loaded : GcState{};
+    vm_json->push_back({{"vm", vm},
+                        {"tenant", keys.tenant},
+                        {"snapshots", cat.entries.size()},
+                        {"logical_bytes", logical},
+                        {"stored_chunk_bytes", stored},
+                        {"containers", cs.size()},
+                        {"chunks", chunks},
+                        {"chunks_deleted_not_compacted", deleted},
+                        {"approx_deletes_since_repair", g.approx_deletes},
+                        {"fp_rate", g.last_fp_rate},
+                        {"estimated_leak_chunks", g.EstimatedLeakChunks()},
+                        {"repair_due", g.RepairDue()}});
+    if (!gc_note.empty()) vm_json->back()["gc_state_problem"] = gc_note;
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "  %-16s %4zu snapshots %10s logical %10s stored  R=%llu "
+                  "eps=%.3f%% leak~%.0f chunks%s\n",
+                  vm.c_str(), cat.entries.size(),
+                  FormatByteSize(logical).c_str(),
+                  FormatByteSize(stored).c_str(),
+                  static_cast<unsigned long long>(g.approx_deletes),
+                  100 * g.last_fp_rate, g.EstimatedLeakChunks(),
+                  g.RepairDue() ? "  (gc due: R > tau/eps)" : "");
+    *vm_text += line;
+    if (!keys.tenant.empty()) *vm_text += "    tenant " + keys.tenant + "\n";
+    if (!gc_note.empty()) *vm_text += "    " + gc_note + "\n";
+    return Status::Ok();
+  }
+
   bool json_ = false;
 };
 

@@ -207,7 +207,9 @@ class VmStore {
                     const GroupScan& scan);
 
   // --- repair of damaged container metadata (vm_store_repair.cc) ---
-  // Writer-side (the writer mutex, and the caller holds the VM's lease).
+  // Writer-side (the writer mutex, and the caller holds the VM's lease); a
+  // dry run only reads, and may run without the lease (check does: what it
+  // then finds may be a concurrent writer's work in progress).
   //
   // Rebuilds the index of `container` (current generation) from its data
   // blocks alone: every group that verifies, block by block, up to the first

@@ -131,15 +131,40 @@ Status LocalBackend::MakeParents(std::string_view op, std::string_view name) {
   return Status::Ok();
 }
 
+Result<int> LocalBackend::OpenInParents(std::string_view op,
+                                        std::string_view name,
+                                        const std::string& path, int flags) {
+  constexpr int kAttempts = 16;
+  for (int attempt = 1;; ++attempt) {
+    Status made = MakeParents(op, name);
+    if (made.ok()) {
+      const int fd = ::open(path.c_str(), flags, 0644);
+      if (fd >= 0) return fd;
+      made = ErrnoToStatus(op, name, errno);
+    }
+    // NotFound: a directory was removed under us by a Delete that emptied it.
+    if (!made.IsNotFound() || attempt == kAttempts) return made;
+  }
+}
+
+void LocalBackend::RemoveEmptyParents(std::string_view name) {
+  for (std::string_view dir = ParentOf(name); !dir.empty();
+       dir = ParentOf(dir)) {
+    // Fails (ENOTEMPTY, ENOENT, ...) where another object still lives.
+    if (::rmdir(PathOf(dir).c_str()) != 0) return;
+  }
+}
+
 Result<std::string> LocalBackend::WriteTemp(std::string_view op,
                                             std::string_view name,
                                             ByteView data) {
-  VCSNAP_RETURN_IF_ERROR(MakeParents(op, name));
   std::string_view parent = ParentOf(name);
   std::string tmp = PathOf(parent) + "/.tmp-" + std::to_string(::getpid()) +
                     "-" + std::to_string(temp_counter_.fetch_add(1));
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoToStatus(op, name, errno);
+  VCSNAP_ASSIGN_OR_RETURN(
+      int raw,
+      OpenInParents(op, name, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC));
+  Fd fd(raw);
   Status s = WriteAll(fd.get(), data, op, name);
   if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoToStatus(op, name, errno);
   if (!s.ok()) {
@@ -221,10 +246,10 @@ Status LocalBackend::Append(std::string_view name, ByteView data) {
   // Refuse before O_CREAT can leave an empty object behind.
   VCSNAP_RETURN_IF_ERROR(
       CheckObjectSize("append", name, data.size(), max_object_size_));
-  VCSNAP_RETURN_IF_ERROR(MakeParents("append", name));
-  Fd fd(::open(PathOf(name).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-               0644));
-  if (!fd.valid()) return ErrnoToStatus("append", name, errno);
+  VCSNAP_ASSIGN_OR_RETURN(
+      int raw, OpenInParents("append", name, PathOf(name),
+                             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC));
+  Fd fd(raw);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoToStatus("append", name, errno);
   VCSNAP_RETURN_IF_ERROR(CheckObjectSize(
@@ -244,7 +269,11 @@ Status LocalBackend::Delete(std::string_view name) {
   if (::unlink(PathOf(name).c_str()) != 0) {
     return ErrnoToStatus("delete", name, errno);
   }
-  return SyncParentDir("delete", name);
+  Status synced = SyncParentDir("delete", name);
+  // A concurrent Delete may have removed the emptied directory already.
+  if (!synced.ok() && !synced.IsNotFound()) return synced;
+  RemoveEmptyParents(name);
+  return Status::Ok();
 }
 
 Result<ObjectInfo> LocalBackend::Stat(std::string_view name) {

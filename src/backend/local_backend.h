@@ -2,8 +2,12 @@
 //
 // LocalBackend: the embedded default Backend, objects as files below a root
 // directory. An object name "vm/web1/c0001" is the file <root>/vm/web1/c0001;
-// the directories are created on demand and never removed (harmless when
-// empty). Files whose name starts with '.' are temporaries and are invisible.
+// the directories are created on demand, and a Delete removes the ones it
+// leaves empty (below the root), so that years of deletions leave no
+// millions of empty directories for List to walk. A writer whose directory a
+// concurrent Delete removes between its mkdir and its open makes it again
+// (a few attempts). Files whose name starts with '.' are temporaries and are
+// invisible.
 //
 // Durability (backend.h's contract) is implemented so:
 //  - Put:    write <dir>/.tmp-*, fsync it, rename over the target, fsync dir;
@@ -61,6 +65,14 @@ class LocalBackend final : public Backend {
   std::string PathOf(std::string_view name) const;
   // Creates the directories leading to `name` (fsyncing each new one's parent).
   Status MakeParents(std::string_view op, std::string_view name);
+  // MakeParents, then open(2) of `path` (in the directory of `name`) with
+  // `flags`; both again when a concurrent Delete removed a directory in
+  // between. Returns the file descriptor.
+  Result<int> OpenInParents(std::string_view op, std::string_view name,
+                            const std::string& path, int flags);
+  // Removes the directories of `name` that are empty, deepest first, up to
+  // (not including) the root.
+  void RemoveEmptyParents(std::string_view name);
   // Writes `data` to a fresh, fsynced temporary beside `name`; returns its
   // path.
   Result<std::string> WriteTemp(std::string_view op, std::string_view name,

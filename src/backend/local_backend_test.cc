@@ -7,10 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -125,6 +128,52 @@ TEST(LocalBackend, DataSurvivesReopen) {
   auto b = std::move(*LocalBackend::Open(dir, false));
   EXPECT_EQ(std::string(AsChars(*b->Get("p"))), "put");
   EXPECT_EQ(std::string(AsChars(*b->Get("l"))), "app");
+}
+
+TEST(LocalBackend, DeleteRemovesTheDirectoriesItEmpties) {
+  namespace fs = std::filesystem;
+  std::string dir = NewTempDir("local");
+  auto b = std::move(*LocalBackend::Open(dir, false));
+  ASSERT_OK(b->Put("a/b/c/x", AsBytes("x")));
+  ASSERT_OK(b->Append("a/b/y", AsBytes("y")));
+  ASSERT_OK(b->Delete("a/b/c/x"));
+  EXPECT_FALSE(fs::exists(dir + "/a/b/c"));
+  EXPECT_TRUE(fs::exists(dir + "/a/b"));
+  ASSERT_OK(b->Delete("a/b/y"));
+  EXPECT_FALSE(fs::exists(dir + "/a"));
+  EXPECT_TRUE(fs::is_directory(dir)) << "the root is never removed";
+  EXPECT_TRUE(b->List("")->empty());
+  ASSERT_OK(b->Put("a/b/c/x", AsBytes("again")));  // made again on demand
+  EXPECT_EQ(std::string(AsChars(*b->Get("a/b/c/x"))), "again");
+}
+
+// Writers and deleters of sibling objects race on the directories: a
+// directory a Delete empties and removes under a writer is made again.
+TEST(LocalBackend, WritersAndDeletersInOneDirectoryNeverFail) {
+  std::string dir = NewTempDir("local");
+  auto b = std::move(*LocalBackend::Open(dir, false));
+  constexpr int kThreads = 3;
+  constexpr int kRounds = 1500;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string name = "d/e/f/o" + std::to_string(t);
+      for (int i = 0; i < kRounds; ++i) {
+        Status s = (t % 2 == 0) ? b->Put(name, AsBytes("p"))
+                                : b->Append(name, AsBytes("a"));
+        if (s.ok()) s = b->Delete(name);
+        if (!s.ok()) {
+          ADD_FAILURE() << s;
+          failures++;
+          return;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(b->List("")->empty());
 }
 
 }  // namespace

@@ -186,13 +186,16 @@ Result<bool> VmStore::HasUnindexedGroup(
     if (!b || *b < last_block || o.size > block_limit_) continue;
     const uint64_t from = *b == last_block && !index.entries.empty() ? end : 0;
     if (o.size <= from) continue;
-    VCSNAP_ASSIGN_OR_RETURN(Bytes rest,
-                            backend_->Read(o.name, from, o.size - from));
+    // The first group there: its header, then only its bytes.
     const GroupPlace place = Place(c, gen, o.name, from);
-    Result<GroupHeader> h = PeekGroupHeader(rest, place, limits());
-    if (!h.ok() || h->total_len() > rest.size()) continue;
-    if (DecodeGroup(ByteView(rest).first(h->total_len()), place, limits(), true)
-            .ok()) {
+    VCSNAP_ASSIGN_OR_RETURN(Bytes head,
+                            backend_->Read(o.name, from, kGroupHeaderSize));
+    Result<GroupHeader> h = PeekGroupHeader(head, place, limits());
+    if (!h.ok() || h->total_len() > o.size - from) continue;
+    VCSNAP_ASSIGN_OR_RETURN(Bytes group,
+                            backend_->Read(o.name, from, h->total_len()));
+    if (group.size() == h->total_len() &&
+        DecodeGroup(group, place, limits(), true).ok()) {
       return true;
     }
   }

@@ -10,7 +10,7 @@
 namespace vcsnap {
 namespace {
 
-constexpr char kMagic[4] = {'V', 'C', 'S', 'G'};
+constexpr const char* kMagic = kGroupMagic.data();
 constexpr uint8_t kFlagSealed = 1;  // DO NOT CHANGE: stored
 
 // Associated data of a sealed group: its header and its VM.

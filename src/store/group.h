@@ -47,6 +47,8 @@ namespace vcsnap {
 
 inline constexpr uint16_t kGroupVersion = 1;
 inline constexpr size_t kGroupHeaderSize = 32;
+// The first 4 bytes of every group (store-group.md).
+inline constexpr std::string_view kGroupMagic = "VCSG";
 inline constexpr size_t kGroupTrailerSize = 8;
 inline constexpr uint32_t kAbsentBit = 0x80000000u;
 inline constexpr uint32_t kMaxGroupCount = 65535;

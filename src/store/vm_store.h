@@ -212,8 +212,9 @@ class VmStore {
   // then finds may be a concurrent writer's work in progress).
   //
   // Rebuilds the index of `container` (current generation) from its data
-  // blocks alone: every group that verifies, block by block, up to the first
-  // damaged byte of each block (what follows it is cut by the next writer).
+  // blocks alone: every group that verifies, block by block; past damaged
+  // bytes it goes on at the next group magic that starts a verifying group
+  // (the skipped bytes count as bytes_ignored).
   // The rebuilt index closes the container to new chunks (base CID near
   // 2^48): groups lost with the damage may have held CIDs that old recipes
   // still name, and a CID is never handed out twice.

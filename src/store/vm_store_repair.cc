@@ -14,6 +14,16 @@ namespace {
 // A rebuilt index's base CID: Put starts a new container from here on.
 constexpr uint64_t kClosedBaseCid = kMaxCid - kMaxGroupCount + 1;
 
+// The offset of the next group magic in `data` at or after `from` (the
+// block's size when there is none).
+uint64_t NextGroupStart(const Bytes& data, uint64_t from) {
+  if (from >= data.size()) return data.size();
+  const auto it =
+      std::search(data.begin() + static_cast<std::ptrdiff_t>(from), data.end(),
+                  kGroupMagic.begin(), kGroupMagic.end());
+  return static_cast<uint64_t>(it - data.begin());
+}
+
 }  // namespace
 
 std::string MetadataRepair::Describe() const {
@@ -91,9 +101,18 @@ Result<SalvageStats> VmStore::SalvageIndexLocked(uint16_t c, uint32_t gen) {
       const GroupPlace place = Place(c, gen, name, off);
       ByteView rest = ByteView(data).subspan(off);
       Result<GroupHeader> h = PeekGroupHeader(rest, place, limits());
-      if (!h.ok() || h->total_len() > rest.size()) break;
-      auto g = DecodeGroup(rest.first(h->total_len()), place, limits(), true);
-      if (!g.ok()) break;
+      Result<std::shared_ptr<DecodedGroup>> g = Status::Corruption("");
+      if (h.ok() && h->total_len() <= rest.size()) {
+        g = DecodeGroup(rest.first(h->total_len()), place, limits(), true);
+      }
+      if (!g.ok()) {
+        // Damage: go on at the next group that verifies (its checksum is
+        // bound to its offset, so a match inside other bytes is no group).
+        const uint64_t next = NextGroupStart(data, off + 1);
+        stats.bytes_ignored += next - off;
+        off = next;
+        continue;
+      }
       IndexEntry e{
           h->first_cid, h->count, 0, b, static_cast<uint32_t>(h->total_len()),
           off};
@@ -108,7 +127,6 @@ Result<SalvageStats> VmStore::SalvageIndexLocked(uint16_t c, uint32_t gen) {
       stats.chunks += e.live;
       off += h->total_len();
     }
-    stats.bytes_ignored += data.size() - off;
   }
   const std::string index_name = IndexName(vm_, c, gen);
   Bytes index = EncodeIndexHeader(index_name, c, gen, kClosedBaseCid);

@@ -340,6 +340,49 @@ TEST_F(VmStoreTest, TruncatedIndexIsNeverTakenForCrashDebris) {
   ExpectAll(r.get(), refs);
 }
 
+// Index and a block both damaged: salvage skips the damaged group and goes
+// on with the next group of the same block.
+TEST_F(VmStoreTest, SalvageResumesAfterADamagedGroup) {
+  std::vector<ChunkRef> refs;
+  {
+    auto s = OpenStore(&mem_);
+    refs = PutAll(s.get());
+  }
+  auto reader = OpenStore(&mem_);
+  Result<std::vector<IndexEntry>> idx = reader->GroupIndex(1);
+  ASSERT_OK(idx);
+  ASSERT_GT(idx->size(), 3u);
+  const IndexEntry hit = (*idx)[1];  // a group in the middle of block 0
+  ASSERT_EQ(hit.block, 0u);
+  ASSERT_EQ((*idx)[2].block, 0u);
+  const std::string block = BlockName("web1", 1, 1, 0);
+  Result<Bytes> b = mem_.Get(block);
+  ASSERT_OK(b);
+  (*b)[hit.offset + hit.length / 2] ^= 0x10;
+  ASSERT_OK(mem_.Put(block, *b));
+  const std::string index = IndexName("web1", 1, 1);
+  Result<Bytes> i = mem_.Get(index);
+  ASSERT_OK(i);
+  (*i)[kIndexHeaderSize + 1] ^= 0x10;
+  ASSERT_OK(mem_.Put(index, *i));
+  auto s = OpenStore(&mem_);
+  Result<SalvageStats> st = s->SalvageIndex(1);
+  ASSERT_OK(st);
+  EXPECT_EQ(st->bytes_ignored, hit.length);
+  EXPECT_EQ(st->groups, idx->size() - 1);
+  auto r = OpenStore(&mem_);
+  for (size_t k = 0; k < refs.size(); ++k) {
+    if (refs[k].container != 1) continue;
+    Result<Bytes> got = r->Get(refs[k]);
+    if (refs[k].cid >= hit.first_cid && refs[k].cid < hit.end_cid()) {
+      EXPECT_THAT(got, StatusIs(StatusCode::kNotFound)) << k;
+    } else {
+      ASSERT_OK(got) << k;
+      EXPECT_EQ(*got, chunks_[k]) << k;
+    }
+  }
+}
+
 TEST_F(VmStoreTest, SalvageReportsDuplicateCid) {
   {
     auto s = OpenStore(&mem_);

@@ -90,19 +90,19 @@ Status RecoverBinding(Repository& repo, const std::string& vm,
 }
 
 // After a catalog rebuild or a store repair (not a dry run): the VM's
-// structure, checked without the lease, whose problems the result carries.
-Result<RecoverResult> CheckAfter(Repository& repo, const std::string& vm,
-                                 const RecoverOptions& options, Lease* lease,
-                                 RecoverResult* result) {
-  bool repaired = result->catalog_rebuilt;
-  if (!options.dry_run && !result->store_repairs.empty()) repaired = true;
-  if (!repaired) return std::move(*result);
+// structure, checked without the lease, whose problems go to `result`.
+Status CheckAfter(Repository& repo, const std::string& vm,
+                  const RecoverOptions& options, Lease* lease,
+                  RecoverResult* result) {
+  const bool repaired = result->catalog_rebuilt ||
+                        (!options.dry_run && !result->store_repairs.empty());
+  if (!repaired) return Status::Ok();
   VCSNAP_RETURN_IF_ERROR(lease->Release());
   CheckOptions check;
   check.vm = vm;
   VCSNAP_ASSIGN_OR_RETURN(CheckResult checked, RunCheck(repo, check));
   result->problems = std::move(checked.problems);
-  return std::move(*result);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -151,7 +151,11 @@ Result<RecoverResult> RunRecover(Repository& repo,
   Result<Bytes> raw = backend.Get(name);
   if (raw.ok()) {
     Result<Catalog> c = DecodeCatalog(*raw, name);
-    if (c.ok()) return CheckAfter(repo, vm, options, lease.get(), &result);
+    if (c.ok()) {
+      VCSNAP_RETURN_IF_ERROR(
+          CheckAfter(repo, vm, options, lease.get(), &result));
+      return result;
+    }
     result.catalog_problem = c.status().message();
   } else if (raw.status().IsNotFound()) {
     result.catalog_problem = "missing";
@@ -197,7 +201,8 @@ Result<RecoverResult> RunRecover(Repository& repo,
   VCSNAP_RETURN_IF_ERROR(lease->Verify());
   VCSNAP_RETURN_IF_ERROR(CommitCatalog(backend, vm, catalog));
   result.catalog_rebuilt = true;
-  return CheckAfter(repo, vm, options, lease.get(), &result);
+  VCSNAP_RETURN_IF_ERROR(CheckAfter(repo, vm, options, lease.get(), &result));
+  return result;
 }
 
 }  // namespace vcsnap

@@ -61,11 +61,9 @@ Result<GcResult> RunGc(Repository& repo, const std::string& vm) {
                           VmStore::OpenIn(repo, vm));
   VCSNAP_ASSIGN_OR_RETURN(std::vector<uint16_t> ids, store->ListContainerIds());
   for (uint16_t c : ids) {
-    Result<std::optional<MetadataRepair>> r =
-        store->RepairDeletionLog(c, false);
-    if (!r.ok() && r.status().IsNotFound()) continue;  // crash debris
-    if (!r.ok()) return r.status();
-    if (r->has_value()) result.notes.push_back((*r)->Describe());
+    VCSNAP_ASSIGN_OR_RETURN(std::optional<MetadataRepair> r,
+                            store->RepairDeletionLog(c, false));
+    if (r.has_value()) result.notes.push_back(r->Describe());
   }
   RefStates marks(store.get());
   RecipeReader reader(&backend, vm, repo.config().segment_size, store->keys(),

@@ -24,6 +24,28 @@ uint64_t NextGroupStart(const Bytes& data, uint64_t from) {
   return static_cast<uint64_t>(it - data.begin());
 }
 
+// The group that starts `bytes` (which may run on past it), verified:
+// header, length, checksum bound to `place`. *total: its length.
+Result<std::shared_ptr<DecodedGroup>> GroupStarting(ByteView bytes,
+                                                    const GroupPlace& place,
+                                                    const GroupLimits& limits,
+                                                    uint64_t* total) {
+  VCSNAP_ASSIGN_OR_RETURN(GroupHeader h, PeekGroupHeader(bytes, place, limits));
+  if (h.total_len() > bytes.size()) {
+    return Status::Corruption(place.Describe() + ": truncated group");
+  }
+  *total = h.total_len();
+  return DecodeGroup(bytes.first(h.total_len()), place, limits, true);
+}
+
+// "N groups, M chunks; the container takes no new chunks" of a salvage.
+std::string Salvaged(const SalvageStats& s) {
+  return std::to_string(s.groups) + " groups, " + std::to_string(s.chunks) +
+         " chunks, " + std::to_string(s.bytes_ignored) +
+         " unreadable block bytes left out; the container takes no new "
+         "chunks";
+}
+
 }  // namespace
 
 std::string MetadataRepair::Describe() const {
@@ -39,22 +61,14 @@ std::string MetadataRepair::Describe() const {
       break;
     case Kind::kIndex:
       out += "index damaged (" + problem + "); ";
-      out += done ? "rebuilt from the data blocks: " +
-                        std::to_string(salvage.groups) + " groups, " +
-                        std::to_string(salvage.chunks) + " chunks, " +
-                        std::to_string(salvage.bytes_ignored) +
-                        " unreadable block bytes left out; the container "
-                        "takes no new chunks"
+      out += done ? "rebuilt from the data blocks: " + Salvaged(salvage)
                   : "would be rebuilt from the data blocks";
       break;
     case Kind::kUnindexedData:
       out +=
           "data blocks hold groups no index entry covers (a crash before "
           "they were indexed, or a lost or truncated index); ";
-      out += done ? "indexed from the data blocks: " +
-                        std::to_string(salvage.groups) + " groups, " +
-                        std::to_string(salvage.chunks) +
-                        " chunks; the container takes no new chunks"
+      out += done ? "indexed from the data blocks: " + Salvaged(salvage)
                   : "would be indexed from the data blocks";
       break;
     case Kind::kDeletionLog:
@@ -99,12 +113,9 @@ Result<SalvageStats> VmStore::SalvageIndexLocked(uint16_t c, uint32_t gen) {
     uint64_t off = 0;
     while (off < data.size()) {
       const GroupPlace place = Place(c, gen, name, off);
-      ByteView rest = ByteView(data).subspan(off);
-      Result<GroupHeader> h = PeekGroupHeader(rest, place, limits());
-      Result<std::shared_ptr<DecodedGroup>> g = Status::Corruption("");
-      if (h.ok() && h->total_len() <= rest.size()) {
-        g = DecodeGroup(rest.first(h->total_len()), place, limits(), true);
-      }
+      uint64_t total = 0;
+      Result<std::shared_ptr<DecodedGroup>> g =
+          GroupStarting(ByteView(data).subspan(off), place, limits(), &total);
       if (!g.ok()) {
         // Damage: go on at the next group that verifies (its checksum is
         // bound to its offset, so a match inside other bytes is no group).
@@ -113,9 +124,12 @@ Result<SalvageStats> VmStore::SalvageIndexLocked(uint16_t c, uint32_t gen) {
         off = next;
         continue;
       }
-      IndexEntry e{
-          h->first_cid, h->count, 0, b, static_cast<uint32_t>(h->total_len()),
-          off};
+      IndexEntry e{(*g)->first_cid,
+                   (*g)->count(),
+                   0,
+                   b,
+                   static_cast<uint32_t>(total),
+                   off};
       for (uint32_t len : (*g)->lens) e.live += (len & kAbsentBit) ? 0 : 1;
       if (!entries.empty() && e.first_cid < entries.back().end_cid()) {
         return Status::Corruption(place.Describe() + ": duplicate CID " +
@@ -125,7 +139,7 @@ Result<SalvageStats> VmStore::SalvageIndexLocked(uint16_t c, uint32_t gen) {
       entries.push_back(e);
       ++stats.groups;
       stats.chunks += e.live;
-      off += h->total_len();
+      off += total;
     }
   }
   const std::string index_name = IndexName(vm_, c, gen);
@@ -212,10 +226,8 @@ Result<bool> VmStore::HasUnindexedGroup(
     if (!h.ok() || h->total_len() > o.size - from) continue;
     VCSNAP_ASSIGN_OR_RETURN(Bytes group,
                             backend_->Read(o.name, from, h->total_len()));
-    if (group.size() == h->total_len() &&
-        DecodeGroup(group, place, limits(), true).ok()) {
-      return true;
-    }
+    uint64_t total = 0;
+    if (GroupStarting(group, place, limits(), &total).ok()) return true;
   }
   return false;
 }

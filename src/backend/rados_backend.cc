@@ -120,6 +120,17 @@ RadosBackend::RadosBackend(std::unique_ptr<Impl> impl, uint64_t max_object_size,
 
 RadosBackend::~RadosBackend() = default;
 
+void EnableRadosBackend() {
+  SetRadosOpener(
+      [](const RadosLocation& location, bool create,
+         uint64_t max_object_size) -> Result<std::unique_ptr<Backend>> {
+        VCSNAP_ASSIGN_OR_RETURN(
+            std::unique_ptr<RadosBackend> rados,
+            RadosBackend::Open(location, create, max_object_size));
+        return std::unique_ptr<Backend>(std::move(rados));
+      });
+}
+
 Result<std::unique_ptr<RadosBackend>> RadosBackend::Open(
     const RadosLocation& loc, bool create, uint64_t max_object_size) {
   auto impl = std::make_unique<Impl>();

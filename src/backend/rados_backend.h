@@ -45,6 +45,10 @@
 
 namespace vcsnap {
 
+// Makes OpenRadosBackend (rados_location.h) open RadosBackends. Idempotent,
+// thread-safe; call it before the first rados:// location is opened.
+void EnableRadosBackend();
+
 class RadosBackend final : public Backend {
  public:
   // Connects to the cluster and opens the pools. NotFound when a pool does

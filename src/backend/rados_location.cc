@@ -1,6 +1,7 @@
 #include "backend/rados_location.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 
 #include "backend/backend.h"
@@ -137,6 +138,24 @@ Result<RadosLayout> DecodeRadosLayout(ByteView bytes) {
     return Status::Corruption("RADOS layout record: pool name is not valid");
   }
   return layout;
+}
+
+namespace {
+std::atomic<RadosOpener> rados_opener{nullptr};
+}  // namespace
+
+void SetRadosOpener(RadosOpener opener) { rados_opener.store(opener); }
+
+Result<std::unique_ptr<Backend>> OpenRadosBackend(const RadosLocation& location,
+                                                  bool create,
+                                                  uint64_t max_object_size) {
+  RadosOpener open = rados_opener.load();
+  if (open == nullptr) {
+    return Status::NotSupported(
+        "rados://" + location.pool +
+        ": this program was built without the RADOS backend");
+  }
+  return open(location, create, max_object_size);
 }
 
 }  // namespace vcsnap

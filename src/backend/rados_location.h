@@ -1,7 +1,15 @@
 // File: backend/rados_location.h
 //
 // The parts of the Ceph RADOS backend that need no cluster: the repository
-// location syntax and the layout record. Pure functions, thread-safe.
+// location syntax, the layout record, and the door to the backend itself.
+// Thread-safe.
+//
+// The backend (rados_backend.h) is a library of its own, vcsnap_rados, the
+// only one linked with librados: a program or test that never opens a
+// rados:// location does not load Ceph's libraries (~140 MB of data that
+// every process start maps and relocates, and that LeakSanitizer scans at
+// every exit). A program that opens rados:// locations links vcsnap_rados
+// and calls EnableRadosBackend() once, before its first OpenRadosBackend.
 //
 // Location. `rados://POOL[/NAMESPACE][?KEY=VALUE&...]` names one repository:
 // the objects of RADOS namespace NAMESPACE (default: none, i.e. "") of pool
@@ -31,6 +39,7 @@
 #define VCSNAP_BACKEND_RADOS_LOCATION_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -67,6 +76,19 @@ struct RadosLayout {
 Bytes EncodeRadosLayout(const RadosLayout& layout);
 // Corruption for a damaged record, NotSupported for a newer version.
 Result<RadosLayout> DecodeRadosLayout(ByteView bytes);
+
+class Backend;
+using RadosOpener = Result<std::unique_ptr<Backend>> (*)(
+    const RadosLocation& location, bool create, uint64_t max_object_size);
+
+// Installs the function OpenRadosBackend calls (EnableRadosBackend does).
+void SetRadosOpener(RadosOpener opener);
+
+// RadosBackend::Open through the installed opener; NotSupported naming the
+// location when the program was built without the RADOS backend.
+Result<std::unique_ptr<Backend>> OpenRadosBackend(const RadosLocation& location,
+                                                  bool create,
+                                                  uint64_t max_object_size);
 
 }  // namespace vcsnap
 

@@ -3,6 +3,7 @@
 
 #include "backend/rados_location.h"
 
+#include "backend/backend.h"
 #include "format/envelope.h"
 #include "testing/status_matchers.h"
 
@@ -66,6 +67,16 @@ TEST(RadosLocation, RejectsWhatItCannotMean) {
       StatusIsWith(StatusCode::kInvalidArgument, "pool name"));
   EXPECT_TRUE(IsRadosLocation("rados://p"));
   EXPECT_FALSE(IsRadosLocation("/srv/rados://p"));
+}
+
+// This test binary does not link vcsnap_rados, so librados is not loaded and
+// no opener is installed: a rados:// location is refused with a clear error.
+TEST(RadosLocation, WithoutTheBackendLibraryOpenIsNotSupported) {
+  Result<RadosLocation> l = ParseRadosLocation("rados://vmstore");
+  ASSERT_OK(l);
+  EXPECT_THAT(OpenRadosBackend(*l, /*create=*/false, 1 << 20),
+              StatusIsWith(StatusCode::kNotSupported,
+                           "built without the RADOS backend"));
 }
 
 TEST(RadosLayout, RoundTrips) {

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <optional>
 
+#include "backend/rados_backend.h"
 #include "backend/rados_location.h"
 #include "cli/command.h"
 #include "util/cli_exit.h"
@@ -26,6 +27,7 @@ int Fail(int code, const std::string& message) {
 
 int main(int argc, char** argv) {
   using vcsnap::cli::Command;
+  vcsnap::EnableRadosBackend();
   CLI::App app{"vcsnap: VM-centric deduplicating backup of virtual disks"};
   app.set_version_flag("--version", std::string("vcsnap ") + VCSNAP_VERSION);
   app.require_subcommand(1);

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "backend/local_backend.h"
-#include "backend/rados_backend.h"
+#include "backend/rados_location.h"
 #include "format/key_slot.h"
 
 namespace vcsnap {
@@ -84,9 +84,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location,
   }
   if (IsRadosLocation(location)) {
     VCSNAP_ASSIGN_OR_RETURN(RadosLocation loc, ParseRadosLocation(location));
-    VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<RadosBackend> rados,
-                            RadosBackend::Open(loc, create, max_object_size));
-    return std::unique_ptr<Backend>(std::move(rados));
+    return OpenRadosBackend(loc, create, max_object_size);
   }
   if (location.find("://") != std::string::npos) {
     return Status::NotSupported("repository '" + location +

@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 
+#include "backend/rados_backend.h"
 #include "backup/snapshot_reader.h"
 #include "recipe/lease.h"
 #include "recipe/names.h"
@@ -268,6 +269,9 @@ int Extents(void*, uint32_t count, uint64_t offset, uint32_t flags,
   }
 }
 
+// nbdkit's load callback: repositories on RADOS open too.
+void Load() { vcsnap::EnableRadosBackend(); }
+
 }  // namespace
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_REQUESTS
@@ -278,6 +282,7 @@ static struct nbdkit_plugin plugin = [] {
   p.longname = "vcsnap snapshot export";
   p.version = VCSNAP_VERSION;
   p.description = "serves one vcsnap snapshot read-only";
+  p.load = Load;
   p.config = Config;
   p.config_complete = ConfigComplete;
   p.config_help =

@@ -33,8 +33,9 @@ r="$tmp/repo"
 expect 0 "created vcsnap repository [0-9a-f]{32}" -- "$vcsnap" --repo "$r" init
 expect 1 "^vcsnap: error: .*already a vcsnap repository" -- "$vcsnap" --repo "$r" init
 expect 1 "^vcsnap: error: .*already a vcsnap repository" -- "$vcsnap" init --repo "$r"
-expect 0 "total +1 " -- "$vcsnap" --repo "$r" stats
-expect 0 "total +1 " -- "$vcsnap" stats --repo "$r"
+# the config and its second copy (docs/format/ditto.md)
+expect 0 "total +2 " -- "$vcsnap" --repo "$r" stats
+expect 0 "total +2 " -- "$vcsnap" stats --repo "$r"
 expect 0 '"compression":"zstd"' -- env VCSNAP_REPO="$r" "$vcsnap" stats --json
 expect 1 "^vcsnap: error: .*not a vcsnap repository" -- "$vcsnap" --repo "$tmp/nothing" stats
 mkdir -p "$tmp/emptydir"
@@ -242,6 +243,16 @@ expect 0 "the gc state is unreadable .*: no leak estimate; .vcsnap gc --vm web1.
 expect 1 "damaged: VM web1: .*gcstate" -- "$vcsnap" --repo "$r" check --vm web1
 expect 0 '"leaked_chunks":0' -- "$vcsnap" --repo "$r" gc --vm web1 --json
 expect 0 "checked 1 VMs, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web1
+# the roots are kept twice: a damaged config opens from its copy ditto/config;
+# check names it with its command, recover --roots rewrites it
+printf 'XXXX' | dd of="$r/config" bs=1 seek=20 conv=notrunc status=none
+expect 0 "web1" -- "$vcsnap" --repo "$r" stats
+expect 1 "repository root config: .*; .vcsnap recover --roots. repairs it" -- "$vcsnap" --repo "$r" check
+expect 0 "^would repair root config: " -- "$vcsnap" --repo "$r" recover --roots --dry-run
+expect 0 "^repaired root config: " -- "$vcsnap" --repo "$r" recover --roots
+expect 0 "roots are intact" -- "$vcsnap" --repo "$r" recover --roots --vm web1
+cmp -s "$r/config" "$r/ditto/config" && pass=$((pass + 1)) || { echo "FAIL: recover --roots did not rewrite the config"; fails=$((fails + 1)); }
+expect 2 "give --vm V, --roots, or both" -- "$vcsnap" --repo "$r" recover
 
 # encryption: a key file opens the repository; without it or with another
 # one nothing does; no piece of the disk is stored in the clear
@@ -326,7 +337,7 @@ expect 0 "tenant isolation: chunks held by fewer than 2 tenants stay" -- "$vcsna
 expect 2 "^vcsnap: error: .*cannot be undone: give --yes" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme
 expect 0 "shredding would delete its key and [0-9]+ objects" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme --dry-run
 expect 0 "tenant acme shredded: its key is deleted; 1 VMs" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme --yes
-[[ ! -e "$e/tenants/acme" && -z "$(find "$e/vm/t1" -type f 2>/dev/null)" && ! -e "$e/vms/t1" ]] && pass=$((pass + 1)) || { echo "FAIL: objects of the shredded tenant are left"; fails=$((fails + 1)); }
+[[ ! -e "$e/tenants/acme" && ! -e "$e/ditto/tenants/acme" && -z "$(find "$e/vm/t1" -type f 2>/dev/null)" && ! -e "$e/vms/t1" ]] && pass=$((pass + 1)) || { echo "FAIL: objects of the shredded tenant are left"; fails=$((fails + 1)); }
 expect 1 "^vcsnap: error: .*no tenant acme" -- "$vcsnap" "${k2[@]}" tenant shred --tenant acme --yes
 expect 0 ": 0 problems" -- "$vcsnap" "${k2[@]}" check --read-data
 expect 0 "every chunk verified" -- "$vcsnap" "${k2[@]}" restore --vm web1 --snapshot 2 --output "$tmp/enc2.img" --verify --force

@@ -89,7 +89,7 @@ struct RadosBackend::Impl {
   }
 
   librados::IoCtx& For(std::string_view name) {
-    return split && name.starts_with(kRadosPdsPrefix) ? pds : main;
+    return split && InRadosPdsPool(name) ? pds : main;
   }
 
   Result<std::vector<std::string>> ListNames(librados::IoCtx& io,
@@ -195,8 +195,7 @@ Result<std::unique_ptr<RadosBackend>> RadosBackend::Open(
 }
 
 const std::string& RadosBackend::PoolOf(std::string_view name) const {
-  return impl_->split && name.starts_with(kRadosPdsPrefix) ? impl_->pds_pool
-                                                           : impl_->pool;
+  return impl_->split && InRadosPdsPool(name) ? impl_->pds_pool : impl_->pool;
 }
 
 Status RadosBackend::Put(std::string_view name, ByteView data) {
@@ -321,25 +320,27 @@ Result<std::vector<ObjectInfo>> RadosBackend::List(std::string_view prefix) {
     std::vector<std::string> names;
   };
   std::vector<Source> sources;
-  const bool may_be_pds = prefix.starts_with(kRadosPdsPrefix) ||
-                          kRadosPdsPrefix.starts_with(prefix);
+  // Which pools can hold names under `prefix`.
+  bool may_be_main = true, may_be_pds = false;
+  for (std::string_view p : kRadosPdsPoolPrefixes) {
+    if (prefix.starts_with(p)) may_be_main = false;
+    if (prefix.starts_with(p) || p.starts_with(prefix)) may_be_pds = true;
+  }
   if (!impl_->split) {
     sources.push_back({&impl_->main, {}});
   } else {
-    if (!prefix.starts_with(kRadosPdsPrefix)) {
-      sources.push_back({&impl_->main, {}});
-    }
+    if (may_be_main) sources.push_back({&impl_->main, {}});
     if (may_be_pds) sources.push_back({&impl_->pds, {}});
   }
   for (Source& s : sources) {
     VCSNAP_ASSIGN_OR_RETURN(s.names,
                             impl_->ListNames(*s.io, prefix, describe_));
     if (impl_->split) {
-      // Only "pds/..." objects of the PDS pool, and only the others of the
-      // main pool, belong to this repository.
+      // Only "pds/..." and "ditto/..." objects of the PDS pool, and only
+      // the others of the main pool, belong to this repository.
       const bool want_pds = s.io == &impl_->pds;
       std::erase_if(s.names, [want_pds](const std::string& n) {
-        return n.starts_with(kRadosPdsPrefix) != want_pds;
+        return InRadosPdsPool(n) != want_pds;
       });
     }
   }

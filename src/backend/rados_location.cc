@@ -28,6 +28,12 @@ bool ValidPoolName(std::string_view s) {
 
 }  // namespace
 
+bool InRadosPdsPool(std::string_view name) {
+  return std::ranges::any_of(kRadosPdsPoolPrefixes, [name](std::string_view p) {
+    return name.starts_with(p);
+  });
+}
+
 bool IsRadosLocation(std::string_view location) {
   return location.starts_with(kRadosScheme);
 }

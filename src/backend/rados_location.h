@@ -14,9 +14,10 @@
 // Location. `rados://POOL[/NAMESPACE][?KEY=VALUE&...]` names one repository:
 // the objects of RADOS namespace NAMESPACE (default: none, i.e. "") of pool
 // POOL. Several repositories can share a pool in different namespaces. Keys:
-//   pds_pool=P   objects named "pds/..." (the PDS store and its index) live
-//                in pool P, same namespace, so the PDS can have more replicas
-//                than the VM stores (SPEC §1). Recorded at init in the layout
+//   pds_pool=P   objects named "pds/..." (the PDS store and its index) and
+//                "ditto/..." (copies of the roots) live in pool P, same
+//                namespace, so the PDS can have more replicas than the VM
+//                stores (SPEC §1). Recorded at init in the layout
 //                record; later opens may omit it or must give the same.
 //   conf=PATH    ceph.conf to read (default: librados' own search, which
 //                honours $CEPH_CONF, then /etc/ceph/ceph.conf).
@@ -50,8 +51,12 @@ namespace vcsnap {
 
 inline constexpr std::string_view kRadosScheme = "rados://";
 inline constexpr std::string_view kRadosLayoutObject = ".vcsnap-layout";
-// Object names under this prefix go to the PDS pool.
-inline constexpr std::string_view kRadosPdsPrefix = "pds/";
+// Object names under these prefixes go to the PDS pool: the PDS, and the
+// ditto copies of the repository's roots (repo/roots.h), which thus never
+// share a placement group with their primaries and get the PDS pool's
+// replicas.
+inline constexpr std::string_view kRadosPdsPoolPrefixes[] = {"pds/", "ditto/"};
+bool InRadosPdsPool(std::string_view name);
 
 struct RadosLocation {
   std::string pool;

@@ -1,5 +1,6 @@
 // recover: rebuilds a VM's lost or damaged catalog, its lost marker and its
-// store's damaged container metadata.
+// store's damaged container metadata; with --roots, rewrites a damaged or
+// missing copy of a repository root from the other (repo/roots.h).
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -20,8 +21,12 @@ class RecoverCommand final : public Command {
         "recover",
         "rebuild a VM's lost or damaged catalog (and lost marker) from its "
         "snapshot recipes, and its store's damaged container heads, indexes "
-        "and deletion logs");
-    sub->add_option("--vm", o_.vm, "VM name")->required();
+        "and deletion logs; with --roots, the repository's roots (config, key "
+        "slots, tenant keys) from their second copies");
+    sub->add_option("--vm", o_.vm, "VM name");
+    sub->add_flag("--roots", roots_,
+                  "rewrite a damaged or missing copy of the config, a key "
+                  "slot or a tenant key from its other copy");
     sub->add_option("--tenant", o_.tenant,
                     "the VM's tenant: repair a damaged or lost tenant "
                     "binding (checked: the VM's recipes must open under the "
@@ -31,12 +36,50 @@ class RecoverCommand final : public Command {
     return sub;
   }
   Status Validate() override {
-    if (!o_.tenant.empty())
+    if (o_.vm.empty() && !roots_) {
+      return Status::InvalidArgument("give --vm V, --roots, or both");
+    }
+    if (!o_.tenant.empty()) {
+      if (o_.vm.empty()) return Status::InvalidArgument("--tenant needs --vm");
       VCSNAP_RETURN_IF_ERROR(ValidateTenantName(o_.tenant));
-    return ValidateVmName(o_.vm);
+    }
+    return o_.vm.empty() ? Status::Ok() : ValidateVmName(o_.vm);
   }
   Status Run(const GlobalOptions& global) override {
     VCSNAP_ASSIGN_OR_RETURN(auto repo, OpenRepository(global));
+    nlohmann::json roots = nlohmann::json::array();
+    size_t lost = 0;  // roots with no good copy left
+    if (roots_) {
+      VCSNAP_ASSIGN_OR_RETURN(std::vector<RootProblem> found,
+                              repo->InspectRoots(/*repair=*/!o_.dry_run));
+      for (const RootProblem& p : found) {
+        if (!p.repairable) ++lost;
+        roots.push_back({{"name", p.name},
+                         {"problem", p.problem},
+                         {"repairable", p.repairable},
+                         {"repaired", p.repaired}});
+        if (json_) continue;
+        std::FILE* to = p.repairable ? stdout : stderr;
+        std::fprintf(to, "%s root %s: %s\n",
+                     !p.repairable ? "vcsnap: cannot repair"
+                     : p.repaired  ? "repaired"
+                                   : "would repair",
+                     p.name.c_str(), p.problem.c_str());
+      }
+      if (found.empty() && !json_) {
+        std::printf("the repository's roots are intact (both copies)\n");
+      }
+    }
+    Status roots_status =
+        lost == 0 ? Status::Ok()
+                  : Status::Corruption(
+                        std::to_string(lost) +
+                        " roots have no good copy left (listed above)");
+    if (o_.vm.empty()) {
+      if (json_)
+        std::printf("%s\n", nlohmann::json{{"roots", roots}}.dump().c_str());
+      return roots_status;
+    }
     VCSNAP_ASSIGN_OR_RETURN(RecoverResult r, RunRecover(*repo, o_));
     if (json_) {
       nlohmann::json j = {{"vm", o_.vm},
@@ -52,6 +95,7 @@ class RecoverCommand final : public Command {
                           {"store_repairs", r.store_repairs},
                           {"store_problem", r.store_problem},
                           {"problems", r.problems}};
+      if (roots_) j["roots"] = roots;
       std::printf("%s\n", j.dump().c_str());
     } else {
       Print(r);
@@ -61,7 +105,7 @@ class RecoverCommand final : public Command {
                                 " problems in the recovered snapshots (listed "
                                 "above); forget the damaged ones");
     }
-    return Status::Ok();
+    return roots_status;
   }
 
  private:
@@ -111,6 +155,7 @@ class RecoverCommand final : public Command {
   }
 
   RecoverOptions o_;
+  bool roots_ = false;
   bool json_ = false;
 };
 

@@ -78,8 +78,10 @@ Bytes EncodeKeySlot(std::string_view name, ByteView repo_id,
   return EncodeEnvelope(kSlotSpec, kSlotVersion, name, body);
 }
 
-Result<Key256> OpenKeySlot(std::string_view name, ByteView repo_id,
-                           ByteView bytes, ByteView material) {
+namespace {
+
+// The slot's envelope, with its body size and kind checked.
+Result<DecodedEnvelope> FramedSlotBody(std::string_view name, ByteView bytes) {
   VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env,
                           DecodeEnvelope(kSlotSpec, name, bytes));
   if (env.body.size() != kSlotBodySize) {
@@ -93,6 +95,18 @@ Result<Key256> OpenKeySlot(std::string_view name, ByteView repo_id,
                                 std::to_string(env.body[0]) +
                                 " (this vcsnap knows 1, key file)");
   }
+  return env;
+}
+
+}  // namespace
+
+Status CheckKeySlotFrame(std::string_view name, ByteView bytes) {
+  return FramedSlotBody(name, bytes).status();
+}
+
+Result<Key256> OpenKeySlot(std::string_view name, ByteView repo_id,
+                           ByteView bytes, ByteView material) {
+  VCSNAP_ASSIGN_OR_RETURN(DecodedEnvelope env, FramedSlotBody(name, bytes));
   ByteView salt = env.body.subspan(1, kSaltSize);
   Key256 master{};
   Status s = Open(WrappingKey(material, salt), SlotAad(name, repo_id),

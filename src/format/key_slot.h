@@ -47,6 +47,10 @@ Bytes EncodeKeySlot(std::string_view name, ByteView repo_id,
 // the slot's key (or the sealed key itself is damaged: GCM cannot tell).
 Result<Key256> OpenKeySlot(std::string_view name, ByteView repo_id,
                            ByteView bytes, ByteView material);
+// What OpenKeySlot checks without the key file: the frame, the body size
+// and the kind (Corruption / NotSupported as there). For `check`, which
+// holds no other slot's key file.
+Status CheckKeySlotFrame(std::string_view name, ByteView bytes);
 
 }  // namespace vcsnap
 

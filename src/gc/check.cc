@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "chunk/segment.h"
+#include "format/tenant.h"
 #include "gc/check_data.h"
 #include "gc/check_meta.h"
 #include "recipe/catalog.h"
@@ -339,20 +340,17 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   if (options.vm.empty()) {
     VCSNAP_RETURN_IF_ERROR(
         CheckPublishedPds(repo.backend(), pds, options.read_data, &result));
-    // Every tenant key opens, also one no VM uses yet.
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> tenants,
-                            repo.ListTenants());
-    for (const std::string& t : tenants) {
-      Result<std::shared_ptr<const RepoKeys>> keys = repo.TenantKeys(t);
-      if (!keys.ok() && keys.status().code() != StatusCode::kCorruption) {
-        return keys.status();
-      }
-      if (!keys.ok()) {
-        result.problems.push_back("tenant " + t + ": " +
-                                  keys.status().message() +
-                                  " (its VMs cannot be read; put back a "
-                                  "copy of the object)");
-      }
+    // The roots: both copies of the config, the key slots and the tenant
+    // keys (a tenant key that opens nowhere makes its VMs unreadable).
+    VCSNAP_ASSIGN_OR_RETURN(std::vector<RootProblem> roots,
+                            repo.InspectRoots(/*repair=*/false));
+    for (const RootProblem& p : roots) {
+      result.problems.push_back(
+          "repository root " + p.name + ": " + p.Describe() +
+          (p.repairable ? "; `vcsnap recover --roots` repairs it"
+           : p.name.starts_with(kTenantKeyPrefix)
+               ? "; the tenant's VMs cannot be read"
+               : ""));
     }
   }
   PdsVerdicts verdicts;  // a PDS chunk is read once per check

@@ -13,7 +13,11 @@
 //    nothing wrong, every snapshot restored byte-exact;
 //  - when a check found it, runs `recover` on the damaged object's VM, as
 //    the operator would: every snapshot that restored still does (the tally
-//    counts the trials it made every snapshot restore again);
+//    counts the trials it made every snapshot restore again); for a root
+//    (config, key slot, tenant key, or the ditto copy of one: repo/roots.h)
+//    `recover --roots`, which must leave both copies good -- and one
+//    damaged copy of a root must cost nothing: the repository opens and
+//    every snapshot restores;
 //  - runs the next backup of that VM;
 //  - runs the deletion commands (forget of vm0's oldest snapshot, gc and
 //    compact of each VM, pds update), any of which may refuse: afterwards
@@ -28,11 +32,15 @@
 #include <set>
 #include <vector>
 
+#include "format/key_slot.h"
+#include "format/repo_config.h"
+#include "format/tenant.h"
 #include "gc/recover.h"
 #include "gc/reliability_test.h"
 #include "gc/sweep.h"
 #include "pds/pds_table.h"
 #include "recipe/names.h"
+#include "repo/roots.h"
 #include "store/pds_store.h"
 
 namespace vcsnap {
@@ -69,9 +77,23 @@ std::vector<Damage> DamagesOf(const std::string& name, const Bytes& b) {
 }
 
 // "vm/vm0/store/c0001/g00000001/b000000" -> "vm/vmN/store/cN/gN/bN".
+// A key slot "keys/<16 hex>" -> "keys/*".
 std::string KindOf(const std::string& name) {
+  static const std::regex slot("keys/[0-9a-f]+");
   static const std::regex digits("[0-9]+");
-  return std::regex_replace(name, digits, "N");
+  return std::regex_replace(std::regex_replace(name, slot, "keys/*"), digits,
+                            "N");
+}
+
+// A root or its copy (repo/roots.h): each has a second copy, so damage to
+// one must cost nothing, and `recover --roots` repairs it.
+bool Root(const std::string& name) {
+  const std::string_view n =
+      std::string_view(name).starts_with(kDittoPrefix)
+          ? std::string_view(name).substr(kDittoPrefix.size())
+          : std::string_view(name);
+  return n == kConfigObjectName || n.starts_with(kKeySlotPrefix) ||
+         n.starts_with(kTenantKeyPrefix);
 }
 
 // Derived metadata: rebuilt, reset, only advisory, or (a deletion log)
@@ -176,11 +198,15 @@ class ReliabilityDamageTest : public ReliabilityTest {
     ++t->trials;
     size_t snapshots = 0;
     for (int v = 0; v < kVms; ++v) snapshots += model_[v].live.size();
-    if (!TryOpen()) {  // a damaged config: nothing runs, nothing is lost
-      ++t->check;
-      return;
-    }
+    // No single damaged object stops the repository from opening: the
+    // config and the key slots have second copies.
+    ASSERT_TRUE(TryOpen());
     const auto before = Restorable();
+    const bool root = Root(name);
+    if (root) {
+      EXPECT_EQ(before.size(), snapshots)
+          << "one damaged copy of a root made a snapshot unreadable";
+    }
     const bool by_check = CheckFinds(false);
     const bool by_read = by_check || CheckFinds(true);
     if (by_check) {
@@ -194,12 +220,18 @@ class ReliabilityDamageTest : public ReliabilityTest {
           << "check --read-data passed but a snapshot does not restore";
       ++t->unnoticed;
     }
-    const bool derived = Derived(KindOf(name));
+    const bool derived = root || Derived(KindOf(name));
     // The damaged object's VM (vm1 for shared objects).
     const int vm = name.starts_with(VmPrefix(Vm(0))) ? 0 : 1;
     // What the operator does when check finds damage: recover the VM. It
     // must never make a snapshot that restored stop restoring.
-    if (by_read) {
+    if (by_read && root) {  // `vcsnap recover --roots`
+      ASSERT_OK(repo_->InspectRoots(/*repair=*/true));
+      auto left = repo_->InspectRoots(/*repair=*/false);
+      ASSERT_OK(left);
+      EXPECT_TRUE(left->empty()) << left->front().Describe();
+      if (left->empty()) ++t->recovered;
+    } else if (by_read) {
       (void)RunRecover(*repo_, {Vm(vm), false});
       const auto repaired = Restorable();
       for (const auto& snapshot : before) {
@@ -297,7 +329,8 @@ class TenantReliabilityDamageTest : public EncryptedReliabilityDamageTest {
 
 TEST_F(TenantReliabilityDamageTest, DamageIsNeverWrongDataNorLostLiveData) {
   RunAll(1, [](const std::string& name) {
-    return name.starts_with("tenants/") || name.ends_with("/tenant");
+    return name.starts_with("tenants/") || name.starts_with("ditto/tenants/") ||
+           name.ends_with("/tenant");
   });
 }
 

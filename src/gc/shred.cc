@@ -57,9 +57,8 @@ Result<ShredResult> ShredTenant(Repository& repo, const std::string& tenant,
   ShredResult result;
   result.tenant = tenant;
   VCSNAP_ASSIGN_OR_RETURN(result.vms, TenantVms(repo, tenant));
-  Result<ObjectInfo> key = backend.Stat(TenantKeyName(tenant));
-  if (!key.ok() && !key.status().IsNotFound()) return key.status();
-  if (!key.ok() && result.vms.empty()) {
+  VCSNAP_ASSIGN_OR_RETURN(const bool key, repo.HasTenantKey(tenant));
+  if (!key && result.vms.empty()) {
     return Status::NotFound("no tenant " + tenant);
   }
   if (options.dry_run) {
@@ -85,7 +84,7 @@ Result<ShredResult> ShredTenant(Repository& repo, const std::string& tenant,
     leases.push_back(std::move(*lease));
   }
   // 2. The point of no return.
-  if (key.ok()) {
+  if (key) {
     VCSNAP_RETURN_IF_ERROR(repo.DeleteTenantKey(tenant));
     result.key_deleted = true;
   }

@@ -271,6 +271,9 @@ TEST_F(TenantTest, ShreddingLeavesNothingOfTheTenantAndLosesNothingElse) {
       fault_->Restart();
       reopen();
       const bool key_gone = !mem_->Stat(TenantKeyName("acme")).ok();
+      // The copy goes first: never a copy that would bring the key back.
+      ASSERT_FALSE(key_gone &&
+                   mem_->Stat(DittoName(TenantKeyName("acme"))).ok());
       if (!key_gone) {  // nothing of acme is deleted before its key
         ASSERT_TRUE(Restores("a1", 2, images_["a1"]));
       }
@@ -287,6 +290,7 @@ TEST_F(TenantTest, ShreddingLeavesNothingOfTheTenantAndLosesNothingElse) {
         ASSERT_FALSE(mem_->Stat(VmMarkerName(vm)).ok());
       }
       ASSERT_FALSE(mem_->Stat(TenantKeyName("acme")).ok());
+      ASSERT_FALSE(mem_->Stat(DittoName(TenantKeyName("acme"))).ok());
       for (const char* vm : {"g1", "u1"}) {
         ASSERT_TRUE(Restores(vm, 2, images_[vm]));
       }
@@ -324,16 +328,21 @@ TEST_F(TenantTest, ForgetGcAndCompactWorkUnderTheTenantsKeys) {
 // left out; the PDS update, the other tenants and shredding them go on.
 TEST_F(TenantTest, ADamagedTenantKeyStopsOnlyItsTenant) {
   BackUpFleet();
-  Bytes key = *mem_->Get(TenantKeyName("globex"));
-  key[key.size() - 5] ^= 0x20;
-  ASSERT_OK(mem_->Put(TenantKeyName("globex"), key));
+  for (const std::string& name :
+       {TenantKeyName("globex"), DittoName(TenantKeyName("globex"))}) {
+    Bytes key = *mem_->Get(name);
+    key[key.size() - 5] ^= 0x20;
+    ASSERT_OK(mem_->Put(name, key));
+  }
   EXPECT_THAT(repo_->KeysOf("g1").status(),
               ::vcsnap::testing::StatusIs(StatusCode::kCorruption));
   EXPECT_FALSE(Restores("g1", 1, images_["g1"]));
   auto check = RunCheck(*repo_, {false, 2});
   ASSERT_OK(check);
   ASSERT_EQ(check->problems.size(), 2u);
-  EXPECT_NE(check->problems[0].find("tenant globex: "), std::string::npos);
+  EXPECT_NE(check->problems[0].find("root tenants/globex: "), std::string::npos)
+      << check->problems[0];
+  EXPECT_NE(check->problems[0].find("cannot be read"), std::string::npos);
   EXPECT_NE(check->problems[1].find("VM g1: "), std::string::npos);
   auto r = RunPdsUpdate(*repo_, {1.0, 0});
   ASSERT_OK(r);
@@ -347,6 +356,50 @@ TEST_F(TenantTest, ADamagedTenantKeyStopsOnlyItsTenant) {
   ASSERT_OK(shred);
   EXPECT_EQ(shred->vms.size(), 2u);
   ASSERT_TRUE(Restores("u1", 1, images_["u1"]));
+}
+
+// A tenant key with one good copy loses nothing: either copy damaged or
+// lost, the tenant's VMs restore; check names the root and the command, and
+// the repair writes the good copy over the other (repo/roots.h).
+TEST_F(TenantTest, ATenantKeyWithOneGoodCopyLosesNothing) {
+  BackUpFleet();
+  const std::string primary = TenantKeyName("globex");
+  const Bytes good = *mem_->Get(primary);
+  for (const std::string& hit : {primary, DittoName(primary)}) {
+    for (bool lose : {false, true}) {
+      SCOPED_TRACE(hit + (lose ? " lost" : " damaged"));
+      if (lose) {
+        ASSERT_OK(mem_->Delete(hit));
+      } else {
+        Bytes bad = good;
+        bad[bad.size() - 5] ^= 0x20;
+        ASSERT_OK(mem_->Put(hit, bad));
+      }
+      ASSERT_TRUE(Restores("g1", 1, images_["g1"]));
+      EXPECT_EQ(*repo_->ListTenants(),
+                (std::vector<std::string>{"acme", "globex"}));
+      auto check = RunCheck(*repo_, {false, 2});
+      ASSERT_OK(check);
+      ASSERT_EQ(check->problems.size(), 1u);
+      EXPECT_NE(check->problems[0].find("root tenants/globex: "),
+                std::string::npos)
+          << check->problems[0];
+      EXPECT_NE(check->problems[0].find("vcsnap recover --roots"),
+                std::string::npos);
+      auto dry = repo_->InspectRoots(/*repair=*/false);
+      ASSERT_OK(dry);
+      ASSERT_EQ(dry->size(), 1u);
+      EXPECT_TRUE((*dry)[0].repairable);
+      EXPECT_FALSE((*dry)[0].repaired);
+      auto fixed = repo_->InspectRoots(/*repair=*/true);
+      ASSERT_OK(fixed);
+      ASSERT_EQ(fixed->size(), 1u);
+      EXPECT_TRUE((*fixed)[0].repaired);
+      EXPECT_EQ(*mem_->Get(primary), good);
+      EXPECT_EQ(*mem_->Get(DittoName(primary)), good);
+      ASSERT_TRUE(CheckPasses(false));
+    }
+  }
 }
 
 // A damaged or lost binding: recover --tenant writes it again, but only for

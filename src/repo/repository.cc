@@ -6,6 +6,7 @@
 #include "backend/local_backend.h"
 #include "backend/rados_location.h"
 #include "format/key_slot.h"
+#include "repo/roots.h"
 
 namespace vcsnap {
 namespace {
@@ -21,6 +22,8 @@ std::string NewSlotName() {
 ByteView RepoIdOf(const RepoConfig& c) {
   return ByteView(c.repo_id.data(), c.repo_id.size());
 }
+
+Status VerifyConfig(ByteView bytes) { return DecodeRepoConfig(bytes).status(); }
 
 // `config` with the keys derived from `master`.
 RepoConfig WithKeys(RepoConfig config, const Key256& master) {
@@ -39,26 +42,27 @@ Result<Key256> Unlock(Backend& backend, const RepoConfig& config,
         "the repository is encrypted: give its key file with --key-file PATH "
         "or VCSNAP_KEY_FILE");
   }
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> slots,
-                          backend.List(kKeySlotPrefix));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> slots,
+                          ListRoots(backend, kKeySlotPrefix));
   std::string damaged;
   Status unreadable;
-  for (const ObjectInfo& o : slots) {
-    Result<Bytes> bytes = backend.Get(o.name);
-    if (!bytes.ok()) {
-      if (!bytes.status().IsNotFound() && unreadable.ok()) {  // not removed
-        unreadable = bytes.status();
-      }
-      continue;
+  for (const std::string& name : slots) {
+    auto opens = [&](ByteView b) {
+      return OpenKeySlot(name, RepoIdOf(config), b, key->material).status();
+    };
+    Result<Bytes> bytes = ReadRoot(backend, name, opens);
+    if (bytes.ok()) {
+      *slot = name;
+      return OpenKeySlot(name, RepoIdOf(config), *bytes, key->material);
     }
-    Result<Key256> master =
-        OpenKeySlot(o.name, RepoIdOf(config), *bytes, key->material);
-    if (master.ok()) {
-      *slot = o.name;
-      return *master;
+    const Status& s = bytes.status();
+    if (s.IsNotFound() || s.code() == StatusCode::kInvalidArgument) {
+      continue;  // removed meanwhile, or not this key's slot
     }
-    if (master.status().code() != StatusCode::kInvalidArgument) {
-      damaged += (damaged.empty() ? "" : ", ") + o.name;
+    if (s.code() == StatusCode::kCorruption) {
+      damaged += (damaged.empty() ? "" : ", ") + name;
+    } else if (unreadable.ok()) {
+      unreadable = s;
     }
   }
   if (!unreadable.ok()) return unreadable;
@@ -124,11 +128,9 @@ Result<std::unique_ptr<Repository>> Repository::InitOn(
     return Status::InvalidArgument(
         "an encrypted repository needs a key file (--key-file PATH)");
   }
-  Result<ObjectInfo> existing = backend->Stat(kConfigObjectName);
-  if (existing.ok()) {
-    return Status::AlreadyExists("already a vcsnap repository");
-  }
-  if (!existing.status().IsNotFound()) return existing.status();
+  VCSNAP_ASSIGN_OR_RETURN(bool existing,
+                          RootExists(*backend, kConfigObjectName));
+  if (existing) return Status::AlreadyExists("already a vcsnap repository");
   VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, backend->List(""));
   if (!objects.empty()) {
     return Status::InvalidArgument(
@@ -141,11 +143,12 @@ Result<std::unique_ptr<Repository>> Repository::InitOn(
   if (config.encrypted()) {
     RandomFill(master);
     slot = NewSlotName();
-    VCSNAP_RETURN_IF_ERROR(backend->Create(
-        slot, EncodeKeySlot(slot, RepoIdOf(config), master, key->material)));
+    VCSNAP_RETURN_IF_ERROR(CreateRoot(
+        *backend, slot,
+        EncodeKeySlot(slot, RepoIdOf(config), master, key->material)));
   }
-  Status s = backend->Create(kConfigObjectName, EncodeRepoConfig(config));
-  if (!s.ok() && !slot.empty()) (void)backend->Delete(slot);
+  Status s = CreateRoot(*backend, kConfigObjectName, EncodeRepoConfig(config));
+  if (!s.ok() && !slot.empty()) (void)DeleteRoot(*backend, slot);
   if (s.IsAlreadyExists()) {
     return Status::AlreadyExists("already a vcsnap repository");
   }
@@ -190,7 +193,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(
 
 Result<std::unique_ptr<Repository>> Repository::OpenOn(
     std::unique_ptr<Backend> backend, const RepoKey* key) {
-  VCSNAP_ASSIGN_OR_RETURN(Bytes raw, backend->Get(kConfigObjectName));
+  VCSNAP_ASSIGN_OR_RETURN(Bytes raw,
+                          ReadRoot(*backend, kConfigObjectName, VerifyConfig));
   VCSNAP_ASSIGN_OR_RETURN(RepoConfig config, DecodeRepoConfig(raw));
   Key256 master{};
   std::string slot;
@@ -208,8 +212,9 @@ Result<std::string> Repository::AddKey(const RepoKey& key) {
     return Status::InvalidArgument("the repository is not encrypted");
   }
   std::string slot = NewSlotName();
-  VCSNAP_RETURN_IF_ERROR(backend_->Create(
-      slot, EncodeKeySlot(slot, RepoIdOf(config_), master_, key.material)));
+  VCSNAP_RETURN_IF_ERROR(CreateRoot(
+      *backend_, slot,
+      EncodeKeySlot(slot, RepoIdOf(config_), master_, key.material)));
   return slot;
 }
 
@@ -230,15 +235,11 @@ Status Repository::RemoveKey(const std::string& slot) {
   if (slots.size() == 1) {
     return Status::InvalidArgument(slot + " is the last key slot");
   }
-  return backend_->Delete(slot);
+  return DeleteRoot(*backend_, slot);
 }
 
 Result<std::vector<std::string>> Repository::ListKeySlots() {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> slots,
-                          backend_->List(kKeySlotPrefix));
-  std::vector<std::string> out;
-  for (const ObjectInfo& o : slots) out.push_back(o.name);
-  return out;
+  return ListRoots(*backend_, kKeySlotPrefix);
 }
 
 }  // namespace vcsnap

@@ -35,6 +35,7 @@
 
 #include "backend/backend.h"
 #include "format/repo_config.h"
+#include "repo/roots.h"
 #include "util/result.h"
 
 namespace vcsnap {
@@ -114,12 +115,21 @@ class Repository {
   // Deletes the tenant's key object: every VM bound to it becomes
   // unreadable, for good. NotFound when there is no such tenant.
   Status DeleteTenantKey(const std::string& tenant);
+  // Whether the tenant's key object (either copy, repo/roots.h) exists.
+  Result<bool> HasTenantKey(const std::string& tenant);
   // The tenant's keys; nullptr when its key object is gone (shredded).
   // Corruption when it does not open.
   Result<std::shared_ptr<const RepoKeys>> TenantKeys(const std::string& tenant);
   // Writes (replaces) `vm`'s binding to existing tenant `tenant`: the repair
   // of a damaged or lost binding (gc/recover.h checks the tenant first).
   Status RewriteBinding(const std::string& vm, const std::string& tenant);
+
+  // The roots (repo/roots.h: config, key slots, tenant keys) whose two
+  // copies are not both good, each with what is wrong; with `repair`, a good
+  // copy is written over the other. Key slots are checked by their frame
+  // (the key files of the other slots are not at hand), tenant keys by
+  // opening them. Not thread-safe against AddKey/AddTenant/RemoveKey.
+  Result<std::vector<RootProblem>> InspectRoots(bool repair);
 
   ~Repository() { Wipe(&master_); }
 

@@ -71,16 +71,18 @@ TEST(Repository, OpenSaysWhenThereIsNoRepository) {
 TEST(Repository, DamagedConfigIsCorruptionNamingTheRepository) {
   std::string dir = NewTempDir("repo");
   ASSERT_OK(Repository::Init(dir, RepoConfig::NewDefault()));
-  {
-    // Flip bits rather than write a fixed value: the config holds a random
-    // repository ID, and byte 30 is that value one time in 256.
-    std::fstream f(dir + "/config",
-                   std::ios::in | std::ios::out | std::ios::binary);
+  // Flip bits rather than write a fixed value: the config holds a random
+  // repository ID, and byte 30 is that value one time in 256.
+  auto damage = [](const std::string& path) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     f.seekg(30);
     const char was = static_cast<char>(f.get());
     f.seekp(30);
     f.put(static_cast<char>(was ^ 0x40));
-  }
+  };
+  damage(dir + "/config");
+  EXPECT_OK(Repository::Open(dir));  // from the copy ditto/config
+  damage(dir + "/ditto/config");
   EXPECT_THAT(Repository::Open(dir),
               StatusIsWith(StatusCode::kCorruption, "repository config"));
 }
@@ -112,9 +114,12 @@ TEST(Repository, EncryptedOpensWithAnyOfItsKeysEvenWhenOneSlotIsUnreadable) {
   ASSERT_NE((*repo)->config().keys, nullptr);
   auto slot2 = (*repo)->AddKey(k2);
   ASSERT_OK(slot2);
-  // k1's slot cannot be read: k2 still opens the repository, and k1 gets the
-  // I/O error (retry later), not "wrong key".
+  // k1's slot cannot be read: its copy opens the repository.
   fault.FailKind(OpKind::kGet, slot1);
+  ASSERT_OK(Repository::OpenOn(on(), &k1));
+  // Without the copy too, k2 still opens the repository, and k1 gets the
+  // I/O error (retry later), not "wrong key".
+  ASSERT_OK(mem.Delete(DittoName(slot1)));
   auto by2 = Repository::OpenOn(on(), &k2);
   ASSERT_OK(by2);
   EXPECT_EQ((*by2)->opened_slot(), *slot2);

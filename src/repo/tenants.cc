@@ -4,6 +4,7 @@
 
 #include "format/tenant.h"
 #include "repo/repository.h"
+#include "repo/roots.h"
 
 namespace vcsnap {
 namespace {
@@ -29,20 +30,24 @@ Status OtherTenant(const std::string& vm, const std::string& bound,
 Result<std::shared_ptr<const RepoKeys>> Repository::TenantKeys(
     const std::string& tenant) {
   VCSNAP_RETURN_IF_ERROR(RequireEncrypted(config_));
-  const std::string name = TenantKeyName(tenant);
-  Result<Bytes> bytes = backend_->Get(name);
+  Key256 wrap = TenantWrapKey(master_, IdOf(config_));
+  Key256 master{};
+  auto opens = [&](ByteView b) {
+    Result<Key256> m = OpenTenantKey(tenant, IdOf(config_), b, wrap);
+    if (m.ok()) master = *m;
+    return m.status();
+  };
+  Result<Bytes> bytes = ReadRoot(*backend_, TenantKeyName(tenant), opens);
+  Wipe(&wrap);
   std::shared_ptr<const RepoKeys> keys;
   if (bytes.ok()) {
-    Key256 wrap = TenantWrapKey(master_, IdOf(config_));
-    Result<Key256> master = OpenTenantKey(tenant, IdOf(config_), *bytes, wrap);
-    Wipe(&wrap);
-    VCSNAP_RETURN_IF_ERROR(master.status());
     keys = std::make_shared<const RepoKeys>(
-        DeriveTenantKeys(*master, IdOf(config_), config_.keys->fingerprint));
-    Wipe(&*master);
+        DeriveTenantKeys(master, IdOf(config_), config_.keys->fingerprint));
   } else if (!bytes.status().IsNotFound()) {
+    Wipe(&master);
     return bytes.status();
   }
+  Wipe(&master);
   return keys;
 }
 
@@ -92,9 +97,9 @@ Status Repository::AddTenant(const std::string& tenant) {
   VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
   Key256 tenant_master, wrap = TenantWrapKey(master_, IdOf(config_));
   RandomFill(tenant_master);
-  Status s = backend_->Create(
-      TenantKeyName(tenant),
-      EncodeTenantKey(tenant, IdOf(config_), wrap, tenant_master));
+  Status s =
+      CreateRoot(*backend_, TenantKeyName(tenant),
+                 EncodeTenantKey(tenant, IdOf(config_), wrap, tenant_master));
   Wipe(&tenant_master);
   Wipe(&wrap);
   if (s.IsAlreadyExists()) {
@@ -104,14 +109,13 @@ Status Repository::AddTenant(const std::string& tenant) {
 }
 
 Result<std::vector<std::string>> Repository::ListTenants() {
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
-                          backend_->List(kTenantKeyPrefix));
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          ListRoots(*backend_, kTenantKeyPrefix));
   std::vector<std::string> out;
-  for (const ObjectInfo& o : objects) {
-    out.push_back(o.name.substr(kTenantKeyPrefix.size()));
+  for (const std::string& name : names) {
+    out.push_back(name.substr(kTenantKeyPrefix.size()));
   }
-  std::sort(out.begin(), out.end());
-  return out;
+  return out;  // ListRoots is sorted
 }
 
 Status Repository::BindVm(const std::string& vm, const std::string& tenant) {
@@ -168,9 +172,14 @@ Status Repository::RewriteBinding(const std::string& vm,
 
 Status Repository::DeleteTenantKey(const std::string& tenant) {
   VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
-  Status s = backend_->Delete(TenantKeyName(tenant));
+  Status s = DeleteRoot(*backend_, TenantKeyName(tenant));
   if (s.IsNotFound()) return Status::NotFound("no tenant " + tenant);
   return s;
+}
+
+Result<bool> Repository::HasTenantKey(const std::string& tenant) {
+  VCSNAP_RETURN_IF_ERROR(ValidateTenantName(tenant));
+  return RootExists(*backend_, TenantKeyName(tenant));
 }
 
 }  // namespace vcsnap

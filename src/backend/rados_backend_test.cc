@@ -182,6 +182,33 @@ TEST_F(RadosTest, PdsObjectsLiveInThePdsPool) {
   EXPECT_THAT((*b)->Get("vm/stray"), StatusIs(StatusCode::kNotFound));
 }
 
+// The ditto copies of the roots (repo/roots.h) live in the PDS pool too, so
+// a root and its copy never share a placement group.
+TEST_F(RadosTest, DittoCopiesLiveInThePdsPool) {
+  const std::string ns = FreshNamespace();
+  auto b = OpenUrl(Url(ns, /*split=*/true), /*create=*/true);
+  ASSERT_OK(b);
+  ASSERT_OK((*b)->Put("config", data_));
+  ASSERT_OK((*b)->Put("ditto/config", data_));
+  ASSERT_OK((*b)->Put("ditto/keys/00ff", data_));
+  ASSERT_OK((*b)->Put("pds/current", data_));
+  EXPECT_EQ((*b)->PoolOf("ditto/config"), kPdsPool);
+  EXPECT_EQ((*b)->PoolOf("config"), kVmPool);
+  RawPool vm(kVmPool, ns), pds(kPdsPool, ns);
+  EXPECT_TRUE(pds.Exists("ditto/config"));
+  EXPECT_FALSE(vm.Exists("ditto/config"));
+  EXPECT_TRUE(vm.Exists("config"));
+  EXPECT_THAT(Names(**b, ""), ElementsAre("config", "ditto/config",
+                                          "ditto/keys/00ff", "pds/current"));
+  EXPECT_THAT(Names(**b, "ditto/keys/"), ElementsAre("ditto/keys/00ff"));
+  EXPECT_THAT(Names(**b, "d"), ElementsAre("ditto/config", "ditto/keys/00ff"));
+  // A stray copy in the main pool is not part of the repository.
+  ASSERT_EQ(vm.Put("ditto/stray", data_), 0);
+  EXPECT_THAT(Names(**b, "ditto/"),
+              ElementsAre("ditto/config", "ditto/keys/00ff"));
+  EXPECT_THAT((*b)->Get("ditto/stray"), StatusIs(StatusCode::kNotFound));
+}
+
 TEST_F(RadosTest, NamespacesSeparateRepositories) {
   auto a = OpenUrl(Url(FreshNamespace(), false), true);
   auto b = OpenUrl(Url(FreshNamespace(), false), true);

@@ -6,6 +6,7 @@
 
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
+#include "testing/forwarding_backend.h"
 #include "testing/status_matchers.h"
 
 namespace vcsnap {
@@ -55,6 +56,26 @@ TEST(Roots, AnOldPrimaryWithoutCopyIsNeverGivenADifferentCopy) {
   EXPECT_THAT(CreateRoot(mem, "keys/a", Bytes{'x'}),
               StatusIs(StatusCode::kAlreadyExists));
   EXPECT_THAT(mem.Stat("ditto/keys/a"), StatusIs(StatusCode::kNotFound));
+}
+
+// An older vcsnap makes the primary (without a copy) between this create's
+// check and its own primary: the copy just made is deleted again.
+TEST(Roots, ACopyMadeBesideARacingOldPrimaryIsDeletedAgain) {
+  struct Racing : ::vcsnap::testing::ForwardingBackend {
+    using ForwardingBackend::ForwardingBackend;
+    MemBackend* mem = nullptr;
+    Status Create(std::string_view n, ByteView d) override {
+      if (n == "ditto/keys/a") (void)mem->Create("keys/a", kGood);
+      return ForwardingBackend::Create(n, d);
+    }
+  };
+  MemBackend mem;
+  Racing racing(&mem);
+  racing.mem = &mem;
+  EXPECT_THAT(CreateRoot(racing, "keys/a", Bytes{'x'}),
+              StatusIs(StatusCode::kAlreadyExists));
+  EXPECT_THAT(mem.Stat("ditto/keys/a"), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(*ReadRoot(mem, "keys/a", Verify), kGood);
 }
 
 TEST(Roots, ListAndExistsSeeEitherCopyDeleteRemovesBoth) {

@@ -19,6 +19,10 @@
 // recipes takes ConfigFor(vm) / KeysOf(vm), never config() directly. The
 // PDS stays under the repository keys (config().keys).
 //
+// Roots. The config, the key slots and the tenant keys are each stored
+// twice (repo/roots.h): every read here falls back to the second copy, every
+// create and delete goes through CreateRoot/DeleteRoot.
+//
 // Thread safety: after Open/Init returns, config() is immutable and backend()
 // is thread-safe (see backend.h); the Repository may be shared by threads.
 // KeysOf/ConfigFor are thread-safe and read the binding and the tenant key

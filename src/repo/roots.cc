@@ -99,13 +99,20 @@ Result<std::optional<RootProblem>> InspectRoot(Backend& backend,
   Bytes bytes[2];
   Status state[2];
   for (int i = 0; i < 2; ++i) {
-    state[i] = ReadCopy(backend, objects[i], verify, &bytes[i]);
-    if (!state[i].ok() && !state[i].IsNotFound() &&
-        state[i].code() != StatusCode::kCorruption) {
-      return state[i];
-    }
+    Result<Bytes> got = backend.Get(objects[i]);
+    if (!got.ok() && !got.status().IsNotFound()) return got.status();
+    state[i] = got.ok() ? verify(*got) : got.status();
+    if (got.ok()) bytes[i] = std::move(*got);
   }
   if (state[0].IsNotFound() && state[1].IsNotFound()) {
+    return std::optional<RootProblem>();
+  }
+  // Both present, neither damaged nor good (a newer version): nothing this
+  // vcsnap can judge.
+  auto unknown = [](const Status& s) {
+    return !s.ok() && !s.IsNotFound() && s.code() != StatusCode::kCorruption;
+  };
+  if (unknown(state[0]) && unknown(state[1])) {
     return std::optional<RootProblem>();
   }
   if (state[0].ok() && state[1].ok()) {

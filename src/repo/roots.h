@@ -77,10 +77,13 @@ struct RootProblem {
   std::string Describe() const;
 };
 
-// Reads and verifies both copies of `name`. Nothing when both are good.
+// Reads and verifies both copies of `name`. Nothing when both are good (the
+// same bytes), when neither exists, or when both fail verification with
+// other errors than damage (a newer version: nothing this vcsnap can judge).
 // Otherwise the problem; with `repair`, the good copy is written (Put) over
-// the damaged or missing one. A root with neither copy is not examined
-// (nothing). Errors other than NotFound from reading are returned.
+// the damaged, missing or differing one (two copies that verify but differ:
+// the primary, which readers use, wins). Errors other than NotFound from
+// reading are returned.
 Result<std::optional<RootProblem>> InspectRoot(Backend& backend,
                                                std::string_view name,
                                                const RootVerifier& verify,

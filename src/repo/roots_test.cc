@@ -172,6 +172,24 @@ TEST(Roots, InspectNamesTheBadCopyAndRepairsItFromTheGoodOne) {
   EXPECT_FALSE((*lost)->repairable);
   EXPECT_NE((*lost)->Describe().find("no good copy"), std::string::npos);
   EXPECT_EQ(*mem.Get("keys/a"), Bytes{'x'});
+  // Two copies that verify but differ: the primary (which readers use) is
+  // written over the copy.
+  const Bytes good2 = {'g', 'o', 'o', 'd', '2'};
+  auto either = [&](ByteView b) {
+    const Bytes v(b.begin(), b.end());
+    return v == kGood || v == good2 ? Status::Ok() : Status::Corruption("x");
+  };
+  ASSERT_OK(mem.Put("keys/a", good2));
+  ASSERT_OK(mem.Put("ditto/keys/a", kGood));
+  auto differ = InspectRoot(mem, "keys/a", either, true);
+  ASSERT_OK(differ);
+  ASSERT_TRUE(differ->has_value());
+  EXPECT_NE((*differ)->problem.find("differs"), std::string::npos);
+  EXPECT_EQ(*mem.Get("ditto/keys/a"), good2);
+  // A version this vcsnap does not know, in both copies: nothing to judge.
+  auto newer = [](ByteView) { return Status::NotSupported("version 9"); };
+  EXPECT_FALSE(InspectRoot(mem, "keys/a", newer, true)->has_value());
+  EXPECT_EQ(*mem.Get("keys/a"), good2);
 }
 
 }  // namespace

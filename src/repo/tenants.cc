@@ -34,8 +34,10 @@ Result<std::shared_ptr<const RepoKeys>> Repository::TenantKeys(
   Key256 master{};
   auto opens = [&](ByteView b) {
     Result<Key256> m = OpenTenantKey(tenant, IdOf(config_), b, wrap);
-    if (m.ok()) master = *m;
-    return m.status();
+    if (!m.ok()) return m.status();
+    master = *m;
+    Wipe(&*m);
+    return Status::Ok();
   };
   Result<Bytes> bytes = ReadRoot(*backend_, TenantKeyName(tenant), opens);
   Wipe(&wrap);

@@ -253,6 +253,16 @@ expect 0 "^repaired root config: " -- "$vcsnap" --repo "$r" recover --roots
 expect 0 "roots are intact" -- "$vcsnap" --repo "$r" recover --roots --vm web1
 cmp -s "$r/config" "$r/ditto/config" && pass=$((pass + 1)) || { echo "FAIL: recover --roots did not rewrite the config"; fails=$((fails + 1)); }
 expect 2 "give --vm V, --roots, or both" -- "$vcsnap" --repo "$r" recover
+# a damaged deletion log: stats and report warn (the VM reads as usual),
+# gc rewrites it
+dl="$(find "$r/vm" -type f -name dlog | sort | head -1)"
+dv="${dl#"$r/vm/"}"; dv="${dv%%/*}"
+[[ -n "$dl" ]] && pass=$((pass + 1)) || { echo "FAIL: no deletion log to damage"; fails=$((fails + 1)); }
+printf 'X' | dd of="$dl" bs=1 seek=$(( $(stat -c %s "$dl") - 3 )) conv=notrunc status=none
+expect 0 "a deletion log is damaged .*: .vcsnap gc --vm $dv. rewrites it" -- "$vcsnap" --repo "$r" stats
+expect 0 "warning $dv: a deletion log is damaged" -- "$vcsnap" --repo "$r" report
+expect 0 "gc $dv: " -- "$vcsnap" --repo "$r" gc --vm "$dv"
+[[ "$("$vcsnap" --repo "$r" stats 2>&1)" != *"deletion log is damaged"* ]] && pass=$((pass + 1)) || { echo "FAIL: gc left the deletion log damaged"; fails=$((fails + 1)); }
 
 # encryption: a key file opens the repository; without it or with another
 # one nothing does; no piece of the disk is stored in the clear

@@ -117,10 +117,17 @@ class StatsCommand final : public Command {
     VCSNAP_ASSIGN_OR_RETURN(std::vector<ContainerInfo> cs,
                             store->ListContainers());
     uint64_t stored = 0, chunks = 0, deleted = 0;
+    // Damaged deletion logs are shown, not fatal (forget, gc and compact
+    // rewrite them).
+    std::vector<std::string> dlog_notes;
     for (const ContainerInfo& ci : cs) {
       stored += ci.stored_bytes;
       chunks += ci.live_chunks;
       deleted += ci.deleted_chunks;
+      if (!ci.dlog_problem.empty()) {
+        dlog_notes.push_back("a deletion log is damaged (" + ci.dlog_problem +
+                             "): `vcsnap gc --vm " + vm + "` rewrites it");
+      }
     }
     uint64_t logical = 0;
     for (const CatalogEntry& e : cat.entries) logical += e.logical_bytes;
@@ -149,6 +156,9 @@ class StatsCommand final : public Command {
                         {"estimated_leak_chunks", g.EstimatedLeakChunks()},
                         {"repair_due", g.RepairDue()}});
     if (!gc_note.empty()) vm_json->back()["gc_state_problem"] = gc_note;
+    if (!dlog_notes.empty()) {
+      vm_json->back()["deletion_log_problems"] = dlog_notes;
+    }
     char line[256];
     std::snprintf(line, sizeof(line),
                   "  %-16s %4zu snapshots %10s logical %10s stored  R=%llu "
@@ -162,6 +172,7 @@ class StatsCommand final : public Command {
     *vm_text += line;
     if (!keys.tenant.empty()) *vm_text += "    tenant " + keys.tenant + "\n";
     if (!gc_note.empty()) *vm_text += "    " + gc_note + "\n";
+    for (const std::string& n : dlog_notes) *vm_text += "    " + n + "\n";
     return Status::Ok();
   }
 

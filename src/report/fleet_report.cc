@@ -69,10 +69,16 @@ void CollectVm(Repository& repo, VmReport* r) {
     return;
   }
   r->containers = cs->size();
+  size_t damaged_logs = 0;
   for (const ContainerInfo& c : *cs) {
     r->stored_chunk_bytes += c.stored_bytes;
     r->live_chunks += c.live_chunks;
     r->deleted_chunks += c.deleted_chunks;
+    if (c.dlog_problem.empty()) continue;
+    if (damaged_logs++ == 0) r->dlog_problem = c.dlog_problem;
+  }
+  if (damaged_logs > 1) {
+    r->dlog_problem += " (and " + std::to_string(damaged_logs - 1) + " more)";
   }
 }
 
@@ -184,6 +190,12 @@ void VmFindings(const VmReport& r, const ReportOptions& o, uint64_t now,
                           "last backup " + FormatAge(age) + " ago",
                           "vcsnap backup --vm " + vm + " --image ..."));
     }
+  }
+  if (!r.dlog_problem.empty()) {
+    out->push_back(Make(S::kWarning, vm,
+                        "a deletion log is damaged (" + r.dlog_problem +
+                            "): its lost records leave chunks stored",
+                        "vcsnap gc --vm " + vm));
   }
   if (!r.gc) {
     out->push_back(Make(S::kWarning, vm,

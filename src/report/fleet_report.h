@@ -89,6 +89,9 @@ struct VmReport {
   uint64_t stored_chunk_bytes = 0;  // bytes of groups in its containers
   uint64_t live_chunks = 0;
   uint64_t deleted_chunks = 0;  // logged for deletion, not yet compacted
+  // Damaged deletion logs ("" none): what is wrong with the first, and how
+  // many there are. The VM reads and backs up as usual (a warning).
+  std::string dlog_problem = {};
   std::optional<GcState> gc;    // nullopt: unreadable or not read
   std::optional<LeaseHolder> lease;
   std::string lease_error = {};  // the lease object is there but unreadable

@@ -15,6 +15,7 @@ nlohmann::json VmJson(const VmReport& v) {
                       {"live_chunks", v.live_chunks},
                       {"deleted_chunks", v.deleted_chunks}};
   if (!v.error.empty()) j["error"] = v.error;
+  if (!v.dlog_problem.empty()) j["deletion_log_problem"] = v.dlog_problem;
   if (!v.snapshots.empty()) {
     const CatalogEntry& e = v.snapshots.back();
     j["last_snapshot"] = {{"snapshot", e.id},

@@ -12,6 +12,7 @@
 #include "gc/forget.h"
 #include "gc/gc_state.h"
 #include "gc/gc_test.h"
+#include "gc/sweep.h"
 #include "pds/pds_update.h"
 #include "recipe/names.h"
 #include "report/fleet_report.h"
@@ -276,6 +277,39 @@ TEST_F(ReportTest, RepairAndCompactionDue) {
   EXPECT_FALSE(Vm(bad, "a")->gc.has_value());
   ASSERT_EQ(About(bad, "a").size(), 1u);
   EXPECT_THAT(About(bad, "a")[0].what, HasSubstr("gc state is unreadable"));
+}
+
+// A damaged deletion log is a warning on its VM, not "cannot be read": the
+// VM restores and backs up as usual, and gc rewrites the log.
+TEST_F(ReportTest, ADamagedDeletionLogIsAWarningNotAnUnreadableVm) {
+  DailyBackups("a", 1, 4);
+  ForgetOptions fo;
+  fo.vm = "a";
+  fo.retention.keep_last = 1;
+  ASSERT_OK(RunForget(*repo_, fo));
+  std::string dlog;
+  for (const ObjectInfo& obj : *repo_->backend().List(VmPrefix("a"))) {
+    if (obj.name.ends_with("/dlog")) dlog = obj.name;
+  }
+  ASSERT_FALSE(dlog.empty());
+  Bytes b = *repo_->backend().Get(dlog);
+  b[b.size() - 3] ^= 0x01;
+  ASSERT_OK(repo_->backend().Put(dlog, b));
+  ReportOptions o;
+  o.now_unix = Newest() + 60;
+  const FleetReport f = Collect(o);
+  const VmReport* a = Vm(f, "a");
+  EXPECT_TRUE(a->error.empty()) << a->error;
+  EXPECT_THAT(a->dlog_problem, HasSubstr(dlog));
+  const std::vector<Finding> x = About(f, "a");
+  EXPECT_TRUE(std::any_of(x.begin(), x.end(), [](const Finding& g) {
+    return g.severity == Finding::Severity::kWarning &&
+           g.what.find("a deletion log is damaged") != std::string::npos &&
+           g.action == "vcsnap gc --vm a";
+  }));
+  EXPECT_THAT(ReportJson(f).dump(), HasSubstr("deletion_log_problem"));
+  ASSERT_OK(RunGc(*repo_, "a"));
+  EXPECT_TRUE(Vm(Collect(o), "a")->dlog_problem.empty());
 }
 
 TEST_F(ReportTest, IsolationAddsDependencies) {

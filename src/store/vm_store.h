@@ -81,6 +81,10 @@ struct ContainerInfo {
   uint64_t live_chunks = 0;     // present CIDs
   uint64_t deleted_chunks = 0;  // distinct CIDs in the deletion log
   uint64_t stored_bytes = 0;    // bytes of groups in data blocks
+  // A damaged deletion log: what is wrong ("" when intact). deleted_chunks
+  // then counts its readable records; forget, gc, compact and recover
+  // rewrite the log (RepairDeletionLog).
+  std::string dlog_problem = {};
   double deleted_fraction() const {
     return live_chunks == 0 ? 0.0
                             : static_cast<double>(deleted_chunks) /

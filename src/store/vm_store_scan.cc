@@ -7,6 +7,15 @@
 #include "store/vm_store.h"
 
 namespace vcsnap {
+namespace {
+
+std::vector<uint64_t> Distinct(std::vector<uint64_t> cids) {
+  std::sort(cids.begin(), cids.end());
+  cids.erase(std::unique(cids.begin(), cids.end()), cids.end());
+  return cids;
+}
+
+}  // namespace
 
 Result<std::vector<uint16_t>> VmStore::ListContainerIds() {
   const std::string prefix = StorePrefix(vm_);
@@ -39,8 +48,17 @@ Result<ContainerInfo> VmStore::GetContainerInfo(uint16_t c) {
       info.stored_bytes += e.length;
     }
   }
-  VCSNAP_ASSIGN_OR_RETURN(std::vector<uint64_t> deleted, DeletedCids(c));
-  info.deleted_chunks = deleted.size();
+  Result<std::vector<uint64_t>> deleted = DeletedCids(c);
+  if (!deleted.ok() && deleted.status().code() == StatusCode::kCorruption) {
+    // Damage to the log costs only its lost records' space: count what is
+    // readable and say what is wrong (stats and report show it).
+    info.dlog_problem = deleted.status().message();
+    const std::string name = DlogName(vm_, c, info.generation);
+    VCSNAP_ASSIGN_OR_RETURN(Bytes bytes, backend_->Get(name));
+    deleted = Distinct(SalvageDlog(bytes, name).cids);
+  }
+  VCSNAP_RETURN_IF_ERROR(deleted.status());
+  info.deleted_chunks = deleted->size();
   return info;
 }
 
@@ -65,10 +83,7 @@ Result<std::vector<IndexEntry>> VmStore::GroupIndex(uint16_t c) {
 Result<std::vector<uint64_t>> VmStore::DeletedCids(uint16_t c) {
   VCSNAP_ASSIGN_OR_RETURN(uint32_t gen, LoadGeneration(c));
   VCSNAP_ASSIGN_OR_RETURN(ParsedDlog dlog, LoadDlog(c, gen));
-  std::vector<uint64_t> cids = std::move(dlog.cids);
-  std::sort(cids.begin(), cids.end());
-  cids.erase(std::unique(cids.begin(), cids.end()), cids.end());
-  return cids;
+  return Distinct(std::move(dlog.cids));
 }
 
 Result<std::vector<uint64_t>> VmStore::PresentCids(uint16_t c) {

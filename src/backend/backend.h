@@ -68,6 +68,15 @@ class Backend {
 
   // The largest object this backend accepts, in bytes.
   virtual uint64_t max_object_size() const = 0;
+  // Lowers max_object_size() to `limit` (never raises it), so that
+  // Repository::Open, which reads the config under the ceiling, applies the
+  // repository's own limit without connecting again. Not thread-safe: call
+  // before the backend is shared. NotSupported where not implemented (the
+  // caller opens the backend again).
+  virtual Status LowerObjectSizeLimit(uint64_t limit) {
+    (void)limit;
+    return Status::NotSupported(Describe() + " keeps its object size limit");
+  }
 
   // A short description for messages: "local:/srv/repo", "mem", ...
   virtual std::string Describe() const = 0;

@@ -26,6 +26,7 @@
 #ifndef VCSNAP_BACKEND_LOCAL_BACKEND_H_
 #define VCSNAP_BACKEND_LOCAL_BACKEND_H_
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -43,6 +44,10 @@ class LocalBackend final : public Backend {
       uint64_t max_object_size = kDefaultMaxObjectSize);
 
   uint64_t max_object_size() const override { return max_object_size_; }
+  Status LowerObjectSizeLimit(uint64_t limit) override {
+    max_object_size_ = std::min(max_object_size_, limit);
+    return Status::Ok();
+  }
   std::string Describe() const override { return "local:" + root_; }
   Status Put(std::string_view name, ByteView data) override;
   Status Create(std::string_view name, ByteView data) override;
@@ -82,7 +87,7 @@ class LocalBackend final : public Backend {
                  std::vector<ObjectInfo>* out);
 
   const std::string root_;
-  const uint64_t max_object_size_;
+  uint64_t max_object_size_;  // lowered only before the backend is shared
   std::atomic<uint64_t> temp_counter_{0};
 };
 

@@ -60,6 +60,19 @@ TEST(LocalBackend, OpenMissingDirectoryWithoutCreateIsNotFound) {
   EXPECT_OK(LocalBackend::Open(dir + "/deeper", /*create=*/true));
 }
 
+TEST(LocalBackend, TheObjectSizeLimitIsLoweredNeverRaised) {
+  auto b = LocalBackend::Open(NewTempDir("lower"), /*create=*/true, 1000);
+  ASSERT_OK(b);
+  ASSERT_OK((*b)->LowerObjectSizeLimit(100));
+  EXPECT_EQ((*b)->max_object_size(), 100u);
+  ASSERT_OK((*b)->LowerObjectSizeLimit(5000));
+  EXPECT_EQ((*b)->max_object_size(), 100u);
+  EXPECT_OK((*b)->Put("a", Bytes(100, 1)));
+  EXPECT_THAT((*b)->Put("b", Bytes(101, 1)),
+              StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT((*b)->Get("a"), StatusIs(StatusCode::kOk));
+}
+
 TEST(LocalBackend, OpenOnAFileIsInvalidArgument) {
   std::string file = NewTempDir("local") + "/plain";
   std::ofstream(file) << "x";

@@ -37,6 +37,7 @@
 #ifndef VCSNAP_BACKEND_RADOS_BACKEND_H_
 #define VCSNAP_BACKEND_RADOS_BACKEND_H_
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -63,6 +64,10 @@ class RadosBackend final : public Backend {
   ~RadosBackend() override;
 
   uint64_t max_object_size() const override { return max_object_size_; }
+  Status LowerObjectSizeLimit(uint64_t limit) override {
+    max_object_size_ = std::min(max_object_size_, limit);
+    return Status::Ok();
+  }
   std::string Describe() const override { return describe_; }
   Status Put(std::string_view name, ByteView data) override;
   Status Create(std::string_view name, ByteView data) override;
@@ -91,7 +96,7 @@ class RadosBackend final : public Backend {
                std::string describe);
 
   std::unique_ptr<Impl> impl_;
-  const uint64_t max_object_size_;
+  uint64_t max_object_size_;  // lowered only before the backend is shared
   const std::string describe_;
 };
 

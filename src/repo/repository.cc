@@ -181,9 +181,16 @@ Result<std::unique_ptr<Repository>> Repository::Open(
     }
     return r.status().WithContext(location);
   }
-  // Reopen with the repository's own object size limit (the config was read
-  // under the backend ceiling, which is never smaller).
+  // The repository's own object size limit (the config was read under the
+  // backend ceiling, which is never smaller): lowered in place, or by
+  // opening the backend again.
   const RepoConfig config = (*r)->config();
+  Status lowered = (*r)->backend_->LowerObjectSizeLimit(config.max_object_size);
+  if (lowered.ok()) {
+    (*r)->location_ = location;
+    return r;
+  }
+  if (lowered.code() != StatusCode::kNotSupported) return lowered;
   VCSNAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Backend> sized,
       OpenBackend(location, /*create=*/false, config.max_object_size));

@@ -92,6 +92,14 @@ class FaultBackend final : public Backend {
   std::string Describe() const override {
     return "fault(" + target_->Describe() + ")";
   }
+  // Placement queries pass through, never faulted or counted (they read
+  // the cluster's maps, not objects).
+  Result<uint32_t> CopiesOf(std::string_view name) override {
+    return target_->CopiesOf(name);
+  }
+  Result<uint64_t> PlacementGroupOf(std::string_view name) override {
+    return target_->PlacementGroupOf(name);
+  }
   Status Put(std::string_view name, ByteView data) override;
   Status Create(std::string_view name, ByteView data) override;
   Result<Bytes> Get(std::string_view name) override;

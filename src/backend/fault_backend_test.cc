@@ -5,6 +5,7 @@
 
 #include "backend/local_backend.h"
 #include "backend/mem_backend.h"
+#include "testing/forwarding_backend.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -149,6 +150,27 @@ INSTANTIATE_TEST_SUITE_P(OverMemAndLocal, FaultBackendTest,
                          [](const auto& param_info) {
                            return param_info.param ? "Local" : "Mem";
                          });
+
+// The fault-isolation analysis asks through a FaultBackend in tests: the
+// placement of the backend below shows, never faulted nor counted.
+TEST(FaultBackendPlacement, QueriesPassThroughUnfaulted) {
+  struct Placed : ::vcsnap::testing::ForwardingBackend {
+    using ForwardingBackend::ForwardingBackend;
+    Result<uint32_t> CopiesOf(std::string_view) override { return 3u; }
+    Result<uint64_t> PlacementGroupOf(std::string_view n) override {
+      return n.size();
+    }
+  };
+  MemBackend mem;
+  Placed placed(&mem);
+  FaultBackend fault(&placed);
+  fault.FailNth(1);
+  EXPECT_EQ(*fault.CopiesOf("vm/a/catalog"), 3u);
+  EXPECT_EQ(*fault.PlacementGroupOf("abc"), 3u);
+  EXPECT_EQ(fault.op_count(), 0u);
+  EXPECT_THAT(fault.Get("x"),
+              ::vcsnap::testing::StatusIs(StatusCode::kIOError));
+}
 
 }  // namespace
 }  // namespace vcsnap

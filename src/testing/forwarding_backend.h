@@ -34,6 +34,13 @@ class ForwardingBackend : public Backend {
   Result<std::vector<ObjectInfo>> List(std::string_view p) override {
     return t_->List(p);
   }
+  Result<uint32_t> CopiesOf(std::string_view n) override {
+    return t_->CopiesOf(n);
+  }
+  Result<uint64_t> PlacementGroupOf(std::string_view n) override {
+    return t_->PlacementGroupOf(n);
+  }
+  // LowerObjectSizeLimit is not forwarded: the target may be shared.
 
  private:
   Backend* const t_;

@@ -157,7 +157,7 @@ TEST(Roots, InspectNamesTheBadCopyAndRepairsItFromTheGoodOne) {
         << (*dry)->problem;
     EXPECT_TRUE((*dry)->repairable);
     EXPECT_FALSE((*dry)->repaired);
-    EXPECT_EQ(mem.Get(c.hit).ok() && *mem.Get(c.hit) == kGood, false);
+    EXPECT_FALSE(mem.Get(c.hit).ok() && *mem.Get(c.hit) == kGood);
     auto fix = InspectRoot(mem, "keys/a", Verify, true);
     ASSERT_OK(fix);
     EXPECT_TRUE((*fix)->repaired);

@@ -92,7 +92,7 @@ struct VmReport {
   // Damaged deletion logs ("" none): what is wrong with the first, and how
   // many there are. The VM reads and backs up as usual (a warning).
   std::string dlog_problem = {};
-  std::optional<GcState> gc;    // nullopt: unreadable or not read
+  std::optional<GcState> gc;  // nullopt: unreadable or not read
   std::optional<LeaseHolder> lease;
   std::string lease_error = {};  // the lease object is there but unreadable
   std::optional<VmDependencies> dependencies;  // with options.isolation

@@ -67,6 +67,15 @@ class ReportTest : public GcTest {
     DailyBackups("b", 1, 1);
     DailyBackups("c", 3, 0);
   }
+  // VM a backed up on 5 days, then all but the newest snapshot forgotten:
+  // chunks logged for deletion, not yet compacted.
+  void ForgetAllButNewestOfA() {
+    DailyBackups("a", 1, 4);
+    ForgetOptions fo;
+    fo.vm = "a";
+    fo.retention.keep_last = 1;
+    ASSERT_OK(RunForget(*repo_, fo));
+  }
   uint64_t Newest() {
     uint64_t t = 0;
     for (const std::string& vm : *ListVmNames(repo_->backend())) {
@@ -248,11 +257,8 @@ TEST_F(ReportTest, DamageStaysWithItsVm) {
 }
 
 TEST_F(ReportTest, RepairAndCompactionDue) {
-  DailyBackups("a", 1, 4);
-  ForgetOptions fo;
-  fo.vm = "a";
-  fo.retention.keep_last = 1;
-  ASSERT_OK(RunForget(*repo_, fo));
+  ForgetAllButNewestOfA();
+  ASSERT_FALSE(HasFatalFailure());
   ReportOptions o;
   o.now_unix = Newest() + 60;
   o.compact_threshold = 0.01;
@@ -282,11 +288,8 @@ TEST_F(ReportTest, RepairAndCompactionDue) {
 // A damaged deletion log is a warning on its VM, not "cannot be read": the
 // VM restores and backs up as usual, and gc rewrites the log.
 TEST_F(ReportTest, ADamagedDeletionLogIsAWarningNotAnUnreadableVm) {
-  DailyBackups("a", 1, 4);
-  ForgetOptions fo;
-  fo.vm = "a";
-  fo.retention.keep_last = 1;
-  ASSERT_OK(RunForget(*repo_, fo));
+  ForgetAllButNewestOfA();
+  ASSERT_FALSE(HasFatalFailure());
   std::string dlog;
   for (const ObjectInfo& obj : *repo_->backend().List(VmPrefix("a"))) {
     if (obj.name.ends_with("/dlog")) dlog = obj.name;

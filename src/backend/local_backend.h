@@ -13,7 +13,10 @@
 //  - Put:    write <dir>/.tmp-*, fsync it, rename over the target, fsync dir;
 //  - Create: write and fsync a temporary, link() it to the target (fails
 //            atomically with EEXIST), unlink the temporary, fsync dir;
-//  - Append: write(2) with O_APPEND; Sync fsyncs the file and its directory;
+//  - Append: write(2) with O_APPEND; Sync fsyncs the file and its directory.
+//            Each Append also starts (without waiting) the writeback of
+//            every 8 MiB window of the file it completed (sync_file_range),
+//            so a large object's final Sync waits for little;
 //  - Delete: unlink, fsync dir.
 // A crash can leave .tmp-* files behind; they hold no committed data and are
 // never listed. Every errno maps to a Status through one function

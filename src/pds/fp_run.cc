@@ -111,31 +111,54 @@ FpRunWriter::FpRunWriter(Backend* backend, std::string vm, std::string prefix,
       prefix_(std::move(prefix)),
       buffer_records_(std::max<size_t>(buffer_records, 1)) {}
 
+FpRunWriter::~FpRunWriter() {
+  if (in_flight_.valid()) in_flight_.wait();
+}
+
 Status FpRunWriter::Add(const FpRecord& record) {
   buffer_.push_back(record);
   if (buffer_.size() >= buffer_records_) return Spill();
   return Status::Ok();
 }
 
-Status FpRunWriter::Spill() {
-  if (buffer_.empty()) return Status::Ok();
-  std::sort(buffer_.begin(), buffer_.end(),
+Status FpRunWriter::WriteRun(Backend* backend, const std::string& vm,
+                             const std::string& run,
+                             std::vector<FpRecord>* records) {
+  std::sort(records->begin(), records->end(),
             [](const FpRecord& a, const FpRecord& b) { return a.fp < b.fp; });
-  const std::string run = prefix_ + "-" + std::to_string(runs_.size());
-  SortedRunWriter w(backend_, vm_, run);
+  SortedRunWriter w(backend, vm, run);
   const Fingerprint* prev = nullptr;
-  for (const FpRecord& r : buffer_) {
+  for (const FpRecord& r : *records) {
     if (prev != nullptr && *prev == r.fp) continue;
     VCSNAP_RETURN_IF_ERROR(w.Add(r));
     prev = &r.fp;
   }
-  VCSNAP_RETURN_IF_ERROR(w.Finish());
-  runs_.push_back(run);
-  buffer_.clear();
+  return w.Finish();
+}
+
+Status FpRunWriter::WaitWriting() {
+  if (!in_flight_.valid()) return Status::Ok();
+  Status s = in_flight_.get();
+  if (!s.ok()) return s;
+  runs_.push_back(std::move(in_flight_run_));
+  writing_.clear();
   return Status::Ok();
 }
 
-Status FpRunWriter::Finish() { return Spill(); }
+Status FpRunWriter::Spill() {
+  VCSNAP_RETURN_IF_ERROR(WaitWriting());
+  if (buffer_.empty()) return Status::Ok();
+  in_flight_run_ = prefix_ + "-" + std::to_string(runs_.size());
+  writing_.swap(buffer_);
+  in_flight_ = std::async(std::launch::async, &FpRunWriter::WriteRun, backend_,
+                          std::cref(vm_), std::cref(in_flight_run_), &writing_);
+  return Status::Ok();
+}
+
+Status FpRunWriter::Finish() {
+  VCSNAP_RETURN_IF_ERROR(Spill());
+  return WaitWriting();
+}
 
 // --- FpRunReader ---
 

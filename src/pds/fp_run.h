@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,23 +47,43 @@ struct FpRecord {
 // Writes sorted runs with bounded memory: records are buffered, and every
 // `buffer_records` (and at Finish) the buffer is sorted, deduplicated and
 // written as one run. Parts are written whole with Put (atomic, durable).
+// A full buffer is sorted and written by a background thread while Add
+// fills the other one (at most one run is being written; the caller, a
+// backup's dedup loop, does not wait for the Puts' syncs): memory is at most
+// two buffers. An error of a background write is returned by the next Add
+// that spills, or by Finish; the runs exist (and runs() names them) only
+// once Finish returned OK.
+//
+// Thread safety: one thread calls Add and Finish; `backend` must be
+// thread-safe (every Backend is).
 class FpRunWriter {
  public:
   // Runs are named "<prefix>-<n>" under vm/<vm>/fps/.
   FpRunWriter(Backend* backend, std::string vm, std::string prefix,
-              size_t buffer_records = 1u << 17);
+              size_t buffer_records = 1u << 16);
+  ~FpRunWriter();  // waits for a run being written
+  FpRunWriter(const FpRunWriter&) = delete;
+  FpRunWriter& operator=(const FpRunWriter&) = delete;
+
   Status Add(const FpRecord& record);
   Status Finish();
   const std::vector<std::string>& runs() const { return runs_; }
 
  private:
-  Status Spill();
+  Status Spill();        // hands buffer_ to the background writer
+  Status WaitWriting();  // the run being written, if any
+  static Status WriteRun(Backend* backend, const std::string& vm,
+                         const std::string& run,
+                         std::vector<FpRecord>* records);
 
   Backend* const backend_;
   const std::string vm_;
   const std::string prefix_;
   const size_t buffer_records_;
   std::vector<FpRecord> buffer_;
+  std::vector<FpRecord> writing_;  // owned by the writer while in flight
+  std::future<Status> in_flight_;
+  std::string in_flight_run_;
   std::vector<std::string> runs_;
 };
 

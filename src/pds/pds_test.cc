@@ -120,6 +120,32 @@ TEST(FpRun, KeepFiltersRecordsBeforeTheUnionAndConsolidationPrunes) {
   EXPECT_EQ(Stream(mem, VmFpSource{"vm1", *ListRuns(mem, "vm1"), {}}), want);
 }
 
+// Runs are written in the background: a failed write is returned by the
+// next spill or by Finish -- never lost -- and runs() never names it.
+TEST(FpRun, AFailedBackgroundWriteIsReportedAndItsRunNotNamed) {
+  for (uint64_t fail_at = 1; fail_at <= 4; ++fail_at) {
+    SCOPED_TRACE("failing put " + std::to_string(fail_at));
+    MemBackend mem;
+    FaultBackend fault(&mem);
+    fault.FailNth(fail_at);
+    Status first_error;
+    {
+      FpRunWriter w(&fault, "vm1", "7", /*buffer_records=*/100);
+      for (uint64_t v = 0; v < 250 && first_error.ok(); ++v) {
+        first_error = w.Add(Rec(v));
+      }
+      if (first_error.ok()) first_error = w.Finish();
+      // Two runs of one part each: puts 1 and 2 are spills, 3 is Finish's.
+      EXPECT_LE(w.runs().size(), fail_at - 1);
+    }
+    if (fail_at <= 3) {
+      EXPECT_FALSE(first_error.ok());
+    } else {
+      EXPECT_OK(first_error);
+    }
+  }
+}
+
 // A crash at any operation of a pruning consolidation, applied or not,
 // leaves the same kept union, and a later consolidation finishes the job.
 TEST(FpRun, ACrashDuringConsolidationKeepsTheKeptUnion) {

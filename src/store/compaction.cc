@@ -167,7 +167,7 @@ class Compactor {
       ++block_;
       block_size_ = 0;
       block = BlockName(s_->vm_, c_, new_gen_, block_);
-      out = RebindGroup(out, s_->Place(c_, new_gen_, block, 0));
+      RebindGroupInPlace(out, s_->Place(c_, new_gen_, block, 0));
     }
     VCSNAP_RETURN_IF_ERROR(s_->backend_->Append(block, out));
     entries_.push_back(IndexEntry{e.first_cid, e.count, live, block_,

@@ -3,6 +3,8 @@
 #include <lz4.h>
 #include <zstd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <string>
@@ -28,34 +30,57 @@ ZSTD_DCtx* ThreadDCtx() {
 
 }  // namespace
 
-bool Compress(CompressionKind kind, int level, ByteView in, Bytes* out) {
-  if (in.empty()) return false;
+size_t CompressBound(CompressionKind kind, size_t in_size) {
   switch (kind) {
     case CompressionKind::kNone:
-      return false;
+      return 0;
+    case CompressionKind::kLz4:
+      return in_size > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)
+                 ? 0
+                 : static_cast<size_t>(
+                       LZ4_compressBound(static_cast<int>(in_size)));
+    case CompressionKind::kZstd:
+      return ZSTD_compressBound(in_size);
+  }
+  return 0;
+}
+
+size_t CompressInto(CompressionKind kind, int level, ByteView in, uint8_t* out,
+                    size_t capacity) {
+  if (in.empty()) return 0;
+  switch (kind) {
+    case CompressionKind::kNone:
+      return 0;
     case CompressionKind::kLz4: {
-      if (in.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) return false;
-      const int src = static_cast<int>(in.size());
-      out->resize(static_cast<size_t>(LZ4_compressBound(src)));
+      if (in.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) return 0;
+      const int cap = static_cast<int>(
+          std::min<size_t>(capacity, static_cast<size_t>(INT32_MAX)));
       int n = LZ4_compress_default(reinterpret_cast<const char*>(in.data()),
-                                   reinterpret_cast<char*>(out->data()), src,
-                                   static_cast<int>(out->size()));
-      if (n <= 0 || static_cast<size_t>(n) >= in.size()) return false;
-      out->resize(static_cast<size_t>(n));
-      return true;
+                                   reinterpret_cast<char*>(out),
+                                   static_cast<int>(in.size()), cap);
+      if (n <= 0 || static_cast<size_t>(n) >= in.size()) return 0;
+      return static_cast<size_t>(n);
     }
     case CompressionKind::kZstd: {
       ZSTD_CCtx* cctx = ThreadCCtx();
-      if (cctx == nullptr) return false;
-      out->resize(ZSTD_compressBound(in.size()));
-      size_t n = ZSTD_compressCCtx(cctx, out->data(), out->size(), in.data(),
-                                   in.size(), level);
-      if (ZSTD_isError(n) || n >= in.size()) return false;
-      out->resize(n);
-      return true;
+      if (cctx == nullptr) return 0;
+      size_t n =
+          ZSTD_compressCCtx(cctx, out, capacity, in.data(), in.size(), level);
+      if (ZSTD_isError(n) || n >= in.size()) return 0;
+      return n;
     }
   }
-  return false;
+  return 0;
+}
+
+bool Compress(CompressionKind kind, int level, ByteView in, Bytes* out) {
+  const size_t bound = CompressBound(kind, in.size());
+  if (in.empty() || bound == 0) return false;
+  out->resize(bound);
+  const size_t n = CompressInto(kind, level, in, out->data(), out->size());
+  if (n == 0) return false;
+  out->resize(n);
+  return true;
 }
 
 Status Decompress(CompressionKind kind, ByteView in, uint8_t* out,

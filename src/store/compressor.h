@@ -26,6 +26,15 @@ namespace vcsnap {
 // unspecified) when the result would not be smaller than `in`, or for kNone.
 bool Compress(CompressionKind kind, int level, ByteView in, Bytes* out);
 
+// The largest output CompressInto may write for `in_size` input bytes.
+size_t CompressBound(CompressionKind kind, size_t in_size);
+
+// Compresses `in` into out[0, capacity), capacity >= CompressBound(kind,
+// in.size()). Returns the compressed length, or 0 when the result would not
+// be smaller than `in` (or for kNone); out[] is then unspecified.
+size_t CompressInto(CompressionKind kind, int level, ByteView in, uint8_t* out,
+                    size_t capacity);
+
 // Decodes `in` (compressed with `kind`, not kNone) into out[0, raw_len).
 // Corruption ("<codec>: ...") when it does not decode to exactly raw_len
 // bytes; the message carries no location -- callers add theirs.

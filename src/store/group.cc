@@ -1,5 +1,6 @@
 #include "store/group.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -96,40 +97,73 @@ uint64_t GroupSeed(std::string_view block_name, uint64_t offset) {
   return IdentitySeed(block_name) ^ (offset * 0x9E3779B97F4A7C15ull);
 }
 
+namespace {
+
+// The fixed header (kGroupHeaderSize bytes) at dst.
+void PutGroupHeader(uint8_t* dst, CompressionKind stored_codec, bool sealed,
+                    uint16_t container, uint64_t first_cid, uint32_t count,
+                    uint32_t raw_len, uint32_t payload_len) {
+  std::memcpy(dst, kMagic, 4);
+  EncodeFixed16(dst + 4, kGroupVersion);
+  dst[6] = static_cast<uint8_t>(stored_codec);
+  dst[7] = sealed ? kFlagSealed : 0;
+  EncodeFixed16(dst + 8, container);
+  EncodeFixed16(dst + 10, 0);
+  EncodeFixed64(dst + 12, first_cid);
+  EncodeFixed32(dst + 20, count);
+  EncodeFixed32(dst + 24, raw_len);
+  EncodeFixed32(dst + 28, payload_len);
+}
+
+}  // namespace
+
 Bytes EncodeGroup(CompressionKind codec, int level, uint16_t container,
                   uint64_t first_cid, std::span<const uint32_t> lens,
                   ByteView raw, const GroupPlace& place, Bytes* scratch) {
-  bool packed = Compress(codec, level, raw, scratch);
-  ByteView payload = packed ? ByteView(*scratch) : raw;
-  const bool sealed = place.keys != nullptr;
+  const uint32_t count = static_cast<uint32_t>(lens.size());
+  const uint32_t raw_len = static_cast<uint32_t>(raw.size());
   Bytes out;
-  out.reserve(GroupOverhead(lens.size()) + payload.size() +
-              (sealed ? kSealOverhead : 0));
-  ByteWriter w(&out);
-  w.Raw(std::string_view(kMagic, 4));
-  w.U16(kGroupVersion);
-  w.U8(static_cast<uint8_t>(packed ? codec : CompressionKind::kNone));
-  w.U8(sealed ? kFlagSealed : 0);
-  w.U16(container);
-  w.U16(0);
-  w.U64(first_cid);
-  w.U32(static_cast<uint32_t>(lens.size()));
-  w.U32(static_cast<uint32_t>(raw.size()));
-  w.U32(static_cast<uint32_t>(payload.size()));
-  if (!sealed) {
-    for (uint32_t len : lens) w.U32(len);
-    w.Raw(payload);
-  } else {
-    Bytes plain;
-    plain.reserve(4 * lens.size() + payload.size());
-    ByteWriter pw(&plain);
-    for (uint32_t len : lens) pw.U32(len);
-    pw.Raw(payload);
-    const Bytes aad = GroupAad(out, place.vm);
-    const size_t at = out.size();
-    out.resize(at + plain.size() + kSealOverhead);
-    Seal(place.keys->data, aad, plain, out.data() + at);
+  if (place.keys == nullptr) {
+    // Compressed straight into place: header, lengths, payload, checksum.
+    const size_t at = kGroupHeaderSize + 4 * lens.size();
+    const size_t bound = CompressBound(codec, raw.size());
+    out.resize(at + std::max(bound, raw.size()) + kGroupTrailerSize);
+    size_t n = bound == 0 ? 0
+                          : CompressInto(codec, level, raw, out.data() + at,
+                                         out.size() - at);
+    const bool packed = n != 0;
+    if (!packed) {
+      if (!raw.empty()) std::memcpy(out.data() + at, raw.data(), raw.size());
+      n = raw.size();
+    }
+    PutGroupHeader(out.data(), packed ? codec : CompressionKind::kNone, false,
+                   container, first_cid, count, raw_len,
+                   static_cast<uint32_t>(n));
+    for (size_t i = 0; i < lens.size(); ++i) {
+      EncodeFixed32(out.data() + kGroupHeaderSize + 4 * i, lens[i]);
+    }
+    const size_t covered = at + n;
+    out.resize(covered + kGroupTrailerSize);
+    EncodeFixed64(out.data() + covered,
+                  Checksum64(ByteView(out).first(covered),
+                             GroupSeed(place.block_name, place.offset)));
+    return out;
   }
+  const bool packed = Compress(codec, level, raw, scratch);
+  ByteView payload = packed ? ByteView(*scratch) : raw;
+  out.resize(kGroupHeaderSize);
+  PutGroupHeader(out.data(), packed ? codec : CompressionKind::kNone, true,
+                 container, first_cid, count, raw_len,
+                 static_cast<uint32_t>(payload.size()));
+  Bytes plain;
+  plain.reserve(4 * lens.size() + payload.size());
+  ByteWriter pw(&plain);
+  for (uint32_t len : lens) pw.U32(len);
+  pw.Raw(payload);
+  const Bytes aad = GroupAad(out, place.vm);
+  out.resize(kGroupHeaderSize + plain.size() + kSealOverhead);
+  Seal(place.keys->data, aad, plain, out.data() + kGroupHeaderSize);
+  ByteWriter w(&out);
   w.U64(Checksum64(out, GroupSeed(place.block_name, place.offset)));
   return out;
 }
@@ -291,11 +325,15 @@ Status DecodeGroupView(ByteView bytes, const GroupPlace& place,
 
 Bytes RebindGroup(ByteView group, const GroupPlace& to) {
   Bytes out(group.begin(), group.end());
-  const size_t covered = out.size() - kGroupTrailerSize;
-  EncodeFixed64(out.data() + covered,
-                Checksum64(ByteView(out).first(covered),
-                           GroupSeed(to.block_name, to.offset)));
+  RebindGroupInPlace(out, to);
   return out;
+}
+
+void RebindGroupInPlace(std::span<uint8_t> group, const GroupPlace& to) {
+  const size_t covered = group.size() - kGroupTrailerSize;
+  EncodeFixed64(group.data() + covered,
+                Checksum64(ByteView(group).first(covered),
+                           GroupSeed(to.block_name, to.offset)));
 }
 
 }  // namespace vcsnap

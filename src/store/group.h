@@ -182,6 +182,8 @@ Status DecodeGroupView(ByteView bytes, const GroupPlace& place,
 // A verified group's bytes re-bound to `to` (only the checksum changes; the
 // payload is not decompressed). REQUIRES: `group` passed DecodeGroup.
 Bytes RebindGroup(ByteView group, const GroupPlace& to);
+// The same, in place (no copy of the group).
+void RebindGroupInPlace(std::span<uint8_t> group, const GroupPlace& to);
 
 }  // namespace vcsnap
 

@@ -63,6 +63,7 @@
 #include "store/refs.h"
 #include "util/bytes.h"
 #include "util/result.h"
+#include "util/task_pool.h"
 
 namespace vcsnap {
 
@@ -380,6 +381,10 @@ class VmStore {
   std::map<uint16_t, uint64_t> dlog_bytes_;  // valid bytes per container
   std::vector<MetadataRepair> repairs_;      // for TakeRepairs
   WriterStats stats_;
+  // Compresses pending_ groups; made at the first group written. Declared
+  // last, so destroyed first: its tasks finish while what they may point
+  // to (keys, vm_) is still alive.
+  std::unique_ptr<TaskPool> compressors_;
 };
 
 }  // namespace vcsnap

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <future>
 #include <map>
+#include <thread>
 
 #include "store/vm_store.h"
 
@@ -196,13 +197,19 @@ Status VmStore::WriteOpenGroup() {
   p.generation = cur_gen_;
   p.first_cid = open_first_cid_;
   p.count = static_cast<uint32_t>(open_lens_.size());
-  const GroupPlace provisional = Place(cur_c_, cur_gen_, "pending", 0);
-  p.bytes = std::async(
-      std::launch::async,
+  // Bound to a placeholder; FinishPendingGroup re-binds it to its place.
+  const GroupPlace provisional{vm_,       cur_c_, cur_gen_,
+                               "pending", 0,      config_.keys.get()};
+  if (compressors_ == nullptr) {
+    compressors_ = std::make_unique<TaskPool>(static_cast<unsigned>(
+        std::min<size_t>(kGroupsInFlight,
+                         std::max(1u, std::thread::hardware_concurrency()))));
+  }
+  p.bytes = compressors_->Submit(
       [codec = config_.compression, level = config_.compression_level,
        c = cur_c_, first = open_first_cid_, lens = std::move(open_lens_),
        raw = std::move(open_raw_), provisional]() {
-        Bytes scratch;
+        thread_local Bytes scratch;  // sealed groups only
         return EncodeGroup(codec, level, c, first, lens, raw, provisional,
                            &scratch);
       });
@@ -230,7 +237,7 @@ Status VmStore::FinishPendingGroup() {
     cur_block_size_ = 0;
     block = BlockName(vm_, cur_c_, cur_gen_, cur_block_);
   }
-  bytes = RebindGroup(bytes, Place(cur_c_, cur_gen_, block, cur_block_size_));
+  RebindGroupInPlace(bytes, Place(cur_c_, cur_gen_, block, cur_block_size_));
   Status s = backend_->Append(block, bytes);
   if (!s.ok()) {
     writer_broken_ = true;

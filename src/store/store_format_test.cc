@@ -115,6 +115,73 @@ class GroupFormatTest : public ::testing::Test {
   std::vector<Bytes> chunks_;
 };
 
+// The bytes of an uncompressed group, field by field as
+// docs/format/store-group.md lays them out: the encoder may change, the
+// stored layout may not. A compressed group differs only in codec,
+// payload_len and payload.
+TEST_F(GroupFormatTest, TheLayoutIsTheDocumentedOne) {
+  const std::vector<uint32_t> lens = {3, 0x80000000u, 2};  // middle absent
+  const Bytes raw = {'a', 'b', 'c', 'd', 'e'};
+  Bytes scratch;
+  const Bytes g = EncodeGroup(CompressionKind::kLz4, 1, 0x0102, 0x1122334455,
+                              lens, raw, Here(), &scratch);
+  Bytes want = {'V',
+                'C',
+                'S',
+                'G',
+                1,
+                0,
+                /*codec: raw, lz4 did not help*/ 0,
+                /*flags*/ 0,
+                0x02,
+                0x01,
+                0,
+                0,
+                0x55,
+                0x44,
+                0x33,
+                0x22,
+                0x11,
+                0,
+                0,
+                0,  // first CID
+                3,
+                0,
+                0,
+                0,  // count
+                5,
+                0,
+                0,
+                0,  // raw_len
+                5,
+                0,
+                0,
+                0,  // payload_len
+                3,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0x80,
+                2,
+                0,
+                0,
+                0,  // lens
+                'a',
+                'b',
+                'c',
+                'd',
+                'e'};
+  const GroupPlace here = Here();
+  const uint64_t sum =
+      Checksum64(want, GroupSeed(here.block_name, here.offset));
+  want.resize(want.size() + 8);
+  EncodeFixed64(want.data() + want.size() - 8, sum);
+  EXPECT_EQ(g, want);
+}
+
 TEST_F(GroupFormatTest, RoundTripEveryCodec) {
   for (CompressionKind k : {CompressionKind::kNone, CompressionKind::kLz4,
                             CompressionKind::kZstd}) {

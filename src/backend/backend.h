@@ -109,6 +109,17 @@ class Backend {
   virtual Result<Bytes> Read(std::string_view name, uint64_t offset,
                              uint64_t length) = 0;
 
+  // Read() into *out, which a backend may reuse as GetInto does (a reader
+  // of many ranges through one buffer allocates and zero-fills it once). On
+  // error *out is unspecified. The default calls Read().
+  virtual Status ReadInto(std::string_view name, uint64_t offset,
+                          uint64_t length, Bytes* out) {
+    Result<Bytes> r = Read(name, offset, length);
+    if (!r.ok()) return r.status();
+    *out = std::move(*r);
+    return Status::Ok();
+  }
+
   // Appends `data` to `name`, creating it empty first if absent. Not durable
   // until Sync(name); see the file comment for what a crash may leave.
   virtual Status Append(std::string_view name, ByteView data) = 0;

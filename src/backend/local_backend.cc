@@ -243,17 +243,25 @@ Status LocalBackend::GetInto(std::string_view name, Bytes* out) {
 
 Result<Bytes> LocalBackend::Read(std::string_view name, uint64_t offset,
                                  uint64_t length) {
+  Bytes out;
+  VCSNAP_RETURN_IF_ERROR(ReadInto(name, offset, length, &out));
+  return out;
+}
+
+Status LocalBackend::ReadInto(std::string_view name, uint64_t offset,
+                              uint64_t length, Bytes* out) {
   VCSNAP_RETURN_IF_ERROR(ValidateObjectName(name));
   Fd fd(::open(PathOf(name).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoToStatus("read", name, errno);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoToStatus("read", name, errno);
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (offset >= size) return Bytes();
-  Bytes out;
-  VCSNAP_RETURN_IF_ERROR(PreadAll(
-      fd.get(), offset, std::min(length, size - offset), &out, "read", name));
-  return out;
+  if (offset >= size) {
+    out->clear();
+    return Status::Ok();
+  }
+  return PreadAll(fd.get(), offset, std::min(length, size - offset), out,
+                  "read", name);
 }
 
 Status LocalBackend::Append(std::string_view name, ByteView data) {

@@ -58,6 +58,8 @@ class LocalBackend final : public Backend {
   Status GetInto(std::string_view name, Bytes* out) override;
   Result<Bytes> Read(std::string_view name, uint64_t offset,
                      uint64_t length) override;
+  Status ReadInto(std::string_view name, uint64_t offset, uint64_t length,
+                  Bytes* out) override;
   Status Append(std::string_view name, ByteView data) override;
   Status Sync(std::string_view name) override;
   Status Delete(std::string_view name) override;

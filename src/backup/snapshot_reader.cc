@@ -91,32 +91,38 @@ Status SnapshotReader::Assemble(uint64_t index, Bytes* buf,
       pos += e.length;
       continue;
     }
-    Result<Bytes> data = Status::NotSupported("unreachable");
+    // VM chunks are copied straight into place; PDS chunks come as bytes.
+    const std::span<uint8_t> dst(buf->data() + pos, e.length);
+    uint64_t got = 0;
     if (e.kind == ChunkKind::kVm) {
       VCSNAP_ASSIGN_OR_RETURN(ChunkRef ref, ChunkRef::FromRaw(e.vm_ref));
-      data = store_->Get(ref);
+      VCSNAP_ASSIGN_OR_RETURN(got, store_->GetInto(ref, dst));
     } else if (options_.pds) {
-      data = options_.pds(PdsRef{e.pds_generation, e.pds_offset, e.pds_size});
+      Result<Bytes> data =
+          options_.pds(PdsRef{e.pds_generation, e.pds_offset, e.pds_size});
+      if (!data.ok()) return data.status();
+      got = data->size();
+      if (got == e.length && got != 0) {
+        std::memcpy(dst.data(), data->data(), got);
+      }
     } else {
-      data = Status::NotSupported(
+      return Status::NotSupported(
           "the snapshot uses PDS chunks and no PDS store is available");
     }
-    if (!data.ok()) return data.status();
-    if (data->size() != e.length) {
+    if (got != e.length) {
       return Status::Corruption("chunk at image offset " + std::to_string(at) +
-                                " is " + std::to_string(data->size()) +
+                                " is " + std::to_string(got) +
                                 " bytes, the recipe says " +
                                 std::to_string(e.length));
     }
     if (options_.verify) {
-      if (ChunkFingerprint(store_->keys(), *data) != e.fp) {
+      if (ChunkFingerprint(store_->keys(), dst) != e.fp) {
         return Status::Corruption("chunk at image offset " +
                                   std::to_string(at) +
                                   " does not match its fingerprint");
       }
       verified_++;
     }
-    std::memcpy(buf->data() + pos, data->data(), data->size());
     pos += e.length;
     chunks_++;
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace vcsnap {
 
@@ -217,9 +218,14 @@ Result<std::shared_ptr<const DecodedGroup>> VmStore::FetchGroup(
   const std::string block = BlockName(vm_, c, loc.generation, loc.entry.block);
   const uint64_t span =
       run.back().offset + run.back().length - loc.entry.offset;
-  Result<Bytes> bytes = backend_->Read(block, loc.entry.offset, span);
-  if (!bytes.ok()) {
-    return bytes.status().WithContext(
+  // One read-ahead buffer per thread, reused: a fresh one per read cost
+  // zero-filling and page-faulting up to readahead_bytes each time. The
+  // decoded groups own their bytes, so the buffer is free once they are.
+  thread_local Bytes buffer;
+  Bytes* const bytes = &buffer;
+  Status read = backend_->ReadInto(block, loc.entry.offset, span, bytes);
+  if (!read.ok()) {
+    return read.WithContext(
         Place(c, loc.generation, block, loc.entry.offset).Describe());
   }
   std::shared_ptr<const DecodedGroup> first;
@@ -251,7 +257,7 @@ Result<std::shared_ptr<const DecodedGroup>> VmStore::FetchGroup(
   return first;
 }
 
-Result<Bytes> VmStore::GetOnce(ChunkRef ref, uint32_t* generation) {
+Result<VmStore::Found> VmStore::FindOnce(ChunkRef ref, uint32_t* generation) {
   *generation = 0;
   VCSNAP_ASSIGN_OR_RETURN(Located loc, Locate(ref));
   *generation = loc.generation;
@@ -262,16 +268,16 @@ Result<Bytes> VmStore::GetOnce(ChunkRef ref, uint32_t* generation) {
                             " was dropped by compaction");
   }
   ByteView chunk = g->Chunk(ref.cid);
-  return Bytes(chunk.begin(), chunk.end());
+  return Found{std::move(g), chunk};
 }
 
-Result<Bytes> VmStore::Get(ChunkRef ref) {
+Result<VmStore::Found> VmStore::Find(ChunkRef ref) {
   if (!ref.valid()) {
     return Status::InvalidArgument("vm " + vm_ + ": invalid chunk reference " +
                                    ref.ToString());
   }
   uint32_t used = 0;
-  Result<Bytes> r = GetOnce(ref, &used);
+  Result<Found> r = FindOnce(ref, &used);
   if (r.ok() || r.status().code() == StatusCode::kInvalidArgument) return r;
   // A concurrent compaction may have replaced the generation this attempt
   // read: if the head names another one, reload and retry once. Compare with
@@ -280,7 +286,20 @@ Result<Bytes> VmStore::Get(ChunkRef ref) {
   Result<uint32_t> gen = LoadGeneration(ref.container);
   if (!gen.ok() || *gen == used) return r;
   VCSNAP_RETURN_IF_ERROR(ReloadView(ref.container));
-  return GetOnce(ref, &used);
+  return FindOnce(ref, &used);
+}
+
+Result<Bytes> VmStore::Get(ChunkRef ref) {
+  VCSNAP_ASSIGN_OR_RETURN(Found f, Find(ref));
+  return Bytes(f.chunk.begin(), f.chunk.end());
+}
+
+Result<uint32_t> VmStore::GetInto(ChunkRef ref, std::span<uint8_t> out) {
+  VCSNAP_ASSIGN_OR_RETURN(Found f, Find(ref));
+  if (f.chunk.size() == out.size() && !out.empty()) {
+    std::memcpy(out.data(), f.chunk.data(), out.size());
+  }
+  return static_cast<uint32_t>(f.chunk.size());
 }
 
 }  // namespace vcsnap

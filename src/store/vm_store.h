@@ -51,6 +51,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -68,8 +69,10 @@
 namespace vcsnap {
 
 struct StoreOptions {
-  size_t cache_bytes = 32u << 20;     // decoded groups kept for Get
-  size_t readahead_bytes = 4u << 20;  // one coalesced read when sequential
+  size_t cache_bytes = 32u << 20;  // decoded groups kept for Get
+  // One coalesced read when sequential; each reading thread keeps one
+  // buffer of up to this size for its reads.
+  size_t readahead_bytes = 4u << 20;
 };
 
 struct ContainerInfo {
@@ -178,6 +181,10 @@ class VmStore {
   // compaction; Corruption (naming VM, container, block and offset) for any
   // damage. Never returns wrong bytes.
   Result<Bytes> Get(ChunkRef ref);
+  // The same without an allocation: returns the chunk's length, and copies
+  // its bytes into `out` only when that length is out.size() (a caller that
+  // knows the length from a recipe checks the result).
+  Result<uint32_t> GetInto(ChunkRef ref, std::span<uint8_t> out);
 
   // Logs `ref` for deletion (lazy; compaction reclaims the space). Durable
   // after the next OK Flush. NotFound when the CID was never flushed.
@@ -286,9 +293,16 @@ class VmStore {
   Result<Located> Locate(ChunkRef ref);
   Result<std::shared_ptr<const DecodedGroup>> FetchGroup(uint16_t c,
                                                          const Located& loc);
-  // One attempt of Get; *generation: the generation it read (0 when the
-  // chunk was not located).
-  Result<Bytes> GetOnce(ChunkRef ref, uint32_t* generation);
+  // A chunk's bytes, inside the decoded group that keeps them alive.
+  struct Found {
+    std::shared_ptr<const DecodedGroup> group;
+    ByteView chunk;
+  };
+  // Get's lookup, with its one retry after a concurrent compaction.
+  Result<Found> Find(ChunkRef ref);
+  // One attempt; *generation: the generation it read (0 when the chunk was
+  // not located).
+  Result<Found> FindOnce(ChunkRef ref, uint32_t* generation);
   Result<ParsedDlog> LoadDlog(uint16_t c, uint32_t gen);
   GroupPlace Place(uint16_t c, uint32_t gen, const std::string& block_name,
                    uint64_t offset) const;

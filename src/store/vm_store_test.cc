@@ -101,6 +101,30 @@ TEST_F(VmStoreTest, RoundTripAcrossGroupsBlocksAndContainers) {
   }
 }
 
+// GetInto copies a chunk in place only when the caller's length is its
+// length; otherwise it reports the length and leaves the buffer alone.
+TEST_F(VmStoreTest, GetIntoCopiesOnlyAChunkOfTheExpectedLength) {
+  MemBackend mem(1u << 20);
+  auto s = OpenStore(&mem, "web1", SmallStoreConfig(CompressionKind::kZstd));
+  std::vector<ChunkRef> refs = PutAll(s.get());
+  ASSERT_OK(s->Flush());
+  for (size_t i = 0; i < refs.size(); i += 7) {
+    const Bytes& want = chunks_[i];
+    Bytes exact(want.size(), 0xEE);
+    Result<uint32_t> n = s->GetInto(refs[i], exact);
+    ASSERT_OK(n);
+    EXPECT_EQ(*n, want.size());
+    EXPECT_EQ(exact, want);
+    Bytes longer(want.size() + 1, 0xEE);
+    n = s->GetInto(refs[i], longer);
+    ASSERT_OK(n);
+    EXPECT_EQ(*n, want.size());
+    EXPECT_EQ(longer, Bytes(want.size() + 1, 0xEE));
+  }
+  Bytes any(16);
+  EXPECT_FALSE(s->GetInto(ChunkRef{1, 1u << 30}, any).ok());
+}
+
 TEST_F(VmStoreTest, ReopenedStoreReadsEverything) {
   std::vector<ChunkRef> refs;
   {

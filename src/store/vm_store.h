@@ -395,6 +395,9 @@ class VmStore {
   std::map<uint16_t, uint64_t> dlog_bytes_;  // valid bytes per container
   std::vector<MetadataRepair> repairs_;      // for TakeRepairs
   WriterStats stats_;
+  // Raw group buffers the compressor tasks are done with, for open_raw_.
+  std::mutex spare_mu_;
+  std::vector<Bytes> spare_raw_;  // guarded by spare_mu_
   // Compresses pending_ groups; made at the first group written. Declared
   // last, so destroyed first: its tasks finish while what they may point
   // to (keys, vm_) is still alive.

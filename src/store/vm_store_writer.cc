@@ -206,15 +206,30 @@ Status VmStore::WriteOpenGroup() {
                          std::max(1u, std::thread::hardware_concurrency()))));
   }
   p.bytes = compressors_->Submit(
-      [codec = config_.compression, level = config_.compression_level,
+      [this, codec = config_.compression, level = config_.compression_level,
        c = cur_c_, first = open_first_cid_, lens = std::move(open_lens_),
-       raw = std::move(open_raw_), provisional]() {
+       raw = std::move(open_raw_), provisional]() mutable {
         thread_local Bytes scratch;  // sealed groups only
-        return EncodeGroup(codec, level, c, first, lens, raw, provisional,
-                           &scratch);
+        Bytes out = EncodeGroup(codec, level, c, first, lens, raw, provisional,
+                                &scratch);
+        // The raw buffer goes back for a later group: regrowing a fresh one
+        // chunk by chunk cost copies and page faults in the writer.
+        raw.clear();
+        std::lock_guard lock(spare_mu_);
+        if (spare_raw_.size() <= kGroupsInFlight) {
+          spare_raw_.push_back(std::move(raw));
+        }
+        return out;
       });
   open_lens_.clear();
   open_raw_.clear();
+  {
+    std::lock_guard lock(spare_mu_);
+    if (!spare_raw_.empty()) {
+      open_raw_ = std::move(spare_raw_.back());
+      spare_raw_.pop_back();
+    }
+  }
   pending_.push_back(std::move(p));
   return Status::Ok();
 }

@@ -249,10 +249,11 @@ Result<CountingBloom> CountingBloom::Decode(ByteView bytes) {
       r.remaining() != (p.cells + 1) / 2) {
     return Status::Corruption("counting Bloom filter: sizes do not agree");
   }
-  CountingBloom c(p);
-  c.keys_ = keys;
   VCSNAP_ASSIGN_OR_RETURN(ByteView n, r.Raw(r.remaining(), "counters"));
-  std::copy(n.begin(), n.end(), c.nibbles_.begin());
+  CountingBloom c;  // filled by copy, not zero-filled first (megabytes)
+  c.params_ = p;
+  c.keys_ = keys;
+  c.nibbles_.assign(n.begin(), n.end());
   return c;
 }
 

@@ -62,10 +62,9 @@ class ByteWriter {
   void U64(uint64_t v) {
     Grow(8, [&](uint8_t* p) { EncodeFixed64(p, v); });
   }
-  void Raw(ByteView b) {
-    if (!b.empty())
-      Grow(b.size(), [&](uint8_t* p) { std::memcpy(p, b.data(), b.size()); });
-  }
+  // A range insert: no zero-fill before the copy (this carries payloads of
+  // megabytes).
+  void Raw(ByteView b) { out_->insert(out_->end(), b.begin(), b.end()); }
   void Raw(std::string_view s) { Raw(AsBytes(s)); }
   // Many U64s at once: one resize instead of one per value.
   void U64s(std::span<const uint64_t> values) {

@@ -116,6 +116,7 @@ FpRunWriter::~FpRunWriter() {
 }
 
 Status FpRunWriter::Add(const FpRecord& record) {
+  if (!failed_.ok()) return failed_;
   buffer_.push_back(record);
   if (buffer_.size() >= buffer_records_) return Spill();
   return Status::Ok();
@@ -139,13 +140,17 @@ Status FpRunWriter::WriteRun(Backend* backend, const std::string& vm,
 Status FpRunWriter::WaitWriting() {
   if (!in_flight_.valid()) return Status::Ok();
   Status s = in_flight_.get();
-  if (!s.ok()) return s;
-  runs_.push_back(std::move(in_flight_run_));
   writing_.clear();
+  if (!s.ok()) {
+    failed_ = s;  // its records are gone: every later call fails too
+    return s;
+  }
+  runs_.push_back(std::move(in_flight_run_));
   return Status::Ok();
 }
 
 Status FpRunWriter::Spill() {
+  if (!failed_.ok()) return failed_;
   VCSNAP_RETURN_IF_ERROR(WaitWriting());
   if (buffer_.empty()) return Status::Ok();
   in_flight_run_ = prefix_ + "-" + std::to_string(runs_.size());

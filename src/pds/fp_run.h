@@ -51,8 +51,9 @@ struct FpRecord {
 // fills the other one (at most one run is being written; the caller, a
 // backup's dedup loop, does not wait for the Puts' syncs): memory is at most
 // two buffers. An error of a background write is returned by the next Add
-// that spills, or by Finish; the runs exist (and runs() names them) only
-// once Finish returned OK.
+// that spills, or by Finish, and by every call after it (the run's records
+// are gone); the runs exist (and runs() names them) only once Finish
+// returned OK.
 //
 // Thread safety: one thread calls Add and Finish; `backend` must be
 // thread-safe (every Backend is).
@@ -84,6 +85,7 @@ class FpRunWriter {
   std::vector<FpRecord> writing_;  // owned by the writer while in flight
   std::future<Status> in_flight_;
   std::string in_flight_run_;
+  Status failed_;  // a background write's error, returned from then on
   std::vector<std::string> runs_;
 };
 

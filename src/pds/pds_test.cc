@@ -137,6 +137,10 @@ TEST(FpRun, AFailedBackgroundWriteIsReportedAndItsRunNotNamed) {
       if (first_error.ok()) first_error = w.Finish();
       // Two runs of one part each: puts 1 and 2 are spills, 3 is Finish's.
       EXPECT_LE(w.runs().size(), fail_at - 1);
+      if (!first_error.ok()) {  // the writer stays failed
+        EXPECT_FALSE(w.Add(Rec(1)).ok());
+        EXPECT_FALSE(w.Finish().ok());
+      }
     }
     if (fail_at <= 3) {
       EXPECT_FALSE(first_error.ok());

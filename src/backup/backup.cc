@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "backup/level3_batch.h"
+#include "backup/pending_filter.h"
 #include "backup/progress.h"
 #include "backup/segment_dedup.h"
 #include "backup/similarity.h"
@@ -119,7 +120,8 @@ class BackupJob {
   std::unique_ptr<Chunker> chunker_;
   std::unique_ptr<RecipePackWriter> packs_;
   std::unique_ptr<FpRunWriter> fps_;
-  VmFilter filter_;  // the parent's references, becoming this snapshot's
+  // The parent's references, becoming this snapshot's (loaded meanwhile).
+  std::unique_ptr<PendingFilter> filter_;
   std::unique_ptr<RecipeReader> parent_recipes_;
   std::unique_ptr<SimilarityIndex> similarity_;
   // Parent references of rewritten segments whose new recipe is pending
@@ -263,29 +265,12 @@ Status BackupJob::LoadParent() {
 
 Status BackupJob::LoadFilter() {
   if (!parent_.has_value()) {
-    filter_.filter = CountingBloom(BloomParams::ForKeys(
+    filter_ = std::make_unique<PendingFilter>(BloomParams::ForKeys(
         2 * recipe_.image_size / repo_.config().chunk_avg + 1024));
-    return Status::Ok();
+  } else {
+    filter_ = std::make_unique<PendingFilter>(&backend_, vm(), &*parent_,
+                                              segment_size_, store_->keys());
   }
-  Result<std::optional<VmFilter>> loaded = LoadVmFilter(backend_, vm());
-  if (!loaded.ok() && !loaded.status().IsUnreadable()) {
-    return loaded.status();
-  }
-  if (!loaded.ok()) {
-    // Derived data: a damaged filter is rebuilt like a missing one.
-    AddNote("the counting filter is unreadable (" + loaded.status().message() +
-            "); rebuilt from the parent's recipes");
-  }
-  std::optional<VmFilter> stored =
-      loaded.ok() ? std::move(*loaded) : std::nullopt;
-  if (stored.has_value() && stored->snapshot == parent_->id) {
-    filter_ = std::move(*stored);
-    return Status::Ok();
-  }
-  // Missing, or left by a backup that never committed: rebuild from the
-  // parent's recipes (a full read of them; rare).
-  VCSNAP_ASSIGN_OR_RETURN(filter_.filter,
-                          BuildFilter(*parent_recipes_, *parent_));
   return Status::Ok();
 }
 
@@ -313,7 +298,7 @@ void BackupJob::SettleRefs(uint64_t index,
   }
   auto it = parent_refs_.find(index);
   if (it == parent_refs_.end()) {
-    for (uint64_t ref : refs) filter_.filter.Add(ref);
+    for (uint64_t ref : refs) filter_->Add(ref);
     return;
   }
   // Multiset differences of sorted lists: the counts end as if every old
@@ -324,12 +309,12 @@ void BackupJob::SettleRefs(uint64_t index,
   std::set_difference(old.begin(), old.end(), refs.begin(), refs.end(),
                       std::back_inserter(dropped_));
   for (size_t i = first_dropped; i < dropped_.size(); ++i) {
-    filter_.filter.Remove(dropped_[i]);
+    filter_->Remove(dropped_[i]);
   }
   std::vector<uint64_t> added;
   std::set_difference(refs.begin(), refs.end(), old.begin(), old.end(),
                       std::back_inserter(added));
-  for (uint64_t ref : added) filter_.filter.Add(ref);
+  for (uint64_t ref : added) filter_->Add(ref);
   parent_refs_.erase(it);
 }
 
@@ -339,17 +324,19 @@ Status BackupJob::WriteSummary() {
   while (!parent_refs_.empty()) {
     SettleRefs(parent_refs_.begin()->first, {});
   }
+  VCSNAP_ASSIGN_OR_RETURN(VmFilter * filter, filter_->Finish());
+  if (!filter_->note().empty()) AddNote(filter_->note());
   // An overloaded filter (fewer than 6 cells per key: > 5 % false
   // positives) is rebuilt exactly from this snapshot's recipes.
-  if (filter_.filter.keys() * 6 > filter_.filter.params().cells) {
+  if (filter->filter.keys() * 6 > filter->filter.params().cells) {
     RecipeReader reader(&backend_, vm(), segment_size_, store_->keys(),
                         kWalkCachedPacks);
-    VCSNAP_ASSIGN_OR_RETURN(filter_.filter, BuildFilter(reader, recipe_));
+    VCSNAP_ASSIGN_OR_RETURN(filter->filter, BuildFilter(reader, recipe_));
   }
-  filter_.snapshot = recipe_.id;
+  filter->snapshot = recipe_.id;
   VCSNAP_RETURN_IF_ERROR(
-      SaveSummary(backend_, vm(), recipe_.id, filter_.filter.ToBits()));
-  VCSNAP_RETURN_IF_ERROR(SaveVmFilter(backend_, vm(), filter_));
+      SaveSummary(backend_, vm(), recipe_.id, filter->filter.ToBits()));
+  VCSNAP_RETURN_IF_ERROR(SaveVmFilter(backend_, vm(), *filter));
   if (!parent_.has_value()) return Status::Ok();
   std::sort(dropped_.begin(), dropped_.end());
   dropped_.erase(std::unique(dropped_.begin(), dropped_.end()), dropped_.end());
@@ -560,6 +547,8 @@ ReuseHint BackupJob::ReuseHintFor(uint64_t index) const {
 }
 
 Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {
+  // The filter's updates wait in memory until it is loaded: take it early.
+  VCSNAP_RETURN_IF_ERROR(filter_->Poll().WithContext("VM " + vm()));
   SegmentSlot& slot = recipe_.segments[index];
   slot.zero = outcome.zero;
   if (outcome.zero) {

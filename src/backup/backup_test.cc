@@ -335,6 +335,50 @@ TEST_F(BackupTest, TheVmFilterCountsExactlyTheLatestSnapshotsReferences) {
   }
 }
 
+// The filter is loaded in the background while the backup runs: a damaged
+// one is rebuilt from the parent's recipes with a note, a missing one
+// silently, and either way it ends counting exactly the new snapshot.
+TEST_F(BackupTest, ADamagedOrMissingVmFilterIsRebuiltMeanwhile) {
+  Bytes img = Text(6 * kSeg + 100, 3);
+  WriteImage("d.img", img);
+  ASSERT_OK(Backup("vm1", "d.img"));
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "damaged" : "missing");
+    if (round == 0) {
+      Result<Bytes> cbf = mem_->Get("vm/vm1/cbf");
+      ASSERT_OK(cbf);
+      (*cbf)[cbf->size() / 2] ^= 0x10;
+      ASSERT_OK(mem_->Put("vm/vm1/cbf", *cbf));
+    } else {
+      ASSERT_OK(mem_->Delete("vm/vm1/cbf"));
+    }
+    Bytes edit = Text(3000, 50 + round);
+    std::copy(edit.begin(), edit.end(), img.begin() + 2 * kSeg + 10);
+    WriteImage("d.img", img);
+    std::vector<bool> dirty(7, false);
+    dirty[2] = true;
+    WriteBitmap("b.bitmap", dirty);
+    auto r = Backup("vm1", "d.img", "b.bitmap");
+    ASSERT_OK(r);
+    EXPECT_EQ(
+        r->note.find("counting filter is unreadable") != std::string::npos,
+        round == 0)
+        << r->note;
+    ExpectFilterCountsLatest(mem_, "vm1", r->snapshot);
+  }
+  // An I/O error while loading it is not damage: the backup fails, at
+  // whatever point the loader's error is taken, and commits nothing.
+  fault_->FailKind(OpKind::kGet, "vm/vm1/cbf");
+  auto failed = Backup("vm1", "d.img");
+  fault_->ClearFaults();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("vm/vm1/cbf"), std::string::npos)
+      << failed.status().message();
+  Result<Catalog> catalog = LoadCatalog(*mem_, "vm1");
+  ASSERT_OK(catalog);
+  EXPECT_EQ(catalog->entries.size(), 3u);
+}
+
 TEST_F(BackupTest, WithoutBitmapEverySegmentIsDirtyButDedupsAgainstParent) {
   Bytes d0 = Text(8 * kSeg, 3);
   WriteImage("d0.img", d0);

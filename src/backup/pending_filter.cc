@@ -1,0 +1,93 @@
+#include "backup/pending_filter.h"
+
+#include <chrono>
+
+#include "recipe/recipe_pack.h"
+
+namespace vcsnap {
+
+PendingFilter::PendingFilter(BloomParams params) {
+  filter_.filter = CountingBloom(params);
+}
+
+PendingFilter::PendingFilter(Backend* backend, std::string vm,
+                             const SnapshotRecipe* parent,
+                             uint32_t segment_size, const RepoKeys* keys)
+    : vm_(std::move(vm)) {
+  loading_ = std::async(std::launch::async, &PendingFilter::LoadOrBuild,
+                        backend, vm_, parent, segment_size, keys);
+}
+
+PendingFilter::~PendingFilter() {
+  if (loading_.valid()) loading_.wait();
+}
+
+Result<PendingFilter::Loaded> PendingFilter::LoadOrBuild(
+    Backend* backend, const std::string& vm, const SnapshotRecipe* parent,
+    uint32_t segment_size, const RepoKeys* keys) {
+  Loaded out;
+  Result<std::optional<VmFilter>> loaded = LoadVmFilter(*backend, vm);
+  if (!loaded.ok() && !loaded.status().IsUnreadable()) {
+    return loaded.status();
+  }
+  if (!loaded.ok()) {
+    // Derived data: a damaged filter is rebuilt like a missing one.
+    out.note = "the counting filter is unreadable (" +
+               loaded.status().message() +
+               "); rebuilt from the parent's recipes";
+  } else if (loaded->has_value() && (*loaded)->snapshot == parent->id) {
+    out.filter = std::move(**loaded);
+    return out;
+  }
+  // Missing, or left by a backup that never committed: rebuild from the
+  // parent's recipes (a full read of them; rare).
+  RecipeReader reader(backend, vm, segment_size, keys);
+  VCSNAP_ASSIGN_OR_RETURN(out.filter.filter, BuildFilter(reader, *parent));
+  return out;
+}
+
+void PendingFilter::Update(uint64_t ref, bool add) {
+  if (loading_.valid()) {
+    waiting_.emplace_back(ref, add);
+  } else if (add) {
+    filter_.filter.Add(ref);
+  } else {
+    filter_.filter.Remove(ref);
+  }
+}
+
+Status PendingFilter::Take() {
+  Result<Loaded> r = loading_.get();
+  if (!r.ok()) {
+    failed_ = r.status();
+    return failed_;
+  }
+  filter_ = std::move(r->filter);
+  note_ = std::move(r->note);
+  for (const auto& [ref, add] : waiting_) {
+    if (add) {
+      filter_.filter.Add(ref);
+    } else {
+      filter_.filter.Remove(ref);
+    }
+  }
+  waiting_ = {};
+  return Status::Ok();
+}
+
+Status PendingFilter::Poll() {
+  if (!failed_.ok()) return failed_;
+  if (loading_.valid() &&
+      loading_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    return Take();
+  }
+  return Status::Ok();
+}
+
+Result<VmFilter*> PendingFilter::Finish() {
+  if (!failed_.ok()) return failed_;
+  if (loading_.valid()) VCSNAP_RETURN_IF_ERROR(Take());
+  return &filter_;
+}
+
+}  // namespace vcsnap

@@ -37,7 +37,9 @@
 // caller's job (a lease in a higher layer). Within one VmStore, Put, Flush,
 // Delete, SealContainer and compaction serialize on a writer mutex; Get,
 // ScanGroups and the listing calls may run concurrently with them and with
-// each other.
+// each other. A writing store has two compressor threads of its own (made
+// at its first group); every reading thread keeps one read-ahead buffer
+// (StoreOptions::readahead_bytes).
 
 #ifndef VCSNAP_STORE_VM_STORE_H_
 #define VCSNAP_STORE_VM_STORE_H_

@@ -18,10 +18,6 @@ PendingFilter::PendingFilter(Backend* backend, std::string vm,
                         backend, vm_, parent, segment_size, keys);
 }
 
-PendingFilter::~PendingFilter() {
-  if (loading_.valid()) loading_.wait();
-}
-
 Result<PendingFilter::Loaded> PendingFilter::LoadOrBuild(
     Backend* backend, const std::string& vm, const SnapshotRecipe* parent,
     uint32_t segment_size, const RepoKeys* keys) {
@@ -46,13 +42,19 @@ Result<PendingFilter::Loaded> PendingFilter::LoadOrBuild(
   return out;
 }
 
-void PendingFilter::Update(uint64_t ref, bool add) {
-  if (loading_.valid()) {
-    waiting_.emplace_back(ref, add);
-  } else if (add) {
+void PendingFilter::Apply(uint64_t ref, bool add) {
+  if (add) {
     filter_.filter.Add(ref);
   } else {
     filter_.filter.Remove(ref);
+  }
+}
+
+void PendingFilter::Update(uint64_t ref, bool add) {
+  if (loading_.valid()) {
+    waiting_.emplace_back(ref, add);
+  } else {
+    Apply(ref, add);
   }
 }
 
@@ -64,13 +66,7 @@ Status PendingFilter::Take() {
   }
   filter_ = std::move(r->filter);
   note_ = std::move(r->note);
-  for (const auto& [ref, add] : waiting_) {
-    if (add) {
-      filter_.filter.Add(ref);
-    } else {
-      filter_.filter.Remove(ref);
-    }
-  }
+  for (const auto& [ref, add] : waiting_) Apply(ref, add);
   waiting_ = {};
   return Status::Ok();
 }

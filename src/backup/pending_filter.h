@@ -41,7 +41,7 @@ class PendingFilter {
   // Starts loading the filter `parent` left.
   PendingFilter(Backend* backend, std::string vm, const SnapshotRecipe* parent,
                 uint32_t segment_size, const RepoKeys* keys);
-  ~PendingFilter();  // waits for the loader
+  // Destruction waits for the loader (a std::async future does).
   PendingFilter(const PendingFilter&) = delete;
   PendingFilter& operator=(const PendingFilter&) = delete;
 
@@ -66,7 +66,8 @@ class PendingFilter {
                                     uint32_t segment_size,
                                     const RepoKeys* keys);
   void Update(uint64_t ref, bool add);
-  Status Take();  // REQUIRES: loading_.valid()
+  void Apply(uint64_t ref, bool add);  // to filter_ itself
+  Status Take();                       // REQUIRES: loading_.valid()
 
   std::string vm_;
   VmFilter filter_;

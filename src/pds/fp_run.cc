@@ -111,10 +111,6 @@ FpRunWriter::FpRunWriter(Backend* backend, std::string vm, std::string prefix,
       prefix_(std::move(prefix)),
       buffer_records_(std::max<size_t>(buffer_records, 1)) {}
 
-FpRunWriter::~FpRunWriter() {
-  if (in_flight_.valid()) in_flight_.wait();
-}
-
 Status FpRunWriter::Add(const FpRecord& record) {
   if (!failed_.ok()) return failed_;
   buffer_.push_back(record);

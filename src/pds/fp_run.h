@@ -62,7 +62,7 @@ class FpRunWriter {
   // Runs are named "<prefix>-<n>" under vm/<vm>/fps/.
   FpRunWriter(Backend* backend, std::string vm, std::string prefix,
               size_t buffer_records = 1u << 16);
-  ~FpRunWriter();  // waits for a run being written
+  // Destruction waits for a run being written (a std::async future does).
   FpRunWriter(const FpRunWriter&) = delete;
   FpRunWriter& operator=(const FpRunWriter&) = delete;
 

@@ -80,6 +80,8 @@ head -c 100 /dev/zero > "$tmp/long.bitmap"
 expect 1 "^vcsnap: error: .*another disk" -- "$vcsnap" --repo "$r" backup --vm web1 --image "$img" --bitmap "$tmp/long.bitmap"
 printf 'web2 %s\nweb3 %s %s\n# comment\n' "$img" "$tmp/d1.img" "$tmp/d1.bitmap" > "$tmp/jobs"
 expect 0 '^\[.*"vm":"web2".*"vm":"web3"' -- "$vcsnap" --repo "$r" backup --jobs "$tmp/jobs" --parallel 2 --json
+expect 0 '"queued_seconds":.*"vm":"web2".*"queued_seconds":.*"vm":"web3"' -- "$vcsnap" --repo "$r" backup --jobs "$tmp/jobs" --parallel 2 --dedup-slots 1 --json
+expect 2 "^vcsnap: error: .*--dedup-slots must be from 0 to 256" -- "$vcsnap" --repo "$r" backup --jobs "$tmp/jobs" --dedup-slots 300
 expect 0 "web3" -- "$vcsnap" --repo "$r" snapshots
 printf 'web4\n' > "$tmp/badjobs"
 expect 2 "^vcsnap: error: .*line 1" -- "$vcsnap" --repo "$r" backup --jobs "$tmp/badjobs"

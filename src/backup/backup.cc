@@ -47,10 +47,17 @@ class BackupJob {
         segment_size_(repo.config().segment_size) {}
 
   Result<BackupResult> Run() {
+    std::counting_semaphore<>* const slots = options_.dedup_slots;
+    if (slots != nullptr) {
+      const auto queued = Clock::now();
+      slots->acquire();
+      result_.seconds_queued = Since(queued);
+    }
     start_ = Clock::now();
     const auto start = start_;
     Status s = Prepare();
     if (s.ok()) s = Dedup();
+    if (slots != nullptr) slots->release();
     result_.seconds_dedup = Since(start);
     const auto commit_start = Clock::now();
     if (s.ok()) s = Commit();

@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <semaphore>
 #include <string>
 
 #include "pds/pds_index.h"
@@ -63,6 +64,13 @@ struct BackupOptions {
   // it; a VM of another tenant, or one that already holds data under the
   // repository keys, is InvalidArgument. "": the VM's binding, if any.
   std::string tenant;
+  // Shared by the backups of one process: a slot is held from the start of
+  // a backup to the end of its dedup phase (reading, chunking, hashing,
+  // storing), not during its commit (mostly fsync waits). More backups in
+  // that phase than cores add no CPU, only memory touched for the first
+  // time -- a page fault per 4 KiB -- and cache misses (SPEC P5). Null: no
+  // limit.
+  std::counting_semaphore<>* dedup_slots = nullptr;
 };
 
 struct BackupResult {
@@ -88,6 +96,7 @@ struct BackupResult {
   double seconds = 0;
   double seconds_dedup = 0;   // reading, chunking, matching, storing
   double seconds_commit = 0;  // flushing and committing
+  double seconds_queued = 0;  // waiting for a dedup slot, before `seconds`
   uint64_t peak_rss_bytes = 0;
   // Deferred level 3 (an index with batch_hint() > 0): distinct fingerprints
   // looked up, in how many batches, and the time inside the lookups.

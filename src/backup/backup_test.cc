@@ -7,11 +7,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
+#include <semaphore>
+#include <thread>
 
 #include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
@@ -479,6 +482,64 @@ TEST_F(BackupTest, BadInputsAreClearErrorsAndChangeNothing) {
   EXPECT_THAT(Restore("vm1", "x7"), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_EQ(mem_->List("")->size(), objects->size());
   EXPECT_THAT(ReadLease(*mem_, "vm1"), StatusIs(StatusCode::kNotFound));
+}
+
+// Notes whether a dedup slot was free when a VM's catalog was last written
+// (the commit's last step).
+class SlotWatchingBackend final : public ::vcsnap::testing::ForwardingBackend {
+ public:
+  SlotWatchingBackend(Backend* target, std::counting_semaphore<>* slots,
+                      std::string catalog)
+      : ForwardingBackend(target),
+        slots_(slots),
+        catalog_(std::move(catalog)) {}
+  Status Put(std::string_view name, ByteView data) override {
+    if (name == catalog_) {
+      free_at_commit = slots_->try_acquire();
+      if (free_at_commit) slots_->release();
+    }
+    return ForwardingBackend::Put(name, data);
+  }
+  bool free_at_commit = false;
+
+ private:
+  std::counting_semaphore<>* slots_;
+  const std::string catalog_;
+};
+
+TEST_F(BackupTest, ABackupHoldsItsDedupSlotUntilItsCommitOnly) {
+  WriteImage("d.img", Text(4 * kSeg, 8));
+  std::counting_semaphore<> slots(1);
+  MemBackend mem(1 << 20);
+  auto owned =
+      std::make_unique<SlotWatchingBackend>(&mem, &slots, CatalogName("vm1"));
+  SlotWatchingBackend* watch = owned.get();
+  auto repo = std::move(*Repository::InitOn(
+      std::move(owned), ::vcsnap::testing::SmallRepoConfig()));
+  BackupOptions o;
+  o.vm = "vm1";
+  o.image_path = Path("d.img");
+  o.dedup_slots = &slots;
+  // Committed without the slot: the next backup's dedup overlaps the fsyncs.
+  Result<BackupResult> first = RunBackup(*repo, o);
+  ASSERT_OK(first);
+  EXPECT_TRUE(watch->free_at_commit);
+  EXPECT_LT(first->seconds_queued, 0.5);
+  // A backup waits while every slot is taken, and says how long.
+  slots.acquire();
+  std::thread holder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    slots.release();
+  });
+  Result<BackupResult> second = RunBackup(*repo, o);
+  holder.join();
+  ASSERT_OK(second);
+  EXPECT_GE(second->seconds_queued, 0.15);
+  // A failed backup gives its slot back too.
+  o.image_path = Path("missing.img");
+  EXPECT_THAT(RunBackup(*repo, o), StatusIs(StatusCode::kInvalidArgument));
+  ASSERT_TRUE(slots.try_acquire());
+  slots.release();
 }
 
 TEST_F(BackupTest, RestoreRefusesToOverwriteWithoutForce) {

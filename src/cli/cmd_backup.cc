@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <semaphore>
 #include <sstream>
 #include <thread>
 
@@ -106,6 +107,11 @@ class BackupCommand final : public Command {
     sub->add_option("--parallel", parallel_,
                     "with --jobs: VMs backed up at the same time")
         ->capture_default_str();
+    sub->add_option("--dedup-slots", slots_,
+                    "with --jobs: of those, how many read, chunk and dedup "
+                    "at once while the others wait or commit (0: one per "
+                    "core; raise it when backups wait on a far source or "
+                    "repository, such as NBD over a network or RADOS)");
     sub->add_option("--threads", threads_,
                     "chunking threads per VM (0: all cores / parallel)");
     sub->add_option("--pds-index", pds_mode_,
@@ -171,6 +177,9 @@ class BackupCommand final : public Command {
     if (parallel_ < 1 || parallel_ > 256) {
       return Status::InvalidArgument("--parallel must be from 1 to 256");
     }
+    if (slots_ > 256) {
+      return Status::InvalidArgument("--dedup-slots must be from 0 to 256");
+    }
     return Status::Ok();
   }
 
@@ -193,6 +202,15 @@ class BackupCommand final : public Command {
     const size_t parallel = std::min<size_t>(parallel_, jobs_.size());
     std::vector<Result<BackupResult>> results(
         jobs_.size(), Result<BackupResult>(Status::IOError("not run")));
+    // By default one VM per core reads, chunks and dedups at a time; the
+    // others of the --parallel ones wait or commit (docs/design.md).
+    const size_t slots =
+        std::min<size_t>(parallel, slots_ != 0 ? slots_ : cores);
+    std::counting_semaphore<> dedup_slots(static_cast<ptrdiff_t>(slots));
+    const unsigned threads =
+        threads_ != 0
+            ? threads_
+            : std::max<unsigned>(1, cores / static_cast<unsigned>(slots));
     std::atomic<size_t> next{0};
     auto worker = [&] {
       for (size_t i = next++; i < jobs_.size(); i = next++) {
@@ -206,10 +224,10 @@ class BackupCommand final : public Command {
           o.format = *ParseImageFormat(jobs_[i].format);  // validated
         }
         o.bitmap_granularity = gran_;
-        o.threads =
-            threads_ != 0 ? threads_ : std::max<unsigned>(1, cores / parallel);
+        o.threads = threads;
         o.progress = !json_ && jobs_.size() == 1;
         o.pds = pds.get();
+        if (parallel > 1) o.dedup_slots = &dedup_slots;
         results[i] = RunBackup(*repo, o);
       }
     };
@@ -256,6 +274,7 @@ class BackupCommand final : public Command {
   std::string pds_mode_ = "memory";
   uint64_t gran_ = 0;
   size_t parallel_ = 1;
+  size_t slots_ = 0;
   unsigned threads_ = 0;
   bool json_ = false;
   std::vector<Job> jobs_;

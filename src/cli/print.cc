@@ -55,7 +55,8 @@ nlohmann::json BackupJson(const BackupResult& r) {
                       {"bytes_reused", r.bytes_reused}};
   j["read_bytes"] = r.bytes_read;
   j["phases"] = {{"dedup_seconds", r.seconds_dedup},
-                 {"commit_seconds", r.seconds_commit}};
+                 {"commit_seconds", r.seconds_commit},
+                 {"queued_seconds", r.seconds_queued}};
   j["peak_rss_bytes"] = r.peak_rss_bytes;
   if (r.level3_batches > 0) {
     j["level3_batches"] = {{"batches", r.level3_batches},

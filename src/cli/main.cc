@@ -28,16 +28,18 @@ int Fail(int code, const std::string& message) {
 }
 
 // glibc hands blocks of more than 128 KiB to mmap and back to the kernel
-// when freed, and trims the heap above 128 KiB of free space: every segment
-// buffer, chunk group and recipe table of a backup that follows another (a
-// `backup --jobs`, a compressor's next group) was then page-faulted afresh
-// (~10 us a page in a paravirtualised guest). Keeping freed memory for reuse
-// raises no peak: the heap keeps what the process already held. glibc also
+// when freed, and trims the heap above 128 KiB of free space: every 2 MiB
+// segment buffer, chunk group and recipe table of a backup that follows
+// another (a `backup --jobs`, a compressor's next group) was then
+// page-faulted afresh (~10 us a page in a paravirtualised guest). glibc also
 // gives each new thread a new arena, up to 8 per core, and a backup starts
 // several threads: the memory one VM freed sat in arenas the next VM's
-// threads did not use. One arena per core keeps it in reach.
+// threads did not use. So: blocks under 4 MiB come from the heap, which
+// keeps up to 256 MiB of freed memory, in one arena per core; larger ones
+// (counting filters, read-ahead windows) still go back to the kernel.
+// Measured against 32 MiB and the defaults in docs/benchmarks/macro.md.
 void KeepFreedMemory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_ARENA_MAX,
           static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

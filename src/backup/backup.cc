@@ -4,9 +4,9 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "backup/level3_batch.h"
 #include "backup/pending_filter.h"
@@ -27,6 +27,7 @@
 #include "source/dirty_bitmap.h"
 #include "source/image_source.h"
 #include "store/vm_store.h"
+#include "util/buffer_pool.h"
 #include "util/sysinfo.h"
 
 namespace vcsnap {
@@ -397,29 +398,24 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
                          ? options_.threads
                          : std::max(1u, std::thread::hardware_concurrency());
   SegmentPipeline pipe(*chunker_, threads, 2 * threads + 2);
-  // Segment buffers go back to the reader once deduped: reading into a
-  // fresh 2 MiB buffer each time cost page faults and zeroing.
-  std::mutex spare_mu;
-  std::vector<Bytes> spare;
+  // Segment buffers go back to the reader once deduped (and, through a pool
+  // shared by the backups of one process, to the next VM's reader): reading
+  // into a fresh 2 MiB buffer each time cost a zero-fill and page faults.
+  BufferPool own_pool(pipe.max_in_flight() + 2);
+  BufferPool* const pool = options_.segment_buffers != nullptr
+                               ? options_.segment_buffers
+                               : &own_pool;
   uint64_t bytes_read = 0;  // by the reader (the workers' loads come back
                             // with their results)
   std::thread reader([&] {
     for (uint64_t index : to_read) {
       const SegmentExtent e = Extent(index);
-      Bytes data;
-      {
-        std::lock_guard lock(spare_mu);
-        if (!spare.empty()) {
-          data = std::move(spare.back());
-          spare.pop_back();
-        }
-      }
+      Bytes data = pool->Take(e.length);
       ReuseHint hint = ReuseHintFor(index);
       if (!hint.parent.empty()) {
         // Sub-segment CBT: the worker loads only what it chunks; the rest
         // of the (recycled) buffer is never read (chunk/reuse.h).
         // What it will most likely need is read here, in one batch.
-        data.resize(e.length);
         uint8_t* const dst = data.data();
         ImageSource* const image = image_.get();
         const uint64_t offset = e.offset;
@@ -437,7 +433,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
         for (const DirtyRange& r : hint.preloaded)
           bytes_read += r.end - r.begin;
       } else {
-        Status s = image_->ReadSparse(e.offset, e.length, &data);
+        Status s = image_->ReadSparseInto(e.offset, e.length, data.data());
         if (!s.ok()) {
           pipe.Close(s);
           return;
@@ -478,11 +474,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
       progress.Add(e.length);
       continue;
     }
-    if (r.data.capacity() != 0) {
-      std::lock_guard lock(spare_mu);
-      spare.push_back(std::move(r.data));
-      r.data = Bytes();
-    }
+    pool->Give(std::exchange(r.data, Bytes()));
     Result<bool> got = pipe.Next(&r);
     if (!got.ok() || !*got || r.index != index) {
       status = got.ok() ? Status::IOError("backup pipeline lost segment " +
@@ -519,6 +511,7 @@ Status BackupJob::DedupDirty(const std::vector<uint64_t>& dirty) {
   }
   if (!status.ok()) pipe.Cancel();
   reader.join();
+  pool->Give(std::exchange(r.data, Bytes()));
   result_.bytes_read += bytes_read;
   progress.Finish();
   return status.WithContext("VM " + vm());

@@ -43,6 +43,7 @@
 #include "recipe/snapshot_recipe.h"
 #include "repo/repository.h"
 #include "source/image_source.h"
+#include "util/buffer_pool.h"
 
 namespace vcsnap {
 
@@ -71,6 +72,9 @@ struct BackupOptions {
   // time -- a page fault per 4 KiB -- and cache misses (SPEC P5). Null: no
   // limit.
   std::counting_semaphore<>* dedup_slots = nullptr;
+  // Segment buffers kept for reuse by the backups of one process (so a VM
+  // reuses those of the VMs before it); null: the backup keeps its own.
+  BufferPool* segment_buffers = nullptr;
 };
 
 struct BackupResult {

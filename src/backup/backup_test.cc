@@ -542,6 +542,35 @@ TEST_F(BackupTest, ABackupHoldsItsDedupSlotUntilItsCommitOnly) {
   slots.release();
 }
 
+TEST_F(BackupTest, BackupsOfOneProcessReuseEachOthersSegmentBuffers) {
+  WriteImage("a.img", Text(6 * kSeg, 21));
+  WriteImage("b.img", Text(6 * kSeg, 22));
+  WriteImage("one.img", Text(kSeg, 23));
+  BufferPool pool(16);
+  BackupOptions o;
+  o.vm = "vm0";
+  o.image_path = Path("one.img");
+  o.threads = 2;
+  o.segment_buffers = &pool;
+  ASSERT_OK(RunBackup(*repo_, o));
+  EXPECT_EQ(pool.kept(), 1u);  // the one segment's buffer came back
+  o.vm = "vm1";
+  o.image_path = Path("a.img");
+  ASSERT_OK(RunBackup(*repo_, o));
+  // At most the pipeline's, one in reading and one in dedup: the first
+  // VM's buffer was taken again, not one more made.
+  constexpr size_t kMost = 2 * 2 + 4;
+  EXPECT_GE(pool.kept(), 2u);
+  EXPECT_LE(pool.kept(), kMost);
+  o.vm = "vm2";
+  o.image_path = Path("b.img");
+  ASSERT_OK(RunBackup(*repo_, o));
+  EXPECT_LE(pool.kept(), kMost);  // not twice as many: taken again
+  Result<Bytes> back = Restore("vm2", "latest");
+  ASSERT_OK(back);
+  EXPECT_TRUE(*back == Text(6 * kSeg, 22));
+}
+
 TEST_F(BackupTest, RestoreRefusesToOverwriteWithoutForce) {
   WriteImage("d.img", Text(kSeg, 9));
   ASSERT_OK(Backup("vm1", "d.img"));

@@ -19,6 +19,7 @@
 #include "pds/pds_memcached.h"
 #include "recipe/names.h"
 #include "repo/repository.h"
+#include "util/buffer_pool.h"
 #include "util/units.h"
 
 namespace vcsnap::cli {
@@ -211,6 +212,9 @@ class BackupCommand final : public Command {
         threads_ != 0
             ? threads_
             : std::max<unsigned>(1, cores / static_cast<unsigned>(slots));
+    // Enough kept for every VM in a slot: each holds at most its pipeline's
+    // segments, one in reading and one in dedup.
+    BufferPool segment_buffers(slots * (2 * size_t{threads} + 4));
     std::atomic<size_t> next{0};
     auto worker = [&] {
       for (size_t i = next++; i < jobs_.size(); i = next++) {
@@ -227,6 +231,7 @@ class BackupCommand final : public Command {
         o.threads = threads;
         o.progress = !json_ && jobs_.size() == 1;
         o.pds = pds.get();
+        o.segment_buffers = &segment_buffers;
         if (parallel > 1) o.dedup_slots = &dedup_slots;
         results[i] = RunBackup(*repo, o);
       }

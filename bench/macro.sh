@@ -234,6 +234,8 @@ p9_days() { # repo name-prefix vm-prefix [pds-day fraction]
   local d
   for d in $(seq 0 $((P9_DAYS - 1))); do
     log "P9 $2 day $d"
+    # From the page cache, as every tool's reads in P3-P6 (P3/P6 evict these).
+    cat "$DATA"/p9/vm-*/day-"$(printf '%02d' "$d")".img >/dev/null
     timed "$2_day$d" "$VCSNAP" --repo "$1" backup --jobs "$(jobs_file "$d" "$3")" \
       --parallel "$PARALLEL" --json
     if [ "$d" = "${4:-x}" ]; then

@@ -120,16 +120,15 @@ RadosBackend::RadosBackend(std::unique_ptr<Impl> impl, uint64_t max_object_size,
 
 RadosBackend::~RadosBackend() = default;
 
-void EnableRadosBackend() {
-  SetRadosOpener(
-      [](const RadosLocation& location, bool create,
-         uint64_t max_object_size) -> Result<std::unique_ptr<Backend>> {
-        VCSNAP_ASSIGN_OR_RETURN(
-            std::unique_ptr<RadosBackend> rados,
-            RadosBackend::Open(location, create, max_object_size));
-        return std::unique_ptr<Backend>(std::move(rados));
-      });
+Result<std::unique_ptr<Backend>> OpenRadosBackendHere(
+    const RadosLocation& location, bool create, uint64_t max_object_size) {
+  VCSNAP_ASSIGN_OR_RETURN(
+      std::unique_ptr<RadosBackend> rados,
+      RadosBackend::Open(location, create, max_object_size));
+  return std::unique_ptr<Backend>(std::move(rados));
 }
+
+void EnableRadosBackend() { SetRadosOpener(&OpenRadosBackendHere); }
 
 Result<std::unique_ptr<RadosBackend>> RadosBackend::Open(
     const RadosLocation& loc, bool create, uint64_t max_object_size) {

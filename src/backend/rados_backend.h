@@ -50,6 +50,11 @@ namespace vcsnap {
 // thread-safe; call it before the first rados:// location is opened.
 void EnableRadosBackend();
 
+// RadosBackend::Open as a RadosOpener (what EnableRadosBackend installs, and
+// what the module vcsnap-rados.so hands out, rados_module.cc).
+Result<std::unique_ptr<Backend>> OpenRadosBackendHere(
+    const RadosLocation& location, bool create, uint64_t max_object_size);
+
 class RadosBackend final : public Backend {
  public:
   // Connects to the cluster and opens the pools. NotFound when a pool does

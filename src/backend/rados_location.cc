@@ -1,8 +1,12 @@
 #include "backend/rados_location.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <mutex>
+#include <utility>
 
 #include "backend/backend.h"
 #include "format/envelope.h"
@@ -148,9 +152,60 @@ Result<RadosLayout> DecodeRadosLayout(ByteView bytes) {
 
 namespace {
 std::atomic<RadosOpener> rados_opener{nullptr};
+
+// The module UseRadosModule names, loaded on the first open.
+std::mutex module_mu;
+Result<std::string> module_path = Status::NotFound("no RADOS module");
+RadosOpener module_opener = nullptr;  // once loaded
+std::string module_error;             // once it failed to load
+
+// The entry point the module exports (rados_module.cc).
+constexpr const char* kModuleEntry = "vcsnap_rados_opener";
+
+Result<std::unique_ptr<Backend>> OpenThroughModule(
+    const RadosLocation& location, bool create, uint64_t max_object_size) {
+  RadosOpener open = nullptr;
+  {
+    std::lock_guard lock(module_mu);
+    if (module_opener == nullptr && module_error.empty()) {
+      if (!module_path.ok()) {
+        module_error = module_path.status().message();
+      } else if (void* h =
+                     ::dlopen(module_path->c_str(), RTLD_NOW | RTLD_LOCAL)) {
+        auto entry =
+            reinterpret_cast<RadosOpener (*)()>(::dlsym(h, kModuleEntry));
+        if (entry != nullptr) module_opener = entry();
+        if (module_opener == nullptr) {
+          module_error = *module_path + " has no " + kModuleEntry;
+        }
+      } else {
+        const char* why = ::dlerror();
+        module_error = why != nullptr ? why : *module_path;
+      }
+    }
+    open = module_opener;
+  }
+  if (open == nullptr) {
+    return Status::NotSupported(
+        "rados://" + location.pool +
+        ": the RADOS backend could not be loaded: " + module_error);
+  }
+  return open(location, create, max_object_size);
+}
+
 }  // namespace
 
 void SetRadosOpener(RadosOpener opener) { rados_opener.store(opener); }
+
+void UseRadosModule(Result<std::string> module) {
+  {
+    std::lock_guard lock(module_mu);
+    module_path = std::move(module);
+    module_opener = nullptr;
+    module_error.clear();
+  }
+  SetRadosOpener(&OpenThroughModule);
+}
 
 Result<std::unique_ptr<Backend>> OpenRadosBackend(const RadosLocation& location,
                                                   bool create,

@@ -3,9 +3,12 @@
 
 #include "backend/rados_location.h"
 
+#include <fstream>
+
 #include "backend/backend.h"
 #include "format/envelope.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace vcsnap {
 namespace {
@@ -77,6 +80,43 @@ TEST(RadosLocation, WithoutTheBackendLibraryOpenIsNotSupported) {
   EXPECT_THAT(OpenRadosBackend(*l, /*create=*/false, 1 << 20),
               StatusIsWith(StatusCode::kNotSupported,
                            "built without the RADOS backend"));
+}
+
+// The program's way: the backend is a module loaded on the first open. Its
+// own error for a conf it cannot read shows the module answered (librados
+// is loaded into this test; no cluster is needed).
+TEST(RadosModule, IsLoadedOnTheFirstOpenAndAnswers) {
+  UseRadosModule(std::string(VCSNAP_RADOS_MODULE_PATH));
+  Result<RadosLocation> l =
+      ParseRadosLocation("rados://vmstore?conf=/nonexistent/ceph.conf");
+  ASSERT_OK(l);
+  EXPECT_THAT(
+      OpenRadosBackend(*l, /*create=*/false, 1 << 20),
+      StatusIsWith(StatusCode::kInvalidArgument, "/nonexistent/ceph.conf"));
+  SetRadosOpener(nullptr);
+}
+
+TEST(RadosModule, WhyItCannotBeLoadedIsNamed) {
+  Result<RadosLocation> l = ParseRadosLocation("rados://vmstore");
+  ASSERT_OK(l);
+  UseRadosModule(
+      Status::NotFound("vcsnap-rados.so was not found (looked "
+                       "at /opt/x/vcsnap-rados.so)"));
+  EXPECT_THAT(OpenRadosBackend(*l, false, 1 << 20),
+              StatusIsWith(StatusCode::kNotSupported,
+                           "could not be loaded: vcsnap-rados.so was not "
+                           "found (looked at /opt/x/vcsnap-rados.so)"));
+  const std::string text =
+      ::vcsnap::testing::NewTempDir("rados-module") + "/not-a-module.so";
+  std::ofstream(text) << "not a shared object\n";
+  UseRadosModule(text);
+  EXPECT_THAT(OpenRadosBackend(*l, false, 1 << 20),
+              StatusIsWith(StatusCode::kNotSupported, text));
+  UseRadosModule(std::string("libm.so.6"));  // a library, not the module
+  EXPECT_THAT(OpenRadosBackend(*l, false, 1 << 20),
+              StatusIsWith(StatusCode::kNotSupported,
+                           "libm.so.6 has no vcsnap_rados_opener"));
+  SetRadosOpener(nullptr);
 }
 
 TEST(RadosLayout, RoundTrips) {

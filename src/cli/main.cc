@@ -12,11 +12,11 @@
 #include <optional>
 #include <thread>
 
-#include "backend/rados_backend.h"
 #include "backend/rados_location.h"
 #include "cli/command.h"
 #include "util/cli_exit.h"
 #include "util/status.h"
+#include "util/sysinfo.h"
 
 namespace {
 
@@ -50,7 +50,8 @@ void KeepFreedMemory() {
 int main(int argc, char** argv) {
   using vcsnap::cli::Command;
   KeepFreedMemory();
-  vcsnap::EnableRadosBackend();
+  vcsnap::UseRadosModule(
+      vcsnap::FindBesideExecutable("vcsnap-rados.so", "VCSNAP_RADOS_MODULE"));
   CLI::App app{"vcsnap: VM-centric deduplicating backup of virtual disks"};
   app.set_version_flag("--version", std::string("vcsnap ") + VCSNAP_VERSION);
   app.require_subcommand(1);

@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 
 #include "source/nbd_image.h"
+#include "util/sysinfo.h"
 
 namespace vcsnap {
 namespace {
@@ -24,27 +24,13 @@ Result<std::string> FindServePlugin(const std::string& explicit_path) {
     return Status::NotFound("nbdkit plugin " + explicit_path +
                             " is not readable");
   }
-  std::vector<std::string> tried;
-  if (const char* env = std::getenv("VCSNAP_NBDKIT_PLUGIN")) {
-    if (Readable(env)) return std::string(env);
-    tried.push_back(std::string(env) + " ($VCSNAP_NBDKIT_PLUGIN)");
+  Result<std::string> found =
+      FindBesideExecutable(kPluginName, "VCSNAP_NBDKIT_PLUGIN");
+  if (!found.ok()) {
+    return Status::NotFound("the nbdkit plugin " + found.status().message() +
+                            "; pass --plugin PATH");
   }
-  std::error_code ec;
-  const std::filesystem::path exe =
-      std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const std::filesystem::path& p :
-         {exe.parent_path() / kPluginName,
-          exe.parent_path() / ".." / "lib" / "vcsnap" / kPluginName}) {
-      if (Readable(p.string())) return p.string();
-      tried.push_back(p.string());
-    }
-  }
-  std::string list;
-  for (const std::string& t : tried) list += (list.empty() ? "" : ", ") + t;
-  return Status::NotFound("the nbdkit plugin " + std::string(kPluginName) +
-                          " was not found (looked at " + list +
-                          "); pass --plugin PATH");
+  return found;
 }
 
 Status ValidateServeOptions(const ServeOptions& o) {

@@ -1,7 +1,8 @@
 // File: util/sysinfo.h
 //
 // Process facts for reports: peak resident memory, and whether stderr is a
-// terminal (progress bars are drawn only there).
+// terminal (progress bars are drawn only there); where the files installed
+// beside the running program are.
 //
 // Thread safety: pure functions.
 
@@ -9,6 +10,9 @@
 #define VCSNAP_UTIL_SYSINFO_H_
 
 #include <cstdint>
+#include <string>
+
+#include "util/result.h"
 
 namespace vcsnap {
 
@@ -17,6 +21,12 @@ uint64_t PeakRssBytes();
 // Current VmRSS in bytes; 0 if unknown.
 uint64_t CurrentRssBytes();
 bool StderrIsTerminal();
+
+// The path of `file` shipped with the program: $`env_var` if set (and
+// readable), else beside the executable, else in ../lib/vcsnap from it (a
+// build tree and an install). NotFound "FILE was not found (looked at ...)".
+Result<std::string> FindBesideExecutable(const std::string& file,
+                                         const char* env_var);
 
 }  // namespace vcsnap
 

@@ -34,12 +34,14 @@ int Fail(int code, const std::string& message) {
 // page-faulted afresh (~10 us a page in a paravirtualised guest). glibc also
 // gives each new thread a new arena, up to 8 per core, and a backup starts
 // several threads: the memory one VM freed sat in arenas the next VM's
-// threads did not use. So: blocks under 4 MiB come from the heap, which
-// keeps up to 256 MiB of freed memory, in one arena per core; larger ones
-// (counting filters, read-ahead windows) still go back to the kernel.
-// Measured against 32 MiB and the defaults in docs/benchmarks/macro.md.
+// threads did not use. So: blocks under 32 MiB come from the heap, which
+// keeps up to 256 MiB of freed memory, in one arena per core. Setting any of
+// these turns off glibc's own raising of the mmap threshold to the largest
+// block freed so far; 32 MiB is its ceiling, and anything lower had gc read
+// each recipe pack (up to 8 MiB) into fresh pages again (0.21 s against
+// 0.12 s for the P3 repository's gc; docs/benchmarks/macro.md).
 void KeepFreedMemory() {
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_ARENA_MAX,
           static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

@@ -114,7 +114,7 @@ class BackupCommand final : public Command {
                     "core; raise it when backups wait on a far source or "
                     "repository, such as NBD over a network or RADOS)");
     sub->add_option("--threads", threads_,
-                    "chunking threads per VM (0: all cores / parallel)");
+                    "chunking threads per VM (0: all cores / dedup slots)");
     sub->add_option("--pds-index", pds_mode_,
                     "PDS index: memory (in-process table), file (low "
                     "memory, sorted-file lookups) or "

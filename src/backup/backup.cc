@@ -548,7 +548,7 @@ ReuseHint BackupJob::ReuseHintFor(uint64_t index) const {
 
 Status BackupJob::FinishSegment(uint64_t index, SegmentOutcome& outcome) {
   // The filter's updates wait in memory until it is loaded: take it early.
-  VCSNAP_RETURN_IF_ERROR(filter_->Poll().WithContext("VM " + vm()));
+  if (Status s = filter_->Poll(); !s.ok()) return s.WithContext("VM " + vm());
   SegmentSlot& slot = recipe_.segments[index];
   slot.zero = outcome.zero;
   if (outcome.zero) {

@@ -13,9 +13,8 @@ PendingFilter::PendingFilter(BloomParams params) {
 PendingFilter::PendingFilter(Backend* backend, std::string vm,
                              const SnapshotRecipe* parent,
                              uint32_t segment_size, const RepoKeys* keys)
-    : vm_(std::move(vm)) {
-  loading_ = std::async(std::launch::async, &PendingFilter::LoadOrBuild,
-                        backend, vm_, parent, segment_size, keys);
+    : loading_(std::async(std::launch::async, &PendingFilter::LoadOrBuild,
+                          backend, std::move(vm), parent, segment_size, keys)) {
 }
 
 Result<PendingFilter::Loaded> PendingFilter::LoadOrBuild(

@@ -15,8 +15,8 @@
 // Finish().
 //
 // Thread safety: one thread uses a PendingFilter; its loader runs on its
-// own thread and touches only what Load() was given, which must outlive
-// the PendingFilter.
+// own thread and touches only what the constructor was given (the backend,
+// the parent recipe and the keys must outlive the PendingFilter).
 
 #ifndef VCSNAP_BACKUP_PENDING_FILTER_H_
 #define VCSNAP_BACKUP_PENDING_FILTER_H_
@@ -69,7 +69,6 @@ class PendingFilter {
   void Apply(uint64_t ref, bool add);  // to filter_ itself
   Status Take();                       // REQUIRES: loading_.valid()
 
-  std::string vm_;
   VmFilter filter_;
   std::future<Result<Loaded>> loading_;
   std::vector<std::pair<uint64_t, bool>> waiting_;  // (ref, add), in order

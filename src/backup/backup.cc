@@ -343,8 +343,8 @@ Status BackupJob::WriteSummary() {
   }
   filter->snapshot = recipe_.id;
   VCSNAP_RETURN_IF_ERROR(
-      SaveSummary(backend_, vm(), recipe_.id, filter->filter.ToBits()));
-  VCSNAP_RETURN_IF_ERROR(SaveVmFilter(backend_, vm(), *filter));
+      SaveSummary(backend_, vm(), recipe_.id, filter->filter));
+  VCSNAP_RETURN_IF_ERROR(SaveVmFilter(backend_, vm(), filter));
   if (!parent_.has_value()) return Status::Ok();
   std::sort(dropped_.begin(), dropped_.end());
   dropped_.erase(std::unique(dropped_.begin(), dropped_.end()), dropped_.end());

@@ -7,7 +7,7 @@
 namespace vcsnap {
 
 PendingFilter::PendingFilter(BloomParams params) {
-  filter_.filter = CountingBloom(params);
+  filter_.filter = NewVmFilterCounts(params);
 }
 
 PendingFilter::PendingFilter(Backend* backend, std::string vm,

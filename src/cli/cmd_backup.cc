@@ -231,7 +231,9 @@ class BackupCommand final : public Command {
         o.threads = threads;
         o.progress = !json_ && jobs_.size() == 1;
         o.pds = pds.get();
-        o.segment_buffers = &segment_buffers;
+        // One VM has no next VM to hand its buffers to: its own pool frees
+        // them before its commit, which then reuses that memory.
+        if (jobs_.size() > 1) o.segment_buffers = &segment_buffers;
         if (parallel > 1) o.dedup_slots = &dedup_slots;
         results[i] = RunBackup(*repo, o);
       }

@@ -31,6 +31,18 @@ Bytes EncodeEnvelopeWith(const EnvelopeSpec& spec, uint16_t version,
   return out;
 }
 
+void SealEnvelope(const EnvelopeSpec& spec, uint16_t version,
+                  std::string_view identity, std::span<uint8_t> object) {
+  uint8_t* p = object.data();
+  std::memcpy(p, spec.magic.data(), spec.magic.size());
+  EncodeFixed16(p + 4, version);
+  EncodeFixed16(p + 6, 0);
+  EncodeFixed64(p + 8, object.size() - kEnvelopeOverhead);
+  const size_t covered = object.size() - kEnvelopeTrailerSize;
+  EncodeFixed64(p + covered,
+                Checksum64(ByteView(p, covered), IdentitySeed(identity)));
+}
+
 Result<DecodedEnvelope> DecodeEnvelope(const EnvelopeSpec& spec,
                                        std::string_view identity,
                                        ByteView bytes) {

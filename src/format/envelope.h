@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string_view>
 
 #include "util/bytes.h"
@@ -53,6 +54,15 @@ Bytes EncodeEnvelope(const EnvelopeSpec& spec, uint16_t version,
 Bytes EncodeEnvelopeWith(const EnvelopeSpec& spec, uint16_t version,
                          std::string_view identity, size_t size_hint,
                          const std::function<void(ByteWriter&)>& write_body);
+
+// Frames a body already in place: writes the header into the first
+// kEnvelopeHeaderSize bytes of `object` and the checksum into its last
+// kEnvelopeTrailerSize; everything between is the body. Gives the bytes
+// EncodeEnvelope would for that body, without copying it (a body of
+// megabytes kept in a buffer with room around it).
+// REQUIRES: object.size() >= kEnvelopeOverhead.
+void SealEnvelope(const EnvelopeSpec& spec, uint16_t version,
+                  std::string_view identity, std::span<uint8_t> object);
 
 struct DecodedEnvelope {
   uint16_t version = 0;

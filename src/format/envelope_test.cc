@@ -1,5 +1,8 @@
 #include "format/envelope.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include "testing/status_matchers.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -23,6 +26,21 @@ TEST(Envelope, RoundTrip) {
       DecodeEnvelope(kSpec, "x", EncodeEnvelope(kSpec, 2, "x", ByteView()));
   ASSERT_OK(empty);
   EXPECT_TRUE(empty->body.empty());
+}
+
+// A body framed in place is byte for byte the envelope EncodeEnvelope makes
+// of it, and whatever the buffer held in the frame before is overwritten.
+TEST(Envelope, SealingInPlaceGivesTheEncodedBytes) {
+  for (std::string_view body : {"", "p", "payload of some length"}) {
+    Bytes object(kEnvelopeHeaderSize + body.size() + kEnvelopeTrailerSize,
+                 0xa5);
+    std::copy(body.begin(), body.end(), object.begin() + kEnvelopeHeaderSize);
+    SealEnvelope(kSpec, 3, "obj/1", object);
+    EXPECT_EQ(object, EncodeEnvelope(kSpec, 3, "obj/1", AsBytes(body)));
+    auto d = DecodeEnvelope(kSpec, "obj/1", object);
+    ASSERT_OK(d);
+    EXPECT_EQ(AsChars(d->body), body);
+  }
 }
 
 TEST(Envelope, BadMagic) {

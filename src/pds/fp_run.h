@@ -61,7 +61,7 @@ class FpRunWriter {
  public:
   // Runs are named "<prefix>-<n>" under vm/<vm>/fps/.
   FpRunWriter(Backend* backend, std::string vm, std::string prefix,
-              size_t buffer_records = 1u << 16);
+              size_t buffer_records = 1u << 15);
   // Destruction waits for a run being written (a std::async future does).
   FpRunWriter(const FpRunWriter&) = delete;
   FpRunWriter& operator=(const FpRunWriter&) = delete;

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 
@@ -171,15 +172,19 @@ double FpEstimator::Rate() const {
 
 // --- CountingBloom ---
 
-CountingBloom::CountingBloom(BloomParams p)
-    : params_(p), nibbles_((p.cells + 1) / 2, 0) {}
+CountingBloom::CountingBloom(BloomParams p) : CountingBloom(p, Frame{}) {}
+
+CountingBloom::CountingBloom(BloomParams p, Frame frame)
+    : params_(p),
+      buffer_(frame.before + kHeaderSize + (p.cells + 1) / 2 + frame.after, 0),
+      frame_(frame) {}
 
 uint8_t CountingBloom::Get(uint64_t c) const {
-  return (nibbles_[c / 2] >> ((c % 2) * 4)) & 0xf;
+  return (counters()[c / 2] >> ((c % 2) * 4)) & 0xf;
 }
 
 void CountingBloom::Set(uint64_t c, uint8_t v) {
-  uint8_t& b = nibbles_[c / 2];
+  uint8_t& b = counters()[c / 2];
   const int shift = (c % 2) * 4;
   b = static_cast<uint8_t>((b & ~(0xf << shift)) | (v << shift));
 }
@@ -204,22 +209,40 @@ bool CountingBloom::MayContain(uint64_t key) const {
   return AllCells(params_, key, [&](uint64_t c) { return Get(c) > 0; });
 }
 
-BloomBits CountingBloom::ToBits() const {
-  BloomBits b(params_);
+uint64_t CountingBloom::BitsWord(size_t w) const {
   // Word w holds cells [64w, 64w + 64): nibble bytes [32w, 32w + 32), two
   // cells each (low nibble first). Most bytes of a sparse filter are zero.
-  const size_t n = nibbles_.size();
-  for (size_t w = 0; w < b.words_.size(); ++w) {
-    uint64_t bits = 0;
-    for (size_t j = 0, i = 32 * w; j < 32 && i < n; ++j, ++i) {
-      const uint8_t v = nibbles_[i];
-      if (v == 0) continue;
-      bits |= uint64_t{(v & 0x0f) != 0} << (2 * j);
-      bits |= uint64_t{(v & 0xf0) != 0} << (2 * j + 1);
-    }
-    b.words_[w] = bits;
+  const uint8_t* nibbles = counters();
+  const size_t n = counter_bytes();
+  uint64_t bits = 0;
+  for (size_t j = 0, i = 32 * w; j < 32 && i < n; ++j, ++i) {
+    const uint8_t v = nibbles[i];
+    if (v == 0) continue;
+    bits |= uint64_t{(v & 0x0f) != 0} << (2 * j);
+    bits |= uint64_t{(v & 0xf0) != 0} << (2 * j + 1);
   }
+  return bits;
+}
+
+BloomBits CountingBloom::ToBits() const {
+  BloomBits b(params_);
+  for (size_t w = 0; w < b.words_.size(); ++w) b.words_[w] = BitsWord(w);
   return b;
+}
+
+size_t CountingBloom::EncodedBitsSize() const { return 10 + 8 * bit_words(); }
+
+void CountingBloom::EncodeBitsTo(ByteWriter& w) const {
+  w.Reserve(EncodedBitsSize());
+  w.U8(kBitsKind);
+  w.U64(params_.cells);
+  w.U8(params_.hashes);
+  std::array<uint64_t, 256> batch;
+  for (size_t from = 0; from < bit_words(); from += batch.size()) {
+    const size_t n = std::min(batch.size(), bit_words() - from);
+    for (size_t i = 0; i < n; ++i) batch[i] = BitsWord(from + i);
+    w.U64s(std::span<const uint64_t>(batch.data(), n));
+  }
 }
 
 Bytes CountingBloom::Encode() const {
@@ -229,18 +252,30 @@ Bytes CountingBloom::Encode() const {
   return out;
 }
 
-size_t CountingBloom::EncodedSize() const { return 17 + nibbles_.size(); }
+size_t CountingBloom::EncodedSize() const {
+  return kHeaderSize + counter_bytes();
+}
 
 void CountingBloom::EncodeTo(ByteWriter& w) const {
   w.Reserve(EncodedSize());
   w.U64(params_.cells);
   w.U8(params_.hashes);
   w.U64(keys_);
-  w.Raw(ByteView(nibbles_.data(), nibbles_.size()));
+  w.Raw(ByteView(counters(), counter_bytes()));
 }
 
 Result<CountingBloom> CountingBloom::Decode(ByteView bytes) {
-  ByteReader r(bytes, "counting Bloom filter");
+  return DecodeInFrame(Bytes(bytes.begin(), bytes.end()), Frame{});
+}
+
+Result<CountingBloom> CountingBloom::DecodeInFrame(Bytes buffer, Frame frame) {
+  if (frame.before > buffer.size() ||
+      frame.after > buffer.size() - frame.before) {
+    return Status::Corruption("counting Bloom filter: shorter than its frame");
+  }
+  ByteReader r(ByteView(buffer).subspan(
+                   frame.before, buffer.size() - frame.before - frame.after),
+               "counting Bloom filter");
   BloomParams p;
   VCSNAP_ASSIGN_OR_RETURN(p.cells, r.U64("cells"));
   VCSNAP_ASSIGN_OR_RETURN(p.hashes, r.U8("hashes"));
@@ -249,12 +284,20 @@ Result<CountingBloom> CountingBloom::Decode(ByteView bytes) {
       r.remaining() != (p.cells + 1) / 2) {
     return Status::Corruption("counting Bloom filter: sizes do not agree");
   }
-  VCSNAP_ASSIGN_OR_RETURN(ByteView n, r.Raw(r.remaining(), "counters"));
-  CountingBloom c;  // filled by copy, not zero-filled first (megabytes)
+  CountingBloom c;
   c.params_ = p;
   c.keys_ = keys;
-  c.nibbles_.assign(n.begin(), n.end());
+  c.buffer_ = std::move(buffer);
+  c.frame_ = frame;
   return c;
+}
+
+std::span<uint8_t> CountingBloom::EncodeInFrame() {
+  uint8_t* h = buffer_.data() + frame_.before;
+  EncodeFixed64(h, params_.cells);
+  h[8] = params_.hashes;
+  EncodeFixed64(h + 9, keys_);
+  return buffer_;
 }
 
 }  // namespace vcsnap

@@ -24,6 +24,7 @@
 #define VCSNAP_RECIPE_BLOOM_H_
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "util/bytes.h"
@@ -115,31 +116,66 @@ class FpEstimator {
 
 class CountingBloom {
  public:
+  // Room kept in the filter's own buffer before and after its encoding, so
+  // that a frame around it (the VM filter's envelope) is written in place:
+  // a 4 GiB VM's filter is ~10 MB, and copying it to load or to save it cost
+  // a backup that much more peak memory.
+  struct Frame {
+    size_t before = 0;
+    size_t after = 0;
+  };
+
   CountingBloom() = default;
   explicit CountingBloom(BloomParams p);
+  CountingBloom(BloomParams p, Frame frame);
 
   void Add(uint64_t key);
   // REQUIRES: `key` was added (more often than removed).
   void Remove(uint64_t key);
   bool MayContain(uint64_t key) const;
   BloomBits ToBits() const;
+  // Appends ToBits().Encode() without building the bits first (the summary
+  // a backup writes is a quarter of the counters' size).
+  void EncodeBitsTo(ByteWriter& w) const;
+  size_t EncodedBitsSize() const;
 
   const BloomParams& params() const { return params_; }
   uint64_t keys() const { return keys_; }  // adds minus removes
-  size_t memory_bytes() const { return nibbles_.size(); }
 
   Bytes Encode() const;  // cells u64, hashes u8, keys u64, packed nibbles
   void EncodeTo(ByteWriter& w) const;  // appends what Encode() returns
   size_t EncodedSize() const;
   static Result<CountingBloom> Decode(ByteView bytes);
 
+  // Decode() without copying the counters: adopts `buffer`, whose bytes
+  // [frame.before, size - frame.after) must be an encoding.
+  static Result<CountingBloom> DecodeInFrame(Bytes buffer, Frame frame);
+  const Frame& frame() const { return frame_; }
+  // Writes Encode()'s bytes into their place in the buffer and returns the
+  // whole buffer, frame included, for the caller to fill the frame. The span
+  // is valid until the filter is next changed or moved.
+  std::span<uint8_t> EncodeInFrame();
+
  private:
+  static constexpr size_t kHeaderSize = 17;  // cells, hashes, keys
+  uint8_t* counters() { return buffer_.data() + frame_.before + kHeaderSize; }
+  const uint8_t* counters() const {
+    return buffer_.data() + frame_.before + kHeaderSize;
+  }
+  size_t counter_bytes() const { return (params_.cells + 1) / 2; }
+  size_t bit_words() const { return (params_.cells + 63) / 64; }
+  // Word w of ToBits(): a bit per cell of [64w, 64w + 64), set when the
+  // cell's counter is not zero.
+  uint64_t BitsWord(size_t w) const;
   uint8_t Get(uint64_t cell) const;
   void Set(uint64_t cell, uint8_t v);
 
   BloomParams params_;
   uint64_t keys_ = 0;
-  std::vector<uint8_t> nibbles_;  // two 4-bit counters per byte
+  // frame.before bytes, the encoding (header, then two 4-bit counters per
+  // byte), frame.after bytes. The header is written by EncodeInFrame only.
+  Bytes buffer_;
+  Frame frame_;
 };
 
 }  // namespace vcsnap

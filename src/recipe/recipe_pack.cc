@@ -26,6 +26,10 @@ Result<SegmentRecipeRef> RecipePackWriter::Add(
   if (!buffer_.empty() && buffer_.size() + estimate > pack_bytes_) {
     VCSNAP_RETURN_IF_ERROR(FlushPack());
   }
+  // Room for a whole pack at once: growing by doubling held the old and the
+  // new copy together (4 + 8 MiB at the end of a large pack); pages of the
+  // room that are never written cost no memory.
+  if (buffer_.capacity() == 0) buffer_.reserve(pack_bytes_);
   const std::string name = RecipePackName(vm_, snapshot_id_, pack_);
   const uint32_t offset = static_cast<uint32_t>(buffer_.size());
   const std::string identity = RecipeIdentity(name, offset);

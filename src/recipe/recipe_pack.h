@@ -50,7 +50,7 @@ class RecipePackWriter {
   // null) must outlive the writer. Packs are cut at `pack_bytes` (capped to
   // the backend's object limit).
   RecipePackWriter(Backend* backend, std::string vm, uint32_t snapshot_id,
-                   const RepoKeys* keys, uint64_t pack_bytes = 8ull << 20);
+                   const RepoKeys* keys, uint64_t pack_bytes = 4ull << 20);
 
   // Adds one segment recipe; the ref is valid once Finish returns OK.
   Result<SegmentRecipeRef> Add(const std::vector<RecipeEntry>& entries);

@@ -28,6 +28,10 @@ std::string SummaryName(const std::string& vm, uint32_t snapshot) {
   return VmPrefix(vm) + "summary/" + std::to_string(snapshot);
 }
 
+CountingBloom NewVmFilterCounts(BloomParams params) {
+  return CountingBloom(params, kVmFilterFrame);
+}
+
 Result<std::optional<VmFilter>> LoadVmFilter(Backend& backend,
                                              const std::string& vm) {
   const std::string name = CbfName(vm);
@@ -41,22 +45,30 @@ Result<std::optional<VmFilter>> LoadVmFilter(Backend& backend,
   ByteReader r(env.body, name);
   VmFilter f;
   VCSNAP_ASSIGN_OR_RETURN(f.snapshot, r.U32("snapshot"));
-  VCSNAP_ASSIGN_OR_RETURN(ByteView rest, r.Raw(r.remaining(), "filter"));
-  Result<CountingBloom> cb = CountingBloom::Decode(rest);
+  // The counters stay where they were read: no copy of megabytes.
+  Result<CountingBloom> cb =
+      CountingBloom::DecodeInFrame(std::move(*raw), kVmFilterFrame);
   if (!cb.ok()) return cb.status().WithContext(name);
   f.filter = std::move(*cb);
   return std::optional<VmFilter>(std::move(f));
 }
 
-Status SaveVmFilter(Backend& backend, const std::string& vm,
-                    const VmFilter& f) {
+Status SaveVmFilter(Backend& backend, const std::string& vm, VmFilter* f) {
   const std::string name = CbfName(vm);
-  return backend.Put(
-      name, EncodeEnvelopeWith(kCbfSpec, kVersion, name,
-                               4 + f.filter.EncodedSize(), [&](ByteWriter& w) {
-                                 w.U32(f.snapshot);
-                                 f.filter.EncodeTo(w);
-                               }));
+  const CountingBloom::Frame frame = f->filter.frame();
+  if (frame.before != kVmFilterFrame.before ||
+      frame.after != kVmFilterFrame.after) {
+    return backend.Put(name, EncodeEnvelopeWith(kCbfSpec, kVersion, name,
+                                                4 + f->filter.EncodedSize(),
+                                                [&](ByteWriter& w) {
+                                                  w.U32(f->snapshot);
+                                                  f->filter.EncodeTo(w);
+                                                }));
+  }
+  std::span<uint8_t> object = f->filter.EncodeInFrame();
+  EncodeFixed32(object.data() + kEnvelopeHeaderSize, f->snapshot);
+  SealEnvelope(kCbfSpec, kVersion, name, object);
+  return backend.Put(name, object);
 }
 
 Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
@@ -65,6 +77,15 @@ Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
   return backend.Put(
       name, EncodeEnvelopeWith(kSumSpec, kVersion, name, bits.EncodedSize(),
                                [&](ByteWriter& w) { bits.EncodeTo(w); }));
+}
+
+Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
+                   const CountingBloom& counts) {
+  const std::string name = SummaryName(vm, snapshot);
+  return backend.Put(
+      name,
+      EncodeEnvelopeWith(kSumSpec, kVersion, name, counts.EncodedBitsSize(),
+                         [&](ByteWriter& w) { counts.EncodeBitsTo(w); }));
 }
 
 Status WithSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
@@ -108,7 +129,8 @@ Result<CountingBloom> BuildFilter(RecipeReader& reader,
   VCSNAP_RETURN_IF_ERROR(
       ForEachVmRef(reader, snapshot, [&](uint64_t r) { refs.push_back(r); }));
   // Twice the room needed now, so that growth does not force a rebuild soon.
-  CountingBloom f(BloomParams::ForKeys(2 * refs.size() + 1024));
+  CountingBloom f =
+      NewVmFilterCounts(BloomParams::ForKeys(2 * refs.size() + 1024));
   for (uint64_t r : refs) f.Add(r);
   return f;
 }

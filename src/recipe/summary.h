@@ -26,6 +26,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "format/envelope.h"
 #include "recipe/bloom.h"
 #include "recipe/recipe_pack.h"
 #include "recipe/snapshot_recipe.h"
@@ -37,14 +38,26 @@ struct VmFilter {
   CountingBloom filter;
 };
 
-// The stored filter; nullopt if none.
+// The counters of a VM filter keep room for the object's frame (envelope
+// header and snapshot before them, checksum after), so that loading and
+// saving the filter copy none of its megabytes.
+inline constexpr CountingBloom::Frame kVmFilterFrame{kEnvelopeHeaderSize + 4,
+                                                     kEnvelopeTrailerSize};
+// Empty counters for a VM filter, framed for SaveVmFilter.
+CountingBloom NewVmFilterCounts(BloomParams params);
+
+// The stored filter; nullopt if none. Its counters are the bytes read.
 Result<std::optional<VmFilter>> LoadVmFilter(Backend& backend,
                                              const std::string& vm);
-Status SaveVmFilter(Backend& backend, const std::string& vm,
-                    const VmFilter& filter);
+// Writes the object in the filter's own buffer when its frame is
+// kVmFilterFrame (a copy otherwise); the frame bytes are scratch.
+Status SaveVmFilter(Backend& backend, const std::string& vm, VmFilter* filter);
 
 Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
                    const BloomBits& bits);
+// The summary cut from a VM's counts (counts.ToBits(), without building it).
+Status SaveSummary(Backend& backend, const std::string& vm, uint32_t snapshot,
+                   const CountingBloom& counts);
 // Calls `f` with the stored summary, tested in place (the view is valid
 // during the call only); a view that contains everything when the summary is
 // missing or of an unknown kind. Errors: the object cannot be read, or is

@@ -11,7 +11,8 @@
 # 10 VMs backed up concurrently) and `pds update` times; p7 = pds_bench plus
 # the RSS figures of p3/p9; p10 reads the repositories of p3 and p9; p8 also
 # times forget against gc on one VM with 11 daily snapshots of 4 GiB.
-# Results: $BENCH_WORK/results/*.json (raw), table on stdout (bench/report.py).
+# Results: $BENCH_WORK/results/*.json (raw), table on stdout (bench/report.py),
+# and the same as a page, results/report.html (bench/report_html.py).
 # Environment: BENCH_WORK [/work/main/bench-work], BENCH_BUILD [build/bench],
 # REPEAT [3], PARALLEL (P5 streams) [10], KEEP=1 keeps the repositories,
 # KEEP_DATA=1 the generated fleets (~12 GiB; regenerating takes ~2.5 min).
@@ -403,7 +404,10 @@ clean() {
   [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$DATA"  # the fleets (~12 GiB)
 }
 
-report() { python3 "$ROOT/bench/report.py" "$W"; }
+report() {
+  python3 "$ROOT/bench/report.py" "$W"
+  python3 "$ROOT/bench/report_html.py" "$RES/summary.json" "$RES/report.html"
+}
 
 main() {
   local sections=("$@")

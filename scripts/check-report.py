@@ -41,31 +41,36 @@ def fail(msg):
     sys.exit(1)
 
 
-report = json.load(open(sys.argv[1]))
-snaps = json.load(open(sys.argv[2]))
-if report["snapshots"] != len(snaps):
-    fail(f"{report['snapshots']} snapshots in the report, {len(snaps)} listed")
-logical = sum(s["logical_bytes"] for s in snaps)
-if report["logical_bytes"] != logical:
-    fail(f"logical bytes {report['logical_bytes']} != {logical}")
-listed = sorted({s["vm"] for s in snaps})
-with_snaps = sorted(v["vm"] for v in report["vms"] if v["snapshots"] > 0)
-if listed != with_snaps:
-    fail(f"VMs with snapshots {with_snaps} != {listed}")
-if report["problems"] != sum(f["severity"] == "problem"
-                             for f in report["findings"]):
-    fail("problems do not match the findings")
-if len(sys.argv) > 3:
-    p = Balance()
-    p.feed(open(sys.argv[3]).read())
-    p.close()
-    if p.errors:
-        fail(p.errors[0])
-    if p.stack:
-        fail(f"unclosed elements: {p.stack}")
-    text = " ".join(p.text)
-    for v in report["vms"]:
-        if v["vm"] not in text:
-            fail(f"VM {v['vm']} is not in the page")
-print(f"check-report: {len(report['vms'])} VMs, {len(snaps)} snapshots, "
-      f"{len(report['findings'])} findings: consistent")
+def main():
+    report = json.load(open(sys.argv[1]))
+    snaps = json.load(open(sys.argv[2]))
+    if report["snapshots"] != len(snaps):
+        fail(f"{report['snapshots']} snapshots in the report, {len(snaps)} listed")
+    logical = sum(s["logical_bytes"] for s in snaps)
+    if report["logical_bytes"] != logical:
+        fail(f"logical bytes {report['logical_bytes']} != {logical}")
+    listed = sorted({s["vm"] for s in snaps})
+    with_snaps = sorted(v["vm"] for v in report["vms"] if v["snapshots"] > 0)
+    if listed != with_snaps:
+        fail(f"VMs with snapshots {with_snaps} != {listed}")
+    if report["problems"] != sum(f["severity"] == "problem"
+                                 for f in report["findings"]):
+        fail("problems do not match the findings")
+    if len(sys.argv) > 3:
+        p = Balance()
+        p.feed(open(sys.argv[3]).read())
+        p.close()
+        if p.errors:
+            fail(p.errors[0])
+        if p.stack:
+            fail(f"unclosed elements: {p.stack}")
+        text = " ".join(p.text)
+        for v in report["vms"]:
+            if v["vm"] not in text:
+                fail(f"VM {v['vm']} is not in the page")
+    print(f"check-report: {len(report['vms'])} VMs, {len(snaps)} snapshots, "
+          f"{len(report['findings'])} findings: consistent")
+
+
+if __name__ == "__main__":
+    main()

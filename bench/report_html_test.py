@@ -41,7 +41,7 @@ def summary():
         "p8": {"forget_internal_s": 0.01, "gc_internal_s": 1.0,
                "leak": [{"k": 10, "deleted": 1000, "leaked": 3, "live": 9e5,
                          "second": 0}]},
-        "p10": {"p3": {"MBps": 999.0}},
+        "p10": {"p3": {"MBps": 999.0}, "p9": {"MBps": 1000.0}},
     }
 
 
@@ -64,7 +64,8 @@ class Targets(unittest.TestCase):
         self.assertTrue(v[("P8", "forget against gc of the VM (12 × 512 MiB)")])
         self.assertFalse(v[("P8", "leak after 10 deletions (of the freed)")])
         self.assertTrue(v[("P8", "leak after gc")])
-        self.assertFalse(v[("P10", "check --read-data")])
+        self.assertFalse(v[("P10", "check --read-data, p3 repository")])
+        self.assertTrue(v[("P10", "check --read-data, p9 repository")])
 
     def test_unmeasured_sections_are_left_out(self):
         s = summary()

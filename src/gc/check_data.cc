@@ -14,7 +14,7 @@
 namespace vcsnap {
 namespace {
 
-constexpr uint64_t kRunBytes = 8u << 20;  // stored group bytes per VM task
+constexpr uint64_t kRunBytes = 2u << 20;  // stored group bytes per VM task
 constexpr size_t kPdsBatch = 256;         // PDS references per task
 constexpr char kMismatch[] = "chunk does not match its fingerprint";
 

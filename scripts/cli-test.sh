@@ -118,6 +118,10 @@ expect 0 '"level3":[1-9]' -- "$vcsnap" --repo "$r" backup --vm web5 --image "$im
 expect 0 "retired generations: none .*referenced by live snapshots: 1;" -- "$vcsnap" --repo "$r" pds update --fraction 0.5
 expect 0 "would retire generations: none" -- "$vcsnap" --repo "$r" pds retire --dry-run
 expect 0 "checked 7 VMs, .* 0 problems" -- "$vcsnap" --repo "$r" check --read-data
+# the same without the restart on huge pages, and with an operator's own
+# glibc tunables (kept as they are: no restart either)
+expect 0 "checked 7 VMs, .* 0 problems" -- env VCSNAP_HUGE_PAGES=0 "$vcsnap" --repo "$r" check --read-data
+expect 0 "checked 7 VMs, .* 0 problems" -- env GLIBC_TUNABLES=glibc.malloc.arena_max=2 "$vcsnap" --repo "$r" check
 expect 2 "^vcsnap: error: .*--snapshot ID or a --keep" -- "$vcsnap" --repo "$r" forget --vm web1
 expect 0 "snapshot 1 of web2 is protected" -- "$vcsnap" --repo "$r" protect --vm web2 --snapshot 1
 expect 1 "^vcsnap: error: .*protected" -- "$vcsnap" --repo "$r" forget --vm web2 --snapshot 1

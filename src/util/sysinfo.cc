@@ -54,4 +54,13 @@ Result<std::string> FindBesideExecutable(const std::string& file,
   return Status::NotFound(file + " was not found (looked at " + list + ")");
 }
 
+std::optional<std::string> HugePageTunables(std::string_view thp_enabled,
+                                            const char* current) {
+  if (current != nullptr) return std::nullopt;
+  if (thp_enabled.find("[madvise]") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::string("glibc.malloc.hugetlb=1");
+}
+
 }  // namespace vcsnap

@@ -48,5 +48,22 @@ TEST(FindBesideExecutableTest, TheEnvironmentFirstThenBesideTheProgram) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(HugePageTunablesTest, OnlyWhereTheKernelGivesThemOnRequest) {
+  EXPECT_EQ(HugePageTunables("always [madvise] never\n", nullptr),
+            std::optional<std::string>("glibc.malloc.hugetlb=1"));
+  EXPECT_EQ(HugePageTunables("[always] madvise never\n", nullptr),
+            std::nullopt);  // they come without asking
+  EXPECT_EQ(HugePageTunables("always madvise [never]\n", nullptr),
+            std::nullopt);
+  EXPECT_EQ(HugePageTunables("", nullptr), std::nullopt);  // no such file
+}
+
+TEST(HugePageTunablesTest, AnOperatorsOwnTunablesAreKept) {
+  EXPECT_EQ(
+      HugePageTunables("always [madvise] never", "glibc.malloc.arena_max=2"),
+      std::nullopt);
+  EXPECT_EQ(HugePageTunables("always [madvise] never", ""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace vcsnap

@@ -44,7 +44,7 @@ int Fail(int code, const std::string& message) {
 // keeps up to 256 MiB of freed memory, in one arena per core. Setting any of
 // these turns off glibc's own raising of the mmap threshold to the largest
 // block freed so far; 32 MiB is its ceiling, and anything lower had gc read
-// each recipe pack (up to 8 MiB) into fresh pages again (0.21 s against
+// each recipe pack (up to 8 MiB then) into fresh pages again (0.21 s against
 // 0.12 s for the P3 repository's gc; docs/benchmarks/macro.md).
 void KeepFreedMemory() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -27,7 +27,7 @@ Result<SegmentRecipeRef> RecipePackWriter::Add(
     VCSNAP_RETURN_IF_ERROR(FlushPack());
   }
   // Room for a whole pack at once: growing by doubling held the old and the
-  // new copy together (4 + 8 MiB at the end of a large pack); pages of the
+  // new copy together (1.5x the pack at its last growth); pages of the
   // room that are never written cost no memory.
   if (buffer_.capacity() == 0) buffer_.reserve(pack_bytes_);
   const std::string name = RecipePackName(vm_, snapshot_id_, pack_);

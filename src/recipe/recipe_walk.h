@@ -23,7 +23,8 @@
 namespace vcsnap {
 
 // WalkRecipes goes through the packs one after another, so a reader used
-// only for walks needs a single cached pack (packs are up to ~8 MiB).
+// only for walks needs a single cached pack (packs are up to 4 MiB; 8 MiB in
+// older repositories).
 inline constexpr size_t kWalkCachedPacks = 1;
 
 // One use of a segment recipe: by segment `segment` of snapshot `snapshot`.

@@ -254,6 +254,7 @@ expect 0 "checked 1 VMs, .*: 0 problems" -- "$vcsnap" --repo "$r" check --vm web
 printf 'XXXX' | dd of="$r/config" bs=1 seek=20 conv=notrunc status=none
 expect 0 "web1" -- "$vcsnap" --repo "$r" stats
 expect 1 "repository root config: .*; .vcsnap recover --roots. repairs it" -- "$vcsnap" --repo "$r" check
+expect 1 "repository root config: .*; .vcsnap recover --roots. repairs it" -- "$vcsnap" --repo "$r" check --vm web1
 expect 0 "^would repair root config: " -- "$vcsnap" --repo "$r" recover --roots --dry-run
 expect 0 "^repaired root config: " -- "$vcsnap" --repo "$r" recover --roots
 expect 0 "roots are intact" -- "$vcsnap" --repo "$r" recover --roots --vm web1

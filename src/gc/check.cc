@@ -340,18 +340,20 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
   if (options.vm.empty()) {
     VCSNAP_RETURN_IF_ERROR(
         CheckPublishedPds(repo.backend(), pds, options.read_data, &result));
-    // The roots: both copies of the config, the key slots and the tenant
-    // keys (a tenant key that opens nowhere makes its VMs unreadable).
-    VCSNAP_ASSIGN_OR_RETURN(std::vector<RootProblem> roots,
-                            repo.InspectRoots(/*repair=*/false));
-    for (const RootProblem& p : roots) {
-      result.problems.push_back(
-          "repository root " + p.name + ": " + p.Describe() +
-          (p.repairable ? "; `vcsnap recover --roots` repairs it"
-           : p.name.starts_with(kTenantKeyPrefix)
-               ? "; the tenant's VMs cannot be read"
-               : ""));
-    }
+  }
+  // The roots, in every check (a few small objects; a VM checked alone,
+  // night after night, is no more readable than they are): both copies of
+  // the config, the key slots and the tenant keys (a tenant key that opens
+  // nowhere makes its VMs unreadable).
+  VCSNAP_ASSIGN_OR_RETURN(std::vector<RootProblem> roots,
+                          repo.InspectRoots(/*repair=*/false));
+  for (const RootProblem& p : roots) {
+    result.problems.push_back(
+        "repository root " + p.name + ": " + p.Describe() +
+        (p.repairable ? "; `vcsnap recover --roots` repairs it"
+         : p.name.starts_with(kTenantKeyPrefix)
+             ? "; the tenant's VMs cannot be read"
+             : ""));
   }
   PdsVerdicts verdicts;  // a PDS chunk is read once per check
   // VM k's data is read (on options.threads threads) while VM k+1's

@@ -329,6 +329,12 @@ Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& options) {
     VCSNAP_ASSIGN_OR_RETURN(all, ListAllVms(repo.backend()));
   }
   for (const std::string& vm : all.unmarked) {
+    // A first backup creates the VM's marker before any other object, so a
+    // marker there now was made during the listing (which is not one
+    // atomic read): a VM starting, not a lost marker.
+    Result<ObjectInfo> now = repo.backend().Stat(VmMarkerName(vm));
+    if (now.ok()) continue;
+    if (!now.status().IsNotFound()) return now.status();
     result.problems.push_back(
         "VM " + vm + ": its marker " + VmMarkerName(vm) +
         " is missing, so `snapshots`, `gc`, `compact` and `pds update` "

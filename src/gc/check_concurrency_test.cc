@@ -60,6 +60,51 @@ class CheckConcurrencyTest : public GcTest {
   std::vector<Status> forgotten_;
 };
 
+// Listing every VM takes two listings (markers, then data: ListAllVms); a
+// VM's first backup that starts between them creates its marker, then its
+// objects, and the second listing sees objects whose marker the first did
+// not.
+class FirstBackupDuringList : public ::vcsnap::testing::ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  static constexpr char kObject[] = "vm/late/x";
+  bool marker_too = true;  // false: a marker really lost
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+    Result<std::vector<ObjectInfo>> seen = ForwardingBackend::List(prefix);
+    if (!seen.ok() || prefix != VmMarkerName("") || started_) return seen;
+    started_ = true;  // the first backup of "late" starts now
+    if (marker_too) {
+      EXPECT_OK(ForwardingBackend::Create(VmMarkerName("late"), ByteView()));
+    }
+    EXPECT_OK(ForwardingBackend::Put(kObject, AsBytes("x")));
+    return seen;
+  }
+
+ private:
+  bool started_ = false;
+};
+
+TEST_F(CheckConcurrencyTest,
+       AFirstBackupStartingDuringTheListingIsNoLostMarker) {
+  FourSnapshots();
+  for (bool marker_created : {true, false}) {
+    auto hook = std::make_unique<FirstBackupDuringList>(mem_.get());
+    hook->marker_too = marker_created;
+    auto repo = Repository::OpenOn(std::move(hook));
+    ASSERT_OK(repo);
+    Result<CheckResult> c = RunCheck(**repo, {});
+    ASSERT_OK(c);
+    if (marker_created) {
+      EXPECT_TRUE(c->problems.empty()) << c->problems[0];
+    } else {  // the marker is really missing: still reported
+      ASSERT_FALSE(c->problems.empty());
+      EXPECT_THAT(c->problems[0], ::testing::HasSubstr("VM late: its marker"));
+    }
+    ASSERT_OK(mem_->Delete(FirstBackupDuringList::kObject));
+    (void)mem_->Delete(VmMarkerName("late"));
+  }
+}
+
 TEST_F(CheckConcurrencyTest, AForgetDuringCheckIsNotReportedAsDamage) {
   FourSnapshots();
   auto c = CheckWhileForgetting(1);

@@ -51,8 +51,9 @@ struct CheckOptions {
   unsigned threads = 0;  // 0: all cores
   // With read_data: a progress line per VM on stderr when it is a terminal.
   bool progress = false;
-  // Only this VM (and not the published PDS nor the markers of others);
-  // empty: the whole repository.
+  // Only this VM (and not the published PDS nor the markers of others;
+  // the repository's roots are inspected in every check); empty: the whole
+  // repository.
   std::string vm{};
 };
 

@@ -332,6 +332,12 @@ Status BackupJob::WriteSummary() {
   while (!parent_refs_.empty()) {
     SettleRefs(parent_refs_.begin()->first, {});
   }
+  // A backup with its own segment buffers has freed them (and its groups')
+  // by now: their pages go back before the filter (a first backup's is made
+  // here) is touched. Not when the buffers go on to the process's next
+  // backup: the others' freed pages would only be faulted in again (P5 day:
+  // 0.40 -> 0.53 s).
+  if (options_.segment_buffers == nullptr) ReleaseFreeMemory();
   VCSNAP_ASSIGN_OR_RETURN(VmFilter * filter, filter_->Finish());
   if (!filter_->note().empty()) AddNote(filter_->note());
   // An overloaded filter (fewer than 6 cells per key: > 5 % false

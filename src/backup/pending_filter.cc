@@ -1,14 +1,13 @@
 #include "backup/pending_filter.h"
 
 #include <chrono>
+#include <cstdint>
 
 #include "recipe/recipe_pack.h"
 
 namespace vcsnap {
 
-PendingFilter::PendingFilter(BloomParams params) {
-  filter_.filter = NewVmFilterCounts(params);
-}
+PendingFilter::PendingFilter(BloomParams params) : fresh_(params) {}
 
 PendingFilter::PendingFilter(Backend* backend, std::string vm,
                              const SnapshotRecipe* parent,
@@ -50,11 +49,26 @@ void PendingFilter::Apply(uint64_t ref, bool add) {
 }
 
 void PendingFilter::Update(uint64_t ref, bool add) {
-  if (loading_.valid()) {
-    waiting_.emplace_back(ref, add);
-  } else {
+  if (!loading_.valid() && !fresh_.has_value()) {
     Apply(ref, add);
+    return;
   }
+  if (!waiting_.empty()) {
+    Run& last = waiting_.back();
+    if (last.add == add && last.count < UINT32_MAX &&
+        ref == last.first + last.count) {
+      ++last.count;
+      return;
+    }
+  }
+  waiting_.push_back(Run{ref, 1, add});
+}
+
+void PendingFilter::Replay() {
+  for (const Run& run : waiting_) {
+    for (uint32_t i = 0; i < run.count; ++i) Apply(run.first + i, run.add);
+  }
+  waiting_ = {};
 }
 
 Status PendingFilter::Take() {
@@ -65,8 +79,7 @@ Status PendingFilter::Take() {
   }
   filter_ = std::move(r->filter);
   note_ = std::move(r->note);
-  for (const auto& [ref, add] : waiting_) Apply(ref, add);
-  waiting_ = {};
+  Replay();
   return Status::Ok();
 }
 
@@ -81,6 +94,11 @@ Status PendingFilter::Poll() {
 
 Result<VmFilter*> PendingFilter::Finish() {
   if (!failed_.ok()) return failed_;
+  if (fresh_.has_value()) {
+    filter_.filter = NewVmFilterCounts(*fresh_);
+    fresh_.reset();
+    Replay();
+  }
   if (loading_.valid()) VCSNAP_RETURN_IF_ERROR(Take());
   return &filter_;
 }

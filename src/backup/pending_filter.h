@@ -8,10 +8,15 @@
 //
 // Updates made before the load finished are kept, in order, and replayed
 // onto the loaded filter (saturated counters make the order matter); Poll()
-// replays them as soon as the load is done, so they stay few. A filter that
-// is missing, unreadable (derived data: a note says so) or left by a backup
-// that never committed is rebuilt from the parent's recipes, also in the
-// background. Errors that are not damage (an I/O error) come from Poll() or
+// replays them as soon as the load is done, so they stay few. A VM's first
+// backup has nothing to load: its updates wait until Finish(), which makes
+// the empty filter then (10 MB at 4 GiB, allocated only after the backup's
+// buffers are gone -- the peak of a first backup was the filter plus the
+// pipeline). Waiting updates are kept as runs of consecutive references (a
+// first backup's new chunks are numbered in order): a few bytes a segment. A
+// filter that is missing, unreadable (derived data: a note says so) or left by
+// a backup that never committed is rebuilt from the parent's recipes, also in
+// the background. Errors that are not damage (an I/O error) come from Poll() or
 // Finish().
 //
 // Thread safety: one thread uses a PendingFilter; its loader runs on its
@@ -23,6 +28,7 @@
 
 #include <cstdint>
 #include <future>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,7 +42,7 @@ namespace vcsnap {
 
 class PendingFilter {
  public:
-  // A fresh empty filter (a VM's first backup): nothing to load.
+  // A fresh empty filter (a VM's first backup), made by Finish().
   explicit PendingFilter(BloomParams params);
   // Starts loading the filter `parent` left.
   PendingFilter(Backend* backend, std::string vm, const SnapshotRecipe* parent,
@@ -49,7 +55,7 @@ class PendingFilter {
   void Remove(uint64_t ref) { Update(ref, false); }
 
   // Takes the loaded filter and replays the updates if the load is done;
-  // never waits.
+  // never waits. A first backup's filter waits for Finish().
   Status Poll();
   // Waits for the load; then the filter with every update applied.
   Result<VmFilter*> Finish();
@@ -65,13 +71,21 @@ class PendingFilter {
                                     const SnapshotRecipe* parent,
                                     uint32_t segment_size,
                                     const RepoKeys* keys);
+  // `count` updates of refs first, first + 1, ...: all adds or all removes.
+  struct Run {
+    uint64_t first;
+    uint32_t count;
+    bool add;
+  };
   void Update(uint64_t ref, bool add);
   void Apply(uint64_t ref, bool add);  // to filter_ itself
+  void Replay();                       // the waiting runs, in order
   Status Take();                       // REQUIRES: loading_.valid()
 
   VmFilter filter_;
+  std::optional<BloomParams> fresh_;  // a first backup's, until Finish()
   std::future<Result<Loaded>> loading_;
-  std::vector<std::pair<uint64_t, bool>> waiting_;  // (ref, add), in order
+  std::vector<Run> waiting_;  // in order
   std::string note_;
   Status failed_;
 };

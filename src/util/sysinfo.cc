@@ -1,6 +1,9 @@
 #include "util/sysinfo.h"
 
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +30,12 @@ uint64_t StatusField(const std::string& key) {
 uint64_t PeakRssBytes() { return StatusField("VmHWM"); }
 uint64_t CurrentRssBytes() { return StatusField("VmRSS"); }
 bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
+}
 
 Result<std::string> FindBesideExecutable(const std::string& file,
                                          const char* env_var) {

@@ -1,9 +1,9 @@
 // File: util/sysinfo.h
 //
-// Process facts for reports: peak resident memory, and whether stderr is a
-// terminal (progress bars are drawn only there); where the files installed
-// beside the running program are; whether malloc should be restarted on huge
-// pages.
+// Process facts for reports: peak resident memory (and giving freed memory
+// back), and whether stderr is a terminal (progress bars are drawn only there);
+// where the files installed beside the running program are; whether malloc
+// should be restarted on huge pages.
 //
 // Thread safety: pure functions.
 
@@ -24,6 +24,12 @@ uint64_t PeakRssBytes();
 // Current VmRSS in bytes; 0 if unknown.
 uint64_t CurrentRssBytes();
 bool StderrIsTerminal();
+// Gives the pages of freed heap memory back to the system (glibc's
+// malloc_trim; a no-op elsewhere). malloc keeps freed blocks of every
+// thread's arena for reuse by that arena, so a phase's buffers, once freed,
+// would still count in the resident size while the next phase allocates
+// elsewhere; a few milliseconds. Thread-safe.
+void ReleaseFreeMemory();
 
 // The path of `file` shipped with the program: $`env_var` if set (and
 // readable), else beside the executable, else in ../lib/vcsnap from it (a

@@ -15,7 +15,8 @@
 # and the same as a page, results/report.html (bench/report_html.py).
 # Environment: BENCH_WORK [/work/main/bench-work], BENCH_BUILD [build/bench],
 # REPEAT [3], PARALLEL (P5 streams) [10], KEEP=1 keeps the repositories,
-# KEEP_DATA=1 the generated fleets (~12 GiB; regenerating takes ~2.5 min).
+# KEEP_DATA=1 the generated fleets (~12 GiB; regenerating takes ~2.5 min),
+# P9_GEN_DAYS [5] the days of the P9 fleet.
 # Installs restic, borgbackup and time with apt-get when they are missing.
 set -euo pipefail
 
@@ -219,7 +220,9 @@ p6() {
 #    after day P9_PDS_DAY, days continue; vcsnap unique = sum of bytes.new.
 # efficiency = (logical - vcsnap unique) / (logical - exact unique), exact
 # unique from `vcsnap-fleetgen truth` (SPEC P9, paper Fig. 12).
-P9_ARGS=(--vms 10 --days 5 --size 128MiB --seed 9)
+# P9_GEN_DAYS=10 (with its own BENCH_WORK) measures P7's memory per TB of
+# raw snapshots at a longer retention.
+P9_ARGS=(--vms 10 --days "${P9_GEN_DAYS:-5}" --size 128MiB --seed 9)
 P9_PDS_DAY=${P9_PDS_DAY:-1}
 jobs_file() { # day [prefix] -> jobs file
   local day f

@@ -340,6 +340,30 @@ def pds():
     SUMMARY["pds"] = res
 
 
+def p7_per_tb():
+    """P7's dedup memory per TB of raw snapshots. The PDS index is the only
+    dedup state that grows with the data (a stream's working state is
+    bounded): the index of the trained F = 2 % run of P9 (k entries at the
+    bytes per entry pds_bench measured) over the fleet's logical bytes."""
+    truth = out_json("p9_truth")
+    pds = out_json("p9_t0.02_pds")
+    bpe = [v["bytes_per_entry"] for v in SUMMARY.get("pds", {}).values()
+           if v.get("bytes_per_entry")]
+    if not truth or not pds:
+        return
+    if not bpe:
+        print("\nP7 per TB: needs the pds section's bytes per entry")
+        return
+    days = truth["snapshots"] // truth["vms"]
+    mb_tb = pds["k"] * max(bpe) / truth["logical_bytes"] * 1e6
+    print(f"\nP7 dedup memory per TB of raw snapshots: PDS k = {pds['k']} x "
+          f"{max(bpe):.1f} B / {truth['logical_bytes'] / G:.2f} GB "
+          f"({truth['vms']} VMs x {days} snapshots) = {mb_tb:.1f} MB/TB")
+    SUMMARY["p7_per_tb"] = dict(k=pds["k"], bytes_per_entry=max(bpe),
+                                logical_bytes=truth["logical_bytes"],
+                                snapshots_per_vm=days, MB_per_TB=mb_tb)
+
+
 def pdsscale():
     res = {}
     print("\nPDS at fleet scale (pds update --fraction 0.02; medians)")
@@ -383,7 +407,7 @@ def main():
     if os.path.exists(m):
         SUMMARY["machine"] = json.load(open(m))
         print("machine:", SUMMARY["machine"])
-    for f in (p3p4, p6, p9, p8, p10, pds, pdsscale):
+    for f in (p3p4, p6, p9, p8, p10, pds, p7_per_tb, pdsscale):
         try:
             f()
         except Exception as e:  # a partial run still reports the rest

@@ -64,6 +64,12 @@ def targets(s):
                 rows.append(("P7", f"peak RSS, one 4 GiB stream, {what}",
                              "≤ 64 MiB", fmt(v[key], 0) + " MB",
                              v[key] <= MIB64))
+    tb = s.get("p7_per_tb", {})
+    if "MB_per_TB" in tb:
+        rows.append(("P7", "dedup memory per TB of raw snapshots "
+                     f"({tb['snapshots_per_vm']} snapshots per VM)",
+                     "≤ 12 MB/TB", fmt(tb["MB_per_TB"], 1) + " MB/TB",
+                     tb["MB_per_TB"] <= 12))
     p8 = s.get("p8", {})
     for label, d in (("12 × 512 MiB", p8), ("11 × 4 GiB", p8.get("big", {}))):
         if d.get("forget_internal_s") and d.get("gc_internal_s"):

@@ -67,6 +67,13 @@ class Targets(unittest.TestCase):
         self.assertFalse(v[("P10", "check --read-data, p3 repository")])
         self.assertTrue(v[("P10", "check --read-data, p9 repository")])
 
+    def test_memory_per_tb(self):
+        s = summary()
+        key = ("P7", "dedup memory per TB of raw snapshots (10 snapshots per VM)")
+        for mb, met in ((12.0, True), (12.05, False), (3.0, True)):
+            s["p7_per_tb"] = {"MB_per_TB": mb, "snapshots_per_vm": 10}
+            self.assertEqual(verdicts(s)[key], met, mb)
+
     def test_unmeasured_sections_are_left_out(self):
         s = summary()
         del s["p6"], s["p8"]

@@ -9,6 +9,19 @@ function(vcsnap_library)
   vcsnap_sanitized_speed(vcsnap_${ARG_NAME})
 endfunction()
 
+# vcsnap_module(NAME <name> SRCS ... DEPS ...) -> <name>.so, a module the
+# vcsnap program loads from beside itself on first use (util/module.h): built
+# into the program's directory, only its entry point visible.
+function(vcsnap_module)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(${ARG_NAME} MODULE ${ARG_SRCS})
+  set_target_properties(${ARG_NAME} PROPERTIES
+    PREFIX "" OUTPUT_NAME "${ARG_NAME}"
+    LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/src/cli
+    CXX_VISIBILITY_PRESET hidden)
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+endfunction()
+
 # vcsnap_sanitized_speed(<target>): in the sanitizer build (Debug, no -O), the
 # product's own code -- libraries and tools, where every byte of a backup is
 # chunked, hashed and packed -- is compiled with -O1, as ASan's authors advise

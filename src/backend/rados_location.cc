@@ -1,16 +1,14 @@
 #include "backend/rados_location.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <mutex>
 #include <utility>
 
 #include "backend/backend.h"
 #include "format/envelope.h"
 #include "util/coding.h"
+#include "util/module.h"
 
 namespace vcsnap {
 namespace {
@@ -153,43 +151,22 @@ Result<RadosLayout> DecodeRadosLayout(ByteView bytes) {
 namespace {
 std::atomic<RadosOpener> rados_opener{nullptr};
 
-// The module UseRadosModule names, loaded on the first open.
-std::mutex module_mu;
-Result<std::string> module_path = Status::NotFound("no RADOS module");
-RadosOpener module_opener = nullptr;  // once loaded
-std::string module_error;             // once it failed to load
-
-// The entry point the module exports (rados_module.cc).
-constexpr const char* kModuleEntry = "vcsnap_rados_opener";
+// The module UseRadosModule names, loaded on the first open. Its entry
+// point (rados_module.cc) returns a pointer to its RadosOpener.
+LazyModule& RadosModule() {
+  static LazyModule module("vcsnap_rados_opener");
+  return module;
+}
 
 Result<std::unique_ptr<Backend>> OpenThroughModule(
     const RadosLocation& location, bool create, uint64_t max_object_size) {
-  RadosOpener open = nullptr;
-  {
-    std::lock_guard lock(module_mu);
-    if (module_opener == nullptr && module_error.empty()) {
-      if (!module_path.ok()) {
-        module_error = module_path.status().message();
-      } else if (void* h =
-                     ::dlopen(module_path->c_str(), RTLD_NOW | RTLD_LOCAL)) {
-        auto entry =
-            reinterpret_cast<RadosOpener (*)()>(::dlsym(h, kModuleEntry));
-        if (entry != nullptr) module_opener = entry();
-        if (module_opener == nullptr) {
-          module_error = *module_path + " has no " + kModuleEntry;
-        }
-      } else {
-        const char* why = ::dlerror();
-        module_error = why != nullptr ? why : *module_path;
-      }
-    }
-    open = module_opener;
-  }
-  if (open == nullptr) {
+  Result<const void*> table = RadosModule().Get();
+  if (!table.ok()) {
     return Status::NotSupported(
         "rados://" + location.pool +
-        ": the RADOS backend could not be loaded: " + module_error);
+        ": the RADOS backend could not be loaded: " + table.status().message());
   }
+  const RadosOpener open = *static_cast<const RadosOpener*>(*table);
   return open(location, create, max_object_size);
 }
 
@@ -198,12 +175,7 @@ Result<std::unique_ptr<Backend>> OpenThroughModule(
 void SetRadosOpener(RadosOpener opener) { rados_opener.store(opener); }
 
 void UseRadosModule(Result<std::string> module) {
-  {
-    std::lock_guard lock(module_mu);
-    module_path = std::move(module);
-    module_opener = nullptr;
-    module_error.clear();
-  }
+  RadosModule().SetPath(std::move(module));
   SetRadosOpener(&OpenThroughModule);
 }
 

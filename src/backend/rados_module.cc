@@ -7,7 +7,9 @@
 
 #include "backend/rados_backend.h"
 
-extern "C" __attribute__((visibility("default"))) vcsnap::RadosOpener
+// Returns a pointer to the module's RadosOpener (util/module.h).
+extern "C" __attribute__((visibility("default"))) const void*
 vcsnap_rados_opener() {
-  return &vcsnap::OpenRadosBackendHere;
+  static const vcsnap::RadosOpener kOpener = &vcsnap::OpenRadosBackendHere;
+  return &kOpener;
 }

@@ -10,6 +10,7 @@
 #include "backend/mem_backend.h"
 #include "backup/backup.h"
 #include "backup/restore.h"
+#include "source/nbd_image.h"
 #include "testing/qemu.h"
 #include "testing/small_repo.h"
 #include "testing/status_matchers.h"
@@ -39,6 +40,7 @@ Bytes Content(size_t n, uint64_t seed) {
 class Qcow2BackupTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    EnableNbdSource();
     dir_ = ::vcsnap::testing::NewTempDir("qcow2-backup");
     qcow_ = dir_ + "/d.qcow2";
     log_ = dir_ + "/tools.log";

@@ -20,6 +20,7 @@
 
 #include "backend/rados_location.h"
 #include "cli/command.h"
+#include "source/image_source.h"
 #include "util/cli_exit.h"
 #include "util/status.h"
 #include "util/sysinfo.h"
@@ -104,6 +105,8 @@ int main(int argc, char** argv) {
   KeepFreedMemory();
   vcsnap::UseRadosModule(
       vcsnap::FindBesideExecutable("vcsnap-rados.so", "VCSNAP_RADOS_MODULE"));
+  vcsnap::UseNbdModule(
+      vcsnap::FindBesideExecutable("vcsnap-nbd.so", "VCSNAP_NBD_MODULE"));
   CLI::App app{"vcsnap: VM-centric deduplicating backup of virtual disks"};
   app.set_version_flag("--version", std::string("vcsnap ") + VCSNAP_VERSION);
   app.require_subcommand(1);

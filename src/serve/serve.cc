@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "source/nbd_image.h"
+#include "source/image_source.h"
 #include "util/sysinfo.h"
 
 namespace vcsnap {

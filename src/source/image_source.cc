@@ -5,14 +5,41 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
-#include "source/nbd_image.h"
 #include "source/raw_image.h"
+#include "util/module.h"
 
 namespace vcsnap {
 namespace {
+
+std::atomic<const NbdOpeners*> nbd_openers{nullptr};
+std::atomic<bool> nbd_from_module{false};
+
+// The module UseNbdModule names; its entry point (nbd_module.cc) returns a
+// pointer to its NbdOpeners.
+LazyModule& NbdModule() {
+  static LazyModule module("vcsnap_nbd_openers");
+  return module;
+}
+
+// The installed openers; NotSupported naming `what` when there are none.
+Result<const NbdOpeners*> Openers(const std::string& what) {
+  if (const NbdOpeners* o = nbd_openers.load(); o != nullptr) return o;
+  if (!nbd_from_module.load()) {
+    return Status::NotSupported(what +
+                                ": this program was built without NBD sources");
+  }
+  Result<const void*> table = NbdModule().Get();
+  if (!table.ok()) {
+    return Status::NotSupported(what + ": NBD sources could not be loaded: " +
+                                table.status().message());
+  }
+  return static_cast<const NbdOpeners*>(*table);
+}
 
 // True when the file starts with the qcow2 magic "QFI\xfb".
 bool IsQcow2(const std::string& path) {
@@ -41,25 +68,49 @@ Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& path,
         " is qcow2, which needs qemu-nbd on PATH (Debian: apt install "
         "qemu-utils)");
   }
+  VCSNAP_ASSIGN_OR_RETURN(const NbdOpeners* nbd, Openers("image " + path));
   const std::string kind = "qcow2 (qemu-nbd)";
-  auto served = NbdImage::Serve(QemuNbdArgs(path, bitmap), path, kind, bitmap);
-  if (served.ok() || bitmap.empty()) {
-    if (!served.ok()) return served.status();
-    return std::unique_ptr<ImageSource>(std::move(served).value());
-  }
+  auto served = nbd->serve(QemuNbdArgs(path, bitmap), path, kind, bitmap, "");
+  if (served.ok() || bitmap.empty()) return served;
   // qemu-nbd refuses to start with a bitmap that is missing or inconsistent
   // (left "in-use" by a writer that crashed). The backup can still read
   // every segment; the caller reports why it could not use the bitmap.
-  auto plain = NbdImage::Serve(QemuNbdArgs(path, ""), path, kind, "");
-  if (!plain.ok()) return served.status();
-  (*plain)->SetBitmapProblem(
+  auto plain = nbd->serve(
+      QemuNbdArgs(path, ""), path, kind, "",
       "qemu-nbd could not export the dirty bitmap '" + bitmap + "' of " + path +
-      " (missing, or inconsistent after a crash: see `qemu-img info " + path +
-      "`)");
-  return std::unique_ptr<ImageSource>(std::move(plain).value());
+          " (missing, or inconsistent after a crash: see `qemu-img info " +
+          path + "`)");
+  if (!plain.ok()) return served.status();
+  return plain;
 }
 
 }  // namespace
+
+std::string FindProgram(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "/usr/bin:/bin";
+  while (true) {
+    const size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    const std::string full = dir + "/" + program;
+    if (::access(full.c_str(), X_OK) == 0) return full;
+    if (colon == std::string_view::npos) return {};
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+void SetNbdOpeners(const NbdOpeners* openers) {
+  nbd_openers.store(openers);
+  nbd_from_module.store(false);
+}
+
+void UseNbdModule(Result<std::string> module) {
+  NbdModule().SetPath(std::move(module));
+  nbd_openers.store(nullptr);
+  nbd_from_module.store(true);
+}
 
 bool IsNbdUri(const std::string& spec) {
   for (std::string_view scheme :
@@ -86,9 +137,8 @@ Result<std::unique_ptr<ImageSource>> OpenImageSource(
           "an NBD export is a raw disk: --format qcow2 does not apply to " +
           spec);
     }
-    VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<NbdImage> image,
-                            NbdImage::Connect(spec, dirty_bitmap));
-    return std::unique_ptr<ImageSource>(std::move(image));
+    VCSNAP_ASSIGN_OR_RETURN(const NbdOpeners* nbd, Openers(spec));
+    return nbd->connect(spec, dirty_bitmap);
   }
   if (format == ImageFormat::kQcow2) {
     if (!IsQcow2(spec)) {

@@ -89,6 +89,31 @@ class ImageSource {
 // nbds+unix://, nbd+vsock://, ...).
 bool IsNbdUri(const std::string& spec);
 
+// The full path of `program` (one without a '/') found in $PATH; `program`
+// itself when it has a '/'; empty when none is executable.
+std::string FindProgram(const std::string& program);
+
+// NBD sources live in their own library, vcsnap_nbd (source/nbd_image.h),
+// which OpenImageSource reaches through these functions: NbdImage::Connect,
+// and NbdImage::Serve whose image reports `bitmap_problem` (when not empty)
+// as its bitmap_problem().
+struct NbdOpeners {
+  Result<std::unique_ptr<ImageSource>> (*connect)(const std::string& uri,
+                                                  const std::string& bitmap);
+  Result<std::unique_ptr<ImageSource>> (*serve)(
+      const std::vector<std::string>& argv, const std::string& name,
+      const std::string& kind, const std::string& bitmap,
+      const std::string& bitmap_problem);
+};
+// Installs the openers (EnableNbdSource does); null: none (NotSupported).
+void SetNbdOpeners(const NbdOpeners* openers);
+// Makes OpenImageSource load them from the module at `module`
+// (vcsnap-nbd.so, built beside the vcsnap binary) on the first NBD or qcow2
+// source, so that a backup of raw images never loads libnbd's libraries.
+// When `module` was not found or cannot be loaded, opening such a source is
+// NotSupported with the reason.
+void UseNbdModule(Result<std::string> module);
+
 // How to read a file or block device. Never guessed from its contents alone:
 // a guest can write a qcow2 header, with a backing file naming any host
 // file, into its raw disk (QEMU's format-probing flaw). kUnspecified reads a

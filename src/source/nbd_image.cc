@@ -58,21 +58,6 @@ Result<std::unique_ptr<NbdImage>> NbdImage::Connect(const std::string& uri,
   return image;
 }
 
-std::string FindProgram(const std::string& program) {
-  if (program.find('/') != std::string::npos) return program;
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path != nullptr ? path : "/usr/bin:/bin";
-  while (true) {
-    const size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    const std::string full = dir + "/" + program;
-    if (::access(full.c_str(), X_OK) == 0) return full;
-    if (colon == std::string_view::npos) return {};
-    rest.remove_prefix(colon + 1);
-  }
-}
-
 Result<std::unique_ptr<NbdImage>> NbdImage::Serve(
     const std::vector<std::string>& argv, const std::string& name,
     const std::string& kind, const std::string& bitmap) {
@@ -336,5 +321,33 @@ Result<std::optional<DirtyBitmap>> NbdImage::OwnBitmap(
       DirtyBitmap::Parse(dirty_bits_, granule_, size_, segment_size));
   return std::optional<DirtyBitmap>(std::move(b));
 }
+
+namespace {
+
+Result<std::unique_ptr<ImageSource>> ConnectHere(const std::string& uri,
+                                                 const std::string& bitmap) {
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<NbdImage> image,
+                          NbdImage::Connect(uri, bitmap));
+  return std::unique_ptr<ImageSource>(std::move(image));
+}
+
+Result<std::unique_ptr<ImageSource>> ServeHere(
+    const std::vector<std::string>& argv, const std::string& name,
+    const std::string& kind, const std::string& bitmap,
+    const std::string& bitmap_problem) {
+  VCSNAP_ASSIGN_OR_RETURN(std::unique_ptr<NbdImage> image,
+                          NbdImage::Serve(argv, name, kind, bitmap));
+  if (!bitmap_problem.empty()) image->SetBitmapProblem(bitmap_problem);
+  return std::unique_ptr<ImageSource>(std::move(image));
+}
+
+}  // namespace
+
+const NbdOpeners& NbdOpenersHere() {
+  static const NbdOpeners kOpeners{&ConnectHere, &ServeHere};
+  return kOpeners;
+}
+
+void EnableNbdSource() { SetNbdOpeners(&NbdOpenersHere()); }
 
 }  // namespace vcsnap

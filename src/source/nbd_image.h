@@ -3,7 +3,10 @@
 // NbdImage: an image read over NBD with libnbd -- from a server the operator
 // runs (an NBD URI), or from a server started for the purpose by systemd
 // socket activation (qemu-nbd serving a qcow2 file read-only). An
-// ImageSource (source/image_source.h).
+// ImageSource (source/image_source.h). This is the library vcsnap_nbd, the
+// one linked with libnbd (which brings GnuTLS, libxml2 and ICU: ~3.5 MB
+// resident and ~15 more libraries to load at every start); OpenImageSource
+// reaches it through NbdOpeners.
 //
 // At open, two maps of the whole export are fetched with NBD block status and
 // kept as bits per granule (a power of two >= 4 KiB, coarse enough that a map
@@ -118,9 +121,12 @@ class NbdImage final : public ImageSource {
   std::string bitmap_problem_;
 };
 
-// The full path of `program` (one without a '/') found in $PATH; `program`
-// itself when it has a '/'; empty when none is executable.
-std::string FindProgram(const std::string& program);
+// The openers of this library (NbdImage::Connect and Serve). The vcsnap
+// program reaches them through its module vcsnap-nbd.so (UseNbdModule in
+// source/image_source.h); a program or test linking this library calls
+// EnableNbdSource() once, before its first NBD or qcow2 source.
+const NbdOpeners& NbdOpenersHere();
+void EnableNbdSource();
 
 }  // namespace vcsnap
 

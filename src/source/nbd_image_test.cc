@@ -27,6 +27,7 @@ constexpr uint64_t kMiB = 1 << 20;
 class Qcow2Test : public ::testing::Test {
  protected:
   void SetUp() override {
+    EnableNbdSource();
     dir_ = ::vcsnap::testing::NewTempDir("nbd");
     qcow_ = dir_ + "/d.qcow2";
     raw_ = dir_ + "/ref.raw";
@@ -85,6 +86,43 @@ TEST_F(Qcow2Test, ReadsTheDiskNotTheContainer) {
   ASSERT_OK(own);
   EXPECT_FALSE(own->has_value());
   EXPECT_EQ((*src)->bitmap_problem(), "");
+}
+
+// The program's way: NBD sources are a module loaded on the first qcow2 or
+// NBD source (a missing bitmap's note shows the openers' bitmap_problem
+// crosses the module's boundary too).
+TEST_F(Qcow2Test, OpensThroughTheModule) {
+  Create(4 * kMiB);
+  Write({"write -P 0x5a 1M 64k"});
+  UseNbdModule(std::string(VCSNAP_NBD_MODULE_PATH));
+  auto src = OpenImageSource(qcow_, "nightly", ImageFormat::kQcow2);
+  EnableNbdSource();
+  ASSERT_OK(src);
+  EXPECT_EQ((*src)->kind(), "qcow2 (qemu-nbd)");
+  Bytes all;
+  ASSERT_OK((*src)->ReadSparse(0, 4 * kMiB, &all));
+  EXPECT_TRUE(all == ReadTestFile(raw_));
+  EXPECT_NE((*src)->bitmap_problem().find("'nightly'"), std::string::npos)
+      << (*src)->bitmap_problem();
+}
+
+TEST(NbdModule, WhyNbdSourcesCannotBeOpenedIsNamed) {
+  const std::string uri = "nbd+unix:///?socket=/nonexistent.sock";
+  UseNbdModule(Status::NotFound(
+      "vcsnap-nbd.so was not found (looked at /opt/x/vcsnap-nbd.so)"));
+  EXPECT_THAT(OpenImageSource(uri),
+              StatusIsWith(StatusCode::kNotSupported,
+                           "NBD sources could not be loaded: vcsnap-nbd.so was "
+                           "not found (looked at /opt/x/vcsnap-nbd.so)"));
+  UseNbdModule(std::string("libm.so.6"));  // a library, not the module
+  EXPECT_THAT(OpenImageSource(uri),
+              StatusIsWith(StatusCode::kNotSupported,
+                           "libm.so.6 has no vcsnap_nbd_openers"));
+  SetNbdOpeners(nullptr);
+  EXPECT_THAT(OpenImageSource(uri), StatusIsWith(StatusCode::kNotSupported,
+                                                 "built without NBD sources"));
+  EnableNbdSource();
+  EXPECT_THAT(OpenImageSource(uri), StatusIs(StatusCode::kIOError));
 }
 
 TEST_F(Qcow2Test, QemusDirtyBitmapIsTheChangedBlockTracking) {

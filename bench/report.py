@@ -243,8 +243,9 @@ def p9():
         d0 = [v for k, v in RUNS.items()
               if (k.startswith("p9_t") or k.startswith("p9_online")) and k.endswith("_day0")]
         if d0:
+            days = truth["snapshots"] // truth["vms"]
             print(f"  day 0 (all new, 10 VMs x 128 MiB): median "
-                  f"{med([logical / 5 / x['wall'] / G for x in d0]):.2f} GB/s logical, "
+                  f"{med([logical / days / x['wall'] / G for x in d0]):.2f} GB/s logical, "
                   f"RSS median {med([x['rss_kb'] for x in d0]) / 1e3:.0f} MB")
         SUMMARY["p5"] = dict(runs=p5, median_GBps=med(gbps))
 

@@ -15,6 +15,7 @@
 
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "util/result.h"
 

@@ -188,6 +188,11 @@ def sum_days(prefix):
     return new, l3, lg, runs
 
 
+def days_of(truth):
+    """Snapshots per VM of a generated fleet (its truth)."""
+    return truth["snapshots"] // truth["vms"]
+
+
 def p9():
     truth = out_json("p9_truth")
     if not truth:
@@ -195,7 +200,7 @@ def p9():
     logical = truth["logical_bytes"]
     unique = truth["bytes"]["unique"]
     print(f"\nP9 dedup efficiency: fleet {truth['vms']} VMs x "
-          f"{truth['snapshots'] // truth['vms']} days, logical {logical / G:.3f} GB, "
+          f"{days_of(truth)} days, logical {logical / G:.3f} GB, "
           f"exact unique {unique / G:.3f} GB (exact global dedup "
           f"{truth['share']['exact_global_dedup'] * 100:.2f} %); "
           f"efficiency = (logical - vcsnap new) / (logical - exact unique)")
@@ -243,9 +248,8 @@ def p9():
         d0 = [v for k, v in RUNS.items()
               if (k.startswith("p9_t") or k.startswith("p9_online")) and k.endswith("_day0")]
         if d0:
-            days = truth["snapshots"] // truth["vms"]
             print(f"  day 0 (all new, 10 VMs x 128 MiB): median "
-                  f"{med([logical / days / x['wall'] / G for x in d0]):.2f} GB/s logical, "
+                  f"{med([logical / days_of(truth) / x['wall'] / G for x in d0]):.2f} GB/s logical, "
                   f"RSS median {med([x['rss_kb'] for x in d0]) / 1e3:.0f} MB")
         SUMMARY["p5"] = dict(runs=p5, median_GBps=med(gbps))
 
@@ -355,14 +359,14 @@ def p7_per_tb():
     if not bpe:
         print("\nP7 per TB: needs the pds section's bytes per entry")
         return
-    days = truth["snapshots"] // truth["vms"]
-    mb_tb = pds["k"] * max(bpe) / truth["logical_bytes"] * 1e6
+    entry = max(bpe)
+    mb_tb = pds["k"] * entry / truth["logical_bytes"] * 1e6
     print(f"\nP7 dedup memory per TB of raw snapshots: PDS k = {pds['k']} x "
-          f"{max(bpe):.1f} B / {truth['logical_bytes'] / G:.2f} GB "
-          f"({truth['vms']} VMs x {days} snapshots) = {mb_tb:.1f} MB/TB")
-    SUMMARY["p7_per_tb"] = dict(k=pds["k"], bytes_per_entry=max(bpe),
+          f"{entry:.1f} B / {truth['logical_bytes'] / G:.2f} GB "
+          f"({truth['vms']} VMs x {days_of(truth)} snapshots) = {mb_tb:.1f} MB/TB")
+    SUMMARY["p7_per_tb"] = dict(k=pds["k"], bytes_per_entry=entry,
                                 logical_bytes=truth["logical_bytes"],
-                                snapshots_per_vm=days, MB_per_TB=mb_tb)
+                                snapshots_per_vm=days_of(truth), MB_per_TB=mb_tb)
 
 
 def pdsscale():
